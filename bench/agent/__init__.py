@@ -1,0 +1,5 @@
+"""The charger agent: the OCPP 1.6J firmware of a two-connector DC charger.
+
+Runs as its own process (``python -m bench.agent``); what it must not lose lives
+in SQLite under its state directory.
+"""

@@ -1,0 +1,51 @@
+"""``python -m bench.agent SETTINGS``: the charger firmware as its own process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bench.agent.runtime import Charger
+from bench.agent.settings import AgentSettings
+from bench.clock import Clock
+from bench.hw.config import HardwareConfig
+from bench.hw.factory import open_hardware
+
+
+async def _main(settings: AgentSettings) -> None:
+    hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)))
+    charger = Charger(settings, hardware, Clock.from_env())
+    task = asyncio.create_task(charger.run())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.agent")
+    parser.add_argument("settings", type=Path, help="agent settings JSON")
+    args = parser.parse_args(argv)
+    settings = AgentSettings.load(args.settings)
+    log_file = Path(settings.state_dir) / "agent.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[logging.FileHandler(log_file), logging.StreamHandler(sys.stderr)],
+    )
+    logging.getLogger("ocpp").setLevel(logging.WARNING)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    asyncio.run(_main(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""One connector of the DC charger as pure logic: inputs in, actions out.
+
+Like the ``websockets`` protocol objects, nothing here reads a clock, a socket or a
+pin: the runtime samples the hardware, calls :meth:`ConnectorLogic.tick` and carries
+out the returned actions. That keeps every state transition testable in microseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.agent.actions import (
+    Action,
+    SendStatus,
+    SetContactors,
+    SetDuty,
+    SetEvse,
+    SetOutput,
+    StartTransaction,
+    StopTransaction,
+)
+from bench.hw.interfaces import (
+    CpReading,
+    EvseCommand,
+    EvseStatus,
+    EvStatus,
+    HlcStage,
+    PowerStatus,
+)
+
+DIGITAL_COMMUNICATION_DUTY = 0.05
+CABLE_CHECK_CURRENT_A = 1.0
+PRE_CHARGE_CURRENT_A = 2.0
+CONTACTOR_SETTLE_S = 0.5
+POWER_STAGE_SILENCE_S = 1.5
+STOP_CURRENT_A = 1.0
+STOP_GRACE_S = 3.0
+
+ENERGY_STAGES = (HlcStage.CABLE_CHECK, HlcStage.PRE_CHARGE, HlcStage.CURRENT_DEMAND)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_voltage_v: float = 1000.0
+    max_current_a: float = 200.0
+    max_power_w: float = 120_000.0
+    cable_check_voltage_v: float = 500.0
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """One sample of everything the connector's hardware says."""
+
+    now: float
+    cp: CpReading | None
+    ev: EvStatus
+    power: PowerStatus
+    power_age_s: float
+    meter_ok: bool = True
+
+
+@dataclass
+class ConnectorLogic:
+    connector_id: int
+    limits: Limits = field(default_factory=Limits)
+    operative: bool = True
+
+    plugged: bool = False
+    authorized_tag: str | None = None
+    authorized_at: float | None = None
+    tx_active: bool = False
+    tx_tag: str | None = None
+    energized: bool = False
+    stopping: str | None = None  # the reason, while the EV is being brought down
+    stop_tag: str | None = None
+    stop_since: float | None = None
+    finishing: bool = False
+    fault: str | None = None  # a ChargePointErrorCode
+    fault_info: str | None = None
+    last_status: SendStatus | None = None
+    contactor_cmd: bool = False
+    contactor_cmd_since: float = 0.0
+    offered_current_a: float = 0.0
+
+    # --- events -------------------------------------------------------------
+
+    def authorize(self, id_tag: str, now: float) -> None:
+        """An idTag was accepted for this connector (RFID or RemoteStart)."""
+        self.authorized_tag = id_tag
+        self.authorized_at = now
+
+    def clear_authorization(self) -> None:
+        self.authorized_tag = None
+        self.authorized_at = None
+
+    def request_stop(self, reason: str, now: float, id_tag: str | None = None) -> bool:
+        if not self.tx_active or self.stopping:
+            return False
+        self.stopping = reason
+        self.stop_tag = id_tag
+        self.stop_since = now
+        return True
+
+    def is_free(self) -> bool:
+        """Can take a new authorization (no transaction, not faulted, operative)."""
+        return (
+            self.operative
+            and self.fault is None
+            and not self.tx_active
+            and self.authorized_tag is None
+            and not self.finishing
+        )
+
+    # --- the cycle ------------------------------------------------------------
+
+    def tick(self, i: Inputs, connection_timeout_s: float = 60.0) -> list[Action]:
+        out: list[Action] = []
+        cid = self.connector_id
+        was_plugged = self.plugged
+        self.plugged = i.cp is not None and i.cp.state in ("B", "C", "D")
+
+        self._check_faults(i)
+
+        # EV side disconnect ends the session at once (StopTransactionOnEVSideDisconnect).
+        if was_plugged and not self.plugged:
+            self.finishing = False
+            if self.tx_active:
+                self.stopping = self.stopping or "EVDisconnected"
+                out += self._end_transaction(i)
+            self.clear_authorization()
+
+        if (
+            self.authorized_tag is not None
+            and not self.tx_active
+            and not self.plugged
+            and self.authorized_at is not None
+            and i.now - self.authorized_at > connection_timeout_s
+        ):
+            self.clear_authorization()  # ConnectionTimeOut: the driver never plugged in
+
+        if (
+            self.authorized_tag is not None
+            and self.plugged
+            and not self.tx_active
+            and self.fault is None
+            and self.operative
+        ):
+            self.tx_active = True
+            self.tx_tag = self.authorized_tag
+            self.energized = False
+            self.finishing = False
+            out.append(StartTransaction(cid, self.authorized_tag))
+            self.clear_authorization()
+
+        if self.fault is not None and self.tx_active and not self.stopping:
+            self.stopping = "Other"
+            self.stop_since = i.now
+
+        out += self._drive_power(i)
+
+        if self.tx_active and self.stopping:
+            current = abs(i.power.output_current_a)
+            waited = i.now - (self.stop_since or i.now)
+            ev_down = i.ev.stage not in ENERGY_STAGES or not i.power.contactors_closed
+            if self.fault is not None or current < STOP_CURRENT_A and ev_down or waited > STOP_GRACE_S:
+                out += self._end_transaction(i)
+
+        if self.tx_active and i.power.contactors_closed and i.ev.stage in ENERGY_STAGES:
+            self.energized = True
+
+        status = self._status(i)
+        if status != self.last_status:
+            self.last_status = status
+            out.append(status)
+        return out
+
+    # --- internals ----------------------------------------------------------
+
+    def _end_transaction(self, i: Inputs) -> list[Action]:
+        reason = self.stopping or "Local"
+        action = StopTransaction(self.connector_id, reason, self.stop_tag)
+        self.tx_active = False
+        self.tx_tag = None
+        self.stopping = None
+        self.stop_tag = None
+        self.stop_since = None
+        self.finishing = self.plugged
+        return [action]
+
+    def _check_faults(self, i: Inputs) -> None:
+        fault: tuple[str, str] | None = None
+        if not i.meter_ok:
+            fault = ("PowerMeterFailure", "energy meter not answering")
+        elif i.power_age_s > POWER_STAGE_SILENCE_S:
+            fault = ("InternalError", "power stage silent on CAN")
+        elif i.power.contactor_fault or (
+            i.power.contactors_closed != self.contactor_cmd
+            and i.now - self.contactor_cmd_since > CONTACTOR_SETTLE_S
+        ):
+            fault = ("PowerSwitchFailure", "contactor feedback does not match command")
+        elif i.power.module_fault:
+            fault = ("InternalError", "power module fault")
+        elif i.cp is not None and i.cp.state == "E":
+            fault = ("GroundFailure", "control pilot shorted to PE")
+        elif i.cp is not None and i.cp.diode_fault:
+            fault = ("EVCommunicationError", "control pilot diode fault")
+        if fault is None:
+            self.fault = self.fault_info = None
+        else:
+            self.fault, self.fault_info = fault
+
+    def _set_contactors(self, closed: bool, now: float) -> SetContactors:
+        if closed != self.contactor_cmd:
+            self.contactor_cmd = closed
+            self.contactor_cmd_since = now
+        return SetContactors(self.connector_id, closed)
+
+    def _drive_power(self, i: Inputs) -> list[Action]:
+        cid = self.connector_id
+        lim = self.limits
+        ev = i.ev
+        if self.fault is not None or not self.operative and not self.tx_active:
+            duty: float | None = 0.0  # state F: EVSE not available
+        elif self.plugged:
+            duty = DIGITAL_COMMUNICATION_DUTY
+        else:
+            duty = None
+        charging = self.tx_active and not self.stopping and self.fault is None
+        voltage = current = 0.0
+        isolation_valid = False
+        close = False
+        if charging and ev.stage == HlcStage.CABLE_CHECK:
+            close = True
+            voltage = min(lim.cable_check_voltage_v, lim.max_voltage_v)
+            current = CABLE_CHECK_CURRENT_A
+            isolation_valid = i.power.contactors_closed and i.power.output_voltage_v >= 0.9 * voltage
+        elif charging and ev.stage == HlcStage.PRE_CHARGE:
+            close = True
+            voltage = min(ev.target_voltage_v, lim.max_voltage_v)
+            current = PRE_CHARGE_CURRENT_A
+            isolation_valid = True
+        elif charging and ev.stage == HlcStage.CURRENT_DEMAND:
+            close = True
+            voltage = min(ev.target_voltage_v, lim.max_voltage_v)
+            present = max(i.power.output_voltage_v, voltage, 1.0)
+            current = max(0.0, min(ev.target_current_a, lim.max_current_a, lim.max_power_w / present))
+            isolation_valid = True
+        else:
+            # Bring the current down before the contactors open: never break under load.
+            close = self.contactor_cmd and abs(i.power.output_current_a) >= STOP_CURRENT_A
+            if self.fault is not None or not self.plugged:
+                close = False
+        self.offered_current_a = current
+        if self.fault is not None:
+            status = EvseStatus.EMERGENCY_SHUTDOWN
+        elif self.stopping or not self.tx_active:
+            status = EvseStatus.SHUTDOWN if self.tx_active else EvseStatus.READY
+        else:
+            status = EvseStatus.READY
+        command = EvseCommand(
+            status=status,
+            authorized=self.tx_active and not self.stopping,
+            isolation_valid=isolation_valid,
+            stop_requested=bool(self.stopping) or self.fault is not None,
+            max_current_a=lim.max_current_a,
+            max_voltage_v=lim.max_voltage_v,
+            max_power_w=lim.max_power_w,
+        )
+        return [
+            SetDuty(cid, duty),
+            self._set_contactors(close, i.now),
+            SetOutput(cid, voltage, current),
+            SetEvse(cid, command),
+        ]
+
+    def _status(self, i: Inputs) -> SendStatus:
+        cid = self.connector_id
+        if self.fault is not None:
+            return SendStatus(cid, "Faulted", self.fault, self.fault_info)
+        if self.tx_active:
+            if i.power.contactors_closed and i.ev.stage in ENERGY_STAGES:
+                if i.ev.stage == HlcStage.CURRENT_DEMAND and self.offered_current_a <= 0:
+                    return SendStatus(cid, "SuspendedEVSE")
+                return SendStatus(cid, "Charging")
+            if not self.energized and not i.ev.charging_complete:
+                return SendStatus(cid, "Preparing")
+            return SendStatus(cid, "SuspendedEV")
+        if self.finishing:
+            return SendStatus(cid, "Finishing")
+        if not self.operative:
+            return SendStatus(cid, "Unavailable")
+        if self.plugged or self.authorized_tag is not None:
+            return SendStatus(cid, "Preparing")
+        return SendStatus(cid, "Available")

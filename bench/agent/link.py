@@ -1,0 +1,43 @@
+"""The agent's side of the OCPP connection: inbound CALLs mapped onto the charger."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from bench.protocol.link import Link
+
+if TYPE_CHECKING:
+    from bench.agent.runtime import Charger
+
+
+class AgentLink(Link):
+    """Handlers stay synchronous and short: follow-ups run as tasks, never inside @on."""
+
+    def __init__(self, cp_id: str, connection: Any, charger: Charger, **kwargs: Any) -> None:
+        super().__init__(cp_id, connection, **kwargs)
+        self.charger = charger
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any):
+        status = self.charger.remote_start(id_tag, connector_id)
+        return call_result.RemoteStartTransaction(status=status)
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id: int, **_: Any):
+        return call_result.RemoteStopTransaction(status=self.charger.remote_stop(transaction_id))
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key: list[str] | None = None, **_: Any):
+        found, unknown = self.charger.config.report(key)
+        kwargs: dict[str, Any] = {"configuration_key": found}
+        if unknown:
+            kwargs["unknown_key"] = unknown
+        return call_result.GetConfiguration(**kwargs)
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, key: str, value: str, **_: Any):
+        return call_result.ChangeConfiguration(status=self.charger.config.change(key, value))

@@ -1,0 +1,198 @@
+"""The agent's non-volatile memory: configuration, transactions and the outbox.
+
+Everything a charger must not lose on power loss is written here, and committed,
+before the matching OCPP message leaves: a kill -9 at any point leaves either the
+old state or the new one, never a message sent for a transaction it forgot.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transactions (
+    local_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    meter_start INTEGER NOT NULL,
+    start_ts TEXT NOT NULL,
+    csms_id INTEGER,
+    stop_ts TEXT,
+    meter_stop INTEGER,
+    stop_reason TEXT,
+    state TEXT NOT NULL DEFAULT 'active'
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    local_tx INTEGER,
+    action TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredTransaction:
+    local_id: int
+    connector_id: int
+    id_tag: str
+    meter_start: int
+    start_ts: str
+    csms_id: int | None
+    state: str
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    seq: int
+    local_tx: int | None
+    action: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class AgentStore:
+    def __init__(self, path: Path | str) -> None:
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- configuration -----------------------------------------------------
+
+    def config(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM config"))
+
+    def set_config(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO config(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # --- transactions -------------------------------------------------------
+
+    def begin_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, start_ts: str
+    ) -> int:
+        """Record the transaction and queue its StartTransaction in one commit."""
+        with self._atomic():
+            cur = self.db.execute(
+                "INSERT INTO transactions(connector_id, id_tag, meter_start, start_ts) "
+                "VALUES (?, ?, ?, ?)",
+                (connector_id, id_tag, meter_start, start_ts),
+            )
+            local_id = int(cur.lastrowid)
+            payload = {
+                "connector_id": connector_id,
+                "id_tag": id_tag,
+                "meter_start": meter_start,
+                "timestamp": start_ts,
+            }
+            self._enqueue(local_id, "StartTransaction", payload)
+        return local_id
+
+    def end_transaction(
+        self,
+        local_id: int,
+        meter_stop: int,
+        stop_ts: str,
+        reason: str,
+        id_tag: str | None = None,
+        transaction_data: list[dict[str, Any]] | None = None,
+    ) -> None:
+        with self._atomic():
+            self.db.execute(
+                "UPDATE transactions SET state='stopped', meter_stop=?, stop_ts=?, stop_reason=? "
+                "WHERE local_id=? AND state='active'",
+                (meter_stop, stop_ts, reason, local_id),
+            )
+            payload: dict[str, Any] = {
+                "meter_stop": meter_stop,
+                "timestamp": stop_ts,
+                "reason": reason,
+            }
+            if id_tag:
+                payload["id_tag"] = id_tag
+            if transaction_data:
+                payload["transaction_data"] = transaction_data
+            self._enqueue(local_id, "StopTransaction", payload)
+
+    def active_transactions(self) -> list[StoredTransaction]:
+        rows = self.db.execute(
+            "SELECT local_id, connector_id, id_tag, meter_start, start_ts, csms_id, state "
+            "FROM transactions WHERE state='active' ORDER BY local_id"
+        )
+        return [StoredTransaction(*row) for row in rows]
+
+    def transaction(self, local_id: int) -> StoredTransaction | None:
+        row = self.db.execute(
+            "SELECT local_id, connector_id, id_tag, meter_start, start_ts, csms_id, state "
+            "FROM transactions WHERE local_id=?",
+            (local_id,),
+        ).fetchone()
+        return StoredTransaction(*row) if row else None
+
+    def set_csms_id(self, local_id: int, csms_id: int) -> None:
+        self.db.execute("UPDATE transactions SET csms_id=? WHERE local_id=?", (csms_id, local_id))
+
+    def local_id_for_csms(self, csms_id: int) -> int | None:
+        row = self.db.execute(
+            "SELECT local_id FROM transactions WHERE csms_id=? ORDER BY local_id DESC", (csms_id,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    # --- outbox --------------------------------------------------------------
+
+    def enqueue(self, local_tx: int | None, action: str, payload: dict[str, Any]) -> int:
+        with self._atomic():
+            return self._enqueue(local_tx, action, payload)
+
+    def _enqueue(self, local_tx: int | None, action: str, payload: dict[str, Any]) -> int:
+        cur = self.db.execute(
+            "INSERT INTO outbox(local_tx, action, payload) VALUES (?, ?, ?)",
+            (local_tx, action, json.dumps(payload)),
+        )
+        return int(cur.lastrowid)
+
+    def head(self) -> OutboxItem | None:
+        row = self.db.execute(
+            "SELECT seq, local_tx, action, payload, attempts FROM outbox ORDER BY seq LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return OutboxItem(row[0], row[1], row[2], json.loads(row[3]), row[4])
+
+    def pending(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def count_attempt(self, seq: int) -> int:
+        self.db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq=?", (seq,))
+        row = self.db.execute("SELECT attempts FROM outbox WHERE seq=?", (seq,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def done(self, seq: int) -> None:
+        self.db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+
+    def _atomic(self) -> _Atomic:
+        return _Atomic(self.db)
+
+
+class _Atomic:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,6 @@
+"""Hardware layer: one interface per part, a real driver and a simulated twin.
+
+The twin speaks the real part's protocol (RDM6300 frames on a pseudo-terminal,
+Modbus registers over pymodbus, CAN frames over python-can, analog levels read by a
+gpiozero MCP3008), so the real driver code runs in every test.
+"""

@@ -1,0 +1,133 @@
+"""The connector state machine, fed by hand-made hardware samples."""
+
+from bench.agent import actions as act
+from bench.agent.connector import ConnectorLogic, Inputs
+from bench.hw.interfaces import CpReading, EvStatus, HlcStage, PowerStatus
+
+UNPLUGGED = CpReading("A", 12.0, 12.0)
+PLUGGED = CpReading("B", 9.0, -12.0)
+CHARGING_CP = CpReading("C", 6.0, -12.0)
+
+
+def sample(now, cp=UNPLUGGED, stage=HlcStage.IDLE, closed=False, current=0.0, **kw):
+    ev = EvStatus(stage=stage, target_voltage_v=400.0, target_current_a=kw.pop("target", 100.0))
+    power = PowerStatus(contactors_closed=closed, output_voltage_v=400.0 if closed else 0.0,
+                        output_current_a=current)
+    return Inputs(now=now, cp=cp, ev=ev, power=power, power_age_s=kw.pop("age", 0.1), **kw)
+
+
+def statuses(actions):
+    return [a.status for a in actions if isinstance(a, act.SendStatus)]
+
+
+def of(actions, kind):
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def test_plug_first_then_authorize_starts_a_transaction():
+    c = ConnectorLogic(1)
+    assert statuses(c.tick(sample(0))) == ["Available"]
+    out = c.tick(sample(1, PLUGGED))
+    assert statuses(out) == ["Preparing"]
+    assert of(out, act.SetDuty)[0].duty == 0.05  # digital communication for DC
+    c.authorize("TAG1", 2)
+    out = c.tick(sample(2, PLUGGED))
+    assert of(out, act.StartTransaction) == [act.StartTransaction(1, "TAG1")]
+    assert c.tx_active and c.tx_tag == "TAG1"
+
+
+def test_authorize_first_then_plug_within_connection_timeout():
+    c = ConnectorLogic(1)
+    c.tick(sample(0))
+    c.authorize("TAG1", 0)
+    assert statuses(c.tick(sample(1))) == ["Preparing"]
+    out = c.tick(sample(5, PLUGGED))
+    assert of(out, act.StartTransaction)
+
+
+def test_connection_timeout_drops_the_authorization():
+    c = ConnectorLogic(1)
+    c.tick(sample(0))
+    c.authorize("TAG1", 0)
+    c.tick(sample(1))
+    out = c.tick(sample(70), connection_timeout_s=60)
+    assert statuses(out) == ["Available"]
+    assert not of(c.tick(sample(71, PLUGGED)), act.StartTransaction)
+
+
+def test_charging_follows_the_ev_and_limits_current():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    out = c.tick(sample(1, CHARGING_CP, HlcStage.CABLE_CHECK))
+    assert of(out, act.SetContactors)[0].closed
+    evse = of(out, act.SetEvse)[0].command
+    assert evse.authorized and not evse.isolation_valid
+    out = c.tick(sample(2, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, target=500.0))
+    assert statuses(out) == ["Charging"]
+    assert of(out, act.SetOutput)[0].current_a == 200.0  # the charger's max current
+
+
+def test_remote_stop_brings_current_down_before_stop_transaction():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK))  # commands the contactors closed
+    c.tick(sample(1, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, current=100))
+    assert c.request_stop("Remote", 2)
+    out = c.tick(sample(2, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, current=100))
+    assert not of(out, act.StopTransaction)
+    assert of(out, act.SetEvse)[0].command.stop_requested
+    assert of(out, act.SetOutput)[0].current_a == 0
+    assert of(out, act.SetContactors)[0].closed  # never open under load
+    out = c.tick(sample(2.5, PLUGGED, HlcStage.POWER_DELIVERY_STOP, closed=True, current=0.2))
+    assert of(out, act.StopTransaction) == [act.StopTransaction(1, "Remote", None)]
+    assert statuses(out) == ["Finishing"]
+    assert statuses(c.tick(sample(3, UNPLUGGED))) == ["Available"]
+
+
+def test_unplug_during_transaction_stops_with_ev_disconnected():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    out = c.tick(sample(1, UNPLUGGED))
+    assert of(out, act.StopTransaction)[0].reason == "EVDisconnected"
+    assert not of(out, act.SetContactors)[0].closed
+
+
+def test_dead_meter_faults_the_connector_and_stops_charging():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    out = c.tick(sample(1, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, meter_ok=False))
+    status = of(out, act.SendStatus)[0]
+    assert (status.status, status.error_code) == ("Faulted", "PowerMeterFailure")
+    assert not of(out, act.SetContactors)[0].closed
+    assert of(out, act.StopTransaction)[0].reason == "Other"
+    out = c.tick(sample(2, PLUGGED))
+    assert statuses(out) == ["Finishing"]  # recovered, EV still plugged
+
+
+def test_contactor_feedback_mismatch_is_a_power_switch_failure():
+    c = ConnectorLogic(1)
+    c.tick(sample(0))
+    out = c.tick(sample(1, closed=True))  # welded: feedback closed, command open
+    status = of(out, act.SendStatus)[0]
+    assert (status.status, status.error_code) == ("Faulted", "PowerSwitchFailure")
+
+
+def test_silent_power_stage_faults():
+    c = ConnectorLogic(1)
+    out = c.tick(sample(0, age=5.0))
+    assert of(out, act.SendStatus)[0].error_code == "InternalError"
+    assert of(out, act.SetDuty)[0].duty == 0.0  # state F
+
+
+def test_status_is_only_sent_on_change():
+    c = ConnectorLogic(1)
+    assert statuses(c.tick(sample(0)))
+    assert not statuses(c.tick(sample(1)))
