@@ -1,0 +1,64 @@
+"""Starts, stops and kills the charger agent as a separate OS process.
+
+Killing it with SIGKILL is how the bench simulates a charger's power loss: nothing
+in the agent gets to run on the way down, exactly like a real power cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.clock import ENV, Clock
+
+
+class AgentProcess:
+    def __init__(self, settings_file: Path, clock: Clock, log_file: Path) -> None:
+        self.settings_file = settings_file
+        self.clock = clock
+        self.log_file = log_file
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        env = dict(os.environ)
+        env[ENV] = self.clock.to_env()
+        env["PYTHONUNBUFFERED"] = "1"
+        out = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.agent", str(self.settings_file)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        out.close()
+
+    def kill(self) -> None:
+        """Power loss: SIGKILL, no goodbye."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        if not self.proc or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        for _ in range(int(timeout / 0.05)):
+            if self.proc.poll() is not None:
+                return
+            await asyncio.sleep(0.05)
+        self.kill()

@@ -1,0 +1,1 @@
+"""Test scenarios: async functions with metadata that drive a rig through one handle."""

@@ -1,0 +1,56 @@
+"""Where a bench keeps its state; one directory per rig, created on first run.
+
+    pki/         local CA and the CSMS server certificate
+    csms/        the Central System's SQLite database
+    agent/       the charger agent's SQLite, settings, hardware map and log
+    rig/         the twins' non-volatile data (meter energy registers, pilot wire)
+    charge-point.json   the charge point id and its Basic-auth password (mode 0600)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.security.passwords import generate_password
+
+
+@dataclass(frozen=True)
+class StateDir:
+    root: Path
+
+    @property
+    def pki(self) -> Path:
+        return self._dir("pki")
+
+    @property
+    def csms(self) -> Path:
+        return self._dir("csms")
+
+    @property
+    def agent(self) -> Path:
+        return self._dir("agent")
+
+    @property
+    def rig(self) -> Path:
+        return self._dir("rig")
+
+    def _dir(self, name: str) -> Path:
+        path = self.root / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def credentials(self, default_id: str = "BENCH-CP-001") -> tuple[str, str]:
+        """The charge point id and password, generated on first use."""
+        path = self.root / "charge-point.json"
+        if path.exists():
+            data = json.loads(path.read_text())
+            return data["charge_point_id"], data["password"]
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = {"charge_point_id": default_id, "password": generate_password()}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        return data["charge_point_id"], data["password"]

@@ -1,0 +1,116 @@
+"""One bench: the Central System, the simulated rig and the agent process, wired up.
+
+``bench up`` runs one until Ctrl-C; ``bench run`` builds a fresh one per scenario.
+The CSMS and the rig's twins live in this process; the agent is a child process
+that reaches them only through the real protocols (wss, Modbus, CAN, serial, pilot).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bench.agent.settings import AgentSettings
+from bench.agent_process import AgentProcess
+from bench.clock import Clock
+from bench.csms.server import CentralSystem
+from bench.rig.sim import SimRig
+from bench.security.pki import ensure_pki, server_ssl_context
+from bench.statedir import StateDir
+
+log = logging.getLogger("bench.system")
+
+DEMO_TAGS = {
+    "0A00B1C2D3": "Accepted",
+    "0A00E4F5A6": "Accepted",
+    "0A00BADBAD": "Blocked",
+}
+
+
+@dataclass
+class Endpoints:
+    csms_url: str
+    charge_point_id: str
+    state_dir: str
+    agent_pid: int | None
+
+
+class BenchSystem:
+    def __init__(
+        self,
+        state: StateDir,
+        clock: Clock | None = None,
+        csms_port: int = 0,
+        agent_config: dict[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        self.clock = clock or Clock.start()
+        self.csms_port = csms_port
+        self.agent_config = agent_config or {}
+        self.cp_id, self.password = state.credentials()
+        self.csms: CentralSystem | None = None
+        self.rig = SimRig(state.rig, self.clock)
+        self.agent: AgentProcess | None = None
+
+    async def start(self) -> Endpoints:
+        pki = ensure_pki(self.state.pki)
+        self.csms = CentralSystem(
+            self.state.csms / "csms.sqlite",
+            self.clock,
+            port=self.csms_port,
+            ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
+        )
+        await self.csms.start()
+        self.csms.register_charge_point(self.cp_id, self.password)
+        for tag, status in DEMO_TAGS.items():
+            self.csms.add_id_tag(tag, status)
+        hardware = await self.rig.start()
+        hardware_file = self.state.agent / "hardware.json"
+        hardware.dump(hardware_file)
+        settings = AgentSettings(
+            charge_point_id=self.cp_id,
+            csms_url=self.csms.url("").rstrip("/"),
+            state_dir=str(self.state.agent),
+            hardware_file=str(hardware_file),
+            ca_file=str(pki.ca_cert),
+            initial_password=self.password,
+            initial_config=self.agent_config,
+        )
+        settings_file = self.state.agent / "settings.json"
+        settings.dump(settings_file)
+        self.agent = AgentProcess(settings_file, self.clock, self.state.agent / "agent.out")
+        self.agent.start()
+        return self.endpoints()
+
+    def endpoints(self) -> Endpoints:
+        assert self.csms is not None
+        return Endpoints(
+            csms_url=self.csms.url(self.cp_id),
+            charge_point_id=self.cp_id,
+            state_dir=str(self.state.root),
+            agent_pid=self.agent.pid if self.agent else None,
+        )
+
+    async def stop(self) -> None:
+        if self.agent:
+            await self.agent.stop()
+        await self.rig.stop()
+        if self.csms:
+            await self.csms.stop()
+
+    def kill_agent(self) -> None:
+        assert self.agent is not None
+        self.agent.kill()
+
+    def start_agent(self) -> None:
+        assert self.agent is not None
+        self.agent.start()
+
+    def power_loss(self) -> None:
+        """The charger loses mains: its controller dies and its hardware goes dark."""
+        self.kill_agent()
+        self.rig.power_cut()
+
+    def power_restore(self) -> None:
+        self.rig.power_restore()
+        self.start_agent()
