@@ -162,7 +162,12 @@ class ConnectorLogic:
             current = abs(i.power.output_current_a)
             waited = i.now - (self.stop_since or i.now)
             ev_down = i.ev.stage not in ENERGY_STAGES or not i.power.contactors_closed
-            if self.fault is not None or current < STOP_CURRENT_A and ev_down or waited > STOP_GRACE_S:
+            if (
+                self.fault is not None
+                or current < STOP_CURRENT_A
+                and ev_down
+                or waited > STOP_GRACE_S
+            ):
                 out += self._end_transaction(i)
 
         if self.tx_active and i.power.contactors_closed and i.ev.stage in ENERGY_STAGES:
@@ -231,9 +236,12 @@ class ConnectorLogic:
         close = False
         if charging and ev.stage == HlcStage.CABLE_CHECK:
             close = True
-            voltage = min(lim.cable_check_voltage_v, lim.max_voltage_v)
+            # The isolation test runs at the EV's maximum voltage (its CableCheck target).
+            voltage = min(ev.target_voltage_v or lim.cable_check_voltage_v, lim.max_voltage_v)
             current = CABLE_CHECK_CURRENT_A
-            isolation_valid = i.power.contactors_closed and i.power.output_voltage_v >= 0.9 * voltage
+            isolation_valid = (
+                i.power.contactors_closed and i.power.output_voltage_v >= 0.9 * voltage
+            )
         elif charging and ev.stage == HlcStage.PRE_CHARGE:
             close = True
             voltage = min(ev.target_voltage_v, lim.max_voltage_v)
@@ -243,7 +251,9 @@ class ConnectorLogic:
             close = True
             voltage = min(ev.target_voltage_v, lim.max_voltage_v)
             present = max(i.power.output_voltage_v, voltage, 1.0)
-            current = max(0.0, min(ev.target_current_a, lim.max_current_a, lim.max_power_w / present))
+            current = max(
+                0.0, min(ev.target_current_a, lim.max_current_a, lim.max_power_w / present)
+            )
             isolation_valid = True
         else:
             # Bring the current down before the contactors open: never break under load.

@@ -27,6 +27,7 @@ from bench.agent.link import AgentLink
 from bench.agent.settings import AgentSettings
 from bench.agent.store import AgentStore
 from bench.clock import Clock, iso
+from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.hw.interfaces import (
     Hardware,
     HardwareError,
@@ -296,10 +297,10 @@ class Charger:
             return "Invalid"  # offline authorization arrives with the Core issue
         try:
             response = await self.request(call.Authorize(id_tag=id_tag))
-        except (OCPPError, TimeoutError, ConnectionError) as exc:
+        except (CallErrorReceived, OCPPError, TimeoutError, ConnectionError) as exc:
             log.warning("Authorize failed: %s", exc)
             return "Invalid"
-        return response.id_tag_info["status"]
+        return response["idTagInfo"]["status"]
 
     def remote_start(self, id_tag: str, connector_id: int | None) -> str:
         if connector_id is not None:
@@ -367,7 +368,7 @@ class Charger:
                     item.future.set_exception(ConnectionError("offline"))
                 continue
             try:
-                response = await link.call(item.payload, suppress=False)
+                response = await link.request(item.payload)
             except Exception as exc:  # noqa: BLE001 - the caller decides what it means
                 if item.future and not item.future.done():
                     item.future.set_exception(exc)
@@ -394,8 +395,8 @@ class Charger:
                     continue
                 payload["transaction_id"] = tx.csms_id
             try:
-                response = await link.call(getattr(call, item.action)(**payload), suppress=False)
-            except (OCPPError, TimeoutError) as exc:
+                response = await link.request(getattr(call, item.action)(**payload))
+            except (CallErrorReceived, OCPPError, TimeoutError) as exc:
                 if link is not self.link:
                     continue  # the connection went away: not the CSMS's failure to process
                 attempts = self.store.count_attempt(item.seq)
@@ -408,10 +409,10 @@ class Charger:
                         self.config.int("TransactionMessageRetryInterval") * attempts
                     )
                 continue
-            except websockets.ConnectionClosed:
+            except (NotConnected, websockets.ConnectionClosed):
                 return
             if item.action == "StartTransaction":
-                self.store.set_csms_id(item.local_tx, int(response.transaction_id))
+                self.store.set_csms_id(item.local_tx, int(response["transactionId"]))
             self.store.done(item.seq)
 
     # --- connection --------------------------------------------------------------
@@ -458,7 +459,7 @@ class Charger:
             self,
             response_timeout=self.settings.response_timeout_s,
         )
-        reader = asyncio.create_task(link.start())
+        reader = asyncio.create_task(link.run())
         heartbeat: asyncio.Task | None = None
         try:
             booted = asyncio.create_task(self._boot(link))
@@ -492,22 +493,22 @@ class Charger:
     async def _boot(self, link: AgentLink) -> None:
         s = self.settings
         while True:
-            response = await link.call(
+            response = await link.request(
                 call.BootNotification(
                     charge_point_vendor=s.vendor,
                     charge_point_model=s.model,
                     charge_point_serial_number=s.serial_number,
                     firmware_version=s.firmware_version,
                 ),
-                suppress=False,
             )
-            if response.status == "Accepted":
-                if response.interval > 0:
-                    self.config.set_internal("HeartbeatInterval", str(response.interval))
-                log.info("boot accepted; heartbeat every %s s", response.interval)
+            interval = int(response.get("interval", 0))
+            if response["status"] == "Accepted":
+                if interval > 0:
+                    self.config.set_internal("HeartbeatInterval", str(interval))
+                log.info("boot accepted; heartbeat every %s s", interval)
                 return
-            wait = response.interval if response.interval > 0 else 30
-            log.info("boot %s; retrying in %s s", response.status, wait)
+            wait = interval if interval > 0 else 30
+            log.info("boot %s; retrying in %s s", response["status"], wait)
             await self.clock.sleep(wait)
 
     async def _heartbeats(self) -> None:
@@ -515,5 +516,5 @@ class Charger:
             await self.clock.sleep(self.config.int("HeartbeatInterval"))
             try:
                 await self.request(call.Heartbeat())
-            except (OCPPError, TimeoutError, ConnectionError) as exc:
+            except (CallErrorReceived, OCPPError, TimeoutError, ConnectionError) as exc:
                 log.warning("heartbeat: %s", exc)

@@ -48,7 +48,7 @@ class Handle:
 
     def mark(self) -> int:
         """A point in the message trace; expectations can look only after it."""
-        return len(self.csms.trace)
+        return self.csms.mark()
 
     async def expect(
         self,
@@ -59,23 +59,23 @@ class Handle:
     ) -> dict[str, Any]:
         """The first request ``action`` from the charge point matching ``subset``."""
         self.step(f"expect {action} {subset or ''} within {within:g} s")
-        found = await self.csms.wait_for(
-            self.cp_id,
-            action,
-            predicate=lambda payload: matches(payload, subset),
-            timeout=self.system.clock.wall(within),
-            since=since,
-        )
-        if found is None:
+        try:
+            return await self.csms.wait_for(
+                self.cp_id,
+                action,
+                predicate=lambda payload: matches(payload, subset),
+                timeout=within,
+                since=since or 0,
+            )
+        except TimeoutError:
             seen = [
-                f"{f.action} {f.payload}"
+                f"{f['action']} {f['payload']}"
                 for f in self.csms.trace[since or 0 :]
-                if f.direction == "in" and f.action == action
+                if f["direction"] == "in" and f["action"] == action
             ][-5:]
             raise ScenarioFailed(
                 f"no {action} matching {subset} within {within:g} s; saw: {seen or 'none'}"
-            )
-        return found
+            ) from None
 
     async def wait_until(self, what: str, predicate: Any, within: float) -> None:
         deadline = time.monotonic() + self.system.clock.wall(within)

@@ -1,0 +1,364 @@
+"""The Central System's SQLite database.
+
+One connection, used from the event loop thread only (queries are small and local).
+WAL lets the web panel read the file from another process while the CSMS writes.
+Timestamps sent by a charger are kept verbatim (they are evidence); the CSMS's own
+are ``iso(clock.now())``. Rows come back as plain dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS charge_points (
+    id TEXT PRIMARY KEY,
+    password_hash TEXT,
+    boot_policy TEXT NOT NULL DEFAULT 'Accepted'
+        CHECK (boot_policy IN ('Accepted', 'Pending', 'Rejected')),
+    heartbeat_interval INTEGER NOT NULL DEFAULT 60,
+    last_boot TEXT,            -- JSON of the last BootNotification payload
+    last_boot_ts TEXT,
+    last_heartbeat_ts TEXT
+);
+CREATE TABLE IF NOT EXISTS id_tags (
+    id_tag TEXT PRIMARY KEY COLLATE NOCASE,   -- IdToken is a CiString20
+    status TEXT NOT NULL CHECK (status IN ('Accepted', 'Blocked', 'Expired', 'Invalid')),
+    expiry_date TEXT,
+    parent_id_tag TEXT
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cp_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    meter_start INTEGER NOT NULL,
+    start_ts TEXT NOT NULL,
+    reservation_id INTEGER,
+    start_status TEXT,
+    start_received_ts TEXT,
+    meter_stop INTEGER,
+    stop_ts TEXT,
+    stop_reason TEXT,
+    stop_id_tag TEXT,
+    stop_received_ts TEXT,
+    -- identity of the StartTransaction.req: a retried request maps to the same row
+    UNIQUE (cp_id, connector_id, id_tag, start_ts, meter_start)
+);
+CREATE TABLE IF NOT EXISTS unknown_stops (
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    transaction_id INTEGER NOT NULL,
+    meter_stop INTEGER NOT NULL,
+    stop_ts TEXT NOT NULL,
+    stop_reason TEXT,
+    id_tag TEXT,
+    received_ts TEXT NOT NULL,
+    UNIQUE (cp_id, transaction_id, stop_ts, meter_stop)
+);
+CREATE TABLE IF NOT EXISTS meter_values (
+    id INTEGER PRIMARY KEY,
+    transaction_id INTEGER,
+    cp_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    measurand TEXT NOT NULL,
+    value TEXT NOT NULL,
+    unit TEXT,
+    context TEXT NOT NULL,
+    phase TEXT,
+    location TEXT NOT NULL,
+    format TEXT NOT NULL,
+    source TEXT NOT NULL       -- MeterValues or StopTransaction (transactionData)
+);
+-- A retried MeterValues.req, or transactionData repeating samples, is stored once.
+CREATE UNIQUE INDEX IF NOT EXISTS meter_values_once ON meter_values (
+    cp_id, connector_id, COALESCE(transaction_id, -1), ts, measurand,
+    COALESCE(phase, ''), location, context, format
+);
+CREATE INDEX IF NOT EXISTS meter_values_tx ON meter_values (transaction_id);
+CREATE TABLE IF NOT EXISTS status_notifications (
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error_code TEXT NOT NULL,
+    info TEXT,
+    vendor_id TEXT,
+    vendor_error_code TEXT,
+    ts TEXT,
+    received_ts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_by_connector
+    ON status_notifications (cp_id, connector_id, id);
+CREATE TABLE IF NOT EXISTS notifications (  -- firmware, diagnostics, log, security events
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT,
+    payload TEXT NOT NULL,
+    received_ts TEXT NOT NULL
+);
+"""
+
+METER_VALUE_COLUMNS = (
+    "transaction_id",
+    "cp_id",
+    "connector_id",
+    "ts",
+    "measurand",
+    "value",
+    "unit",
+    "context",
+    "phase",
+    "location",
+    "format",
+    "source",
+)
+
+
+class Store:
+    """Typed access to the CSMS tables; each write method commits."""
+
+    def __init__(self, path: str | Path = ":memory:"):
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path)
+        self._db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _one(self, sql: str, args: Iterable[Any] = ()) -> dict[str, Any] | None:
+        row = self._db.execute(sql, tuple(args)).fetchone()
+        return dict(row) if row is not None else None
+
+    def _all(self, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._db.execute(sql, tuple(args))]
+
+    # -- charge points ---------------------------------------------------------
+
+    def put_charge_point(self, cp_id: str, password_hash: str | None) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO charge_points (id, password_hash) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash",
+                (cp_id, password_hash),
+            )
+
+    def charge_point(self, cp_id: str) -> dict[str, Any] | None:
+        row = self._one("SELECT * FROM charge_points WHERE id = ?", (cp_id,))
+        if row is not None and row["last_boot"] is not None:
+            row["last_boot"] = json.loads(row["last_boot"])
+        return row
+
+    def set_boot_policy(self, cp_id: str, status: str, interval: int) -> None:
+        with self._db:
+            cur = self._db.execute(
+                "UPDATE charge_points SET boot_policy = ?, heartbeat_interval = ? WHERE id = ?",
+                (status, interval, cp_id),
+            )
+        if cur.rowcount == 0:
+            raise KeyError(f"unknown charge point {cp_id!r}")
+
+    def record_boot(self, cp_id: str, payload: dict[str, Any], received_ts: str) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE charge_points SET last_boot = ?, last_boot_ts = ? WHERE id = ?",
+                (json.dumps(payload), received_ts, cp_id),
+            )
+
+    def record_heartbeat(self, cp_id: str, received_ts: str) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE charge_points SET last_heartbeat_ts = ? WHERE id = ?",
+                (received_ts, cp_id),
+            )
+
+    # -- id tags -----------------------------------------------------------------
+
+    def put_id_tag(
+        self, id_tag: str, status: str, expiry_date: str | None, parent_id_tag: str | None
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO id_tags VALUES (?, ?, ?, ?)",
+                (id_tag, status, expiry_date, parent_id_tag),
+            )
+
+    def id_tag(self, id_tag: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM id_tags WHERE id_tag = ?", (id_tag,))
+
+    # -- transactions ------------------------------------------------------------
+
+    def start_transaction(
+        self,
+        cp_id: str,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        start_ts: str,
+        reservation_id: int | None,
+        start_status: str,
+        received_ts: str,
+    ) -> tuple[int, bool]:
+        """(transaction id, created); a repeated request returns the first one's id."""
+        key = (cp_id, connector_id, id_tag, start_ts, meter_start)
+        with self._db:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO transactions (cp_id, connector_id, id_tag, start_ts,"
+                " meter_start, reservation_id, start_status, start_received_ts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*key, reservation_id, start_status, received_ts),
+            )
+            row = self._db.execute(
+                "SELECT id FROM transactions WHERE cp_id = ? AND connector_id = ?"
+                " AND id_tag = ? AND start_ts = ? AND meter_start = ?",
+                key,
+            ).fetchone()
+        return int(row["id"]), cur.rowcount == 1
+
+    def stop_transaction(
+        self,
+        transaction_id: int,
+        meter_stop: int,
+        stop_ts: str,
+        reason: str,
+        id_tag: str | None,
+        received_ts: str,
+    ) -> bool:
+        """Close an open transaction; False if it was already stopped (a retry)."""
+        with self._db:
+            cur = self._db.execute(
+                "UPDATE transactions SET meter_stop = ?, stop_ts = ?, stop_reason = ?,"
+                " stop_id_tag = ?, stop_received_ts = ? WHERE id = ? AND stop_ts IS NULL",
+                (meter_stop, stop_ts, reason, id_tag, received_ts, transaction_id),
+            )
+        return cur.rowcount == 1
+
+    def record_unknown_stop(
+        self,
+        cp_id: str,
+        transaction_id: int,
+        meter_stop: int,
+        stop_ts: str,
+        reason: str,
+        id_tag: str | None,
+        received_ts: str,
+    ) -> bool:
+        """Keep a StopTransaction for a transaction we never started; False on a retry."""
+        with self._db:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO unknown_stops (cp_id, transaction_id, meter_stop,"
+                " stop_ts, stop_reason, id_tag, received_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cp_id, transaction_id, meter_stop, stop_ts, reason, id_tag, received_ts),
+            )
+        return cur.rowcount == 1
+
+    def transaction(self, transaction_id: int) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM transactions WHERE id = ?", (transaction_id,))
+
+    def transactions(self, cp_id: str | None = None) -> list[dict[str, Any]]:
+        if cp_id is None:
+            return self._all("SELECT * FROM transactions ORDER BY id")
+        return self._all("SELECT * FROM transactions WHERE cp_id = ? ORDER BY id", (cp_id,))
+
+    def unknown_stops(self, cp_id: str | None = None) -> list[dict[str, Any]]:
+        if cp_id is None:
+            return self._all("SELECT * FROM unknown_stops ORDER BY id")
+        return self._all("SELECT * FROM unknown_stops WHERE cp_id = ? ORDER BY id", (cp_id,))
+
+    # -- meter values --------------------------------------------------------------
+
+    def add_meter_values(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert sampled values (dicts with METER_VALUE_COLUMNS); returns how many were new."""
+        sql = (
+            f"INSERT OR IGNORE INTO meter_values ({', '.join(METER_VALUE_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(METER_VALUE_COLUMNS))})"
+        )
+        with self._db:
+            before = self._db.total_changes
+            self._db.executemany(sql, [tuple(r[c] for c in METER_VALUE_COLUMNS) for r in rows])
+            return self._db.total_changes - before
+
+    def meter_values(self, transaction_id: int) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM meter_values WHERE transaction_id = ? ORDER BY id", (transaction_id,)
+        )
+
+    # -- status and notifications ---------------------------------------------------
+
+    def add_status(
+        self,
+        cp_id: str,
+        connector_id: int,
+        status: str,
+        error_code: str,
+        info: str | None,
+        vendor_id: str | None,
+        vendor_error_code: str | None,
+        ts: str | None,
+        received_ts: str,
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO status_notifications (cp_id, connector_id, status, error_code,"
+                " info, vendor_id, vendor_error_code, ts, received_ts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cp_id,
+                    connector_id,
+                    status,
+                    error_code,
+                    info,
+                    vendor_id,
+                    vendor_error_code,
+                    ts,
+                    received_ts,
+                ),
+            )
+
+    def connector_status(self, cp_id: str, connector_id: int) -> str | None:
+        row = self._one(
+            "SELECT status FROM status_notifications WHERE cp_id = ? AND connector_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (cp_id, connector_id),
+        )
+        return row["status"] if row else None
+
+    def status_history(self, cp_id: str) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM status_notifications WHERE cp_id = ? ORDER BY id", (cp_id,))
+
+    def add_notification(
+        self,
+        cp_id: str,
+        action: str,
+        status: str | None,
+        payload: dict[str, Any],
+        received_ts: str,
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO notifications (cp_id, action, status, payload, received_ts)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (cp_id, action, status, json.dumps(payload), received_ts),
+            )
+
+    def notifications(
+        self, cp_id: str | None = None, action: str | None = None
+    ) -> list[dict[str, Any]]:
+        rows = self._all(
+            "SELECT * FROM notifications WHERE (? IS NULL OR cp_id = ?)"
+            " AND (? IS NULL OR action = ?) ORDER BY id",
+            (cp_id, cp_id, action, action),
+        )
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows

@@ -1,0 +1,260 @@
+"""Local PKI and TLS contexts for security profile 2 (TLS + Basic Auth).
+
+The bench runs its own CA so a charger can be given one root certificate
+(``ca.pem``) to verify the Central System against. Files are created once and
+reused, so a charger that was provisioned with the root keeps working across runs.
+
+Certificate validity uses the wall clock, not :class:`bench.clock.Clock`: TLS peers
+check certificates against their real clocks, whatever speed the simulation runs at.
+
+Cipher suites: the whitepaper's Central System suites are ECDHE-ECDSA; with an RSA
+certificate the server offers the ECDHE-RSA equivalents first and the static-RSA
+TLS_RSA_WITH_AES_128/256_GCM suites that the seed charger (001) supports. OpenSSL
+3.0 at its default security level 2 allows these (RSA 2048 = 112 bits), so the
+level is not lowered; :func:`server_ssl_context` checks the suites really are enabled
+and fails loudly if a system OpenSSL policy removed them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+DEFAULT_HOSTS = ("127.0.0.1", "localhost")
+
+#: OpenSSL names of TLS_RSA_WITH_AES_128_GCM_SHA256 / TLS_RSA_WITH_AES_256_GCM_SHA384.
+SEED_CHARGER_CIPHERS = ("AES128-GCM-SHA256", "AES256-GCM-SHA384")
+#: Forward-secret suites first, then the static-RSA ones real chargers still use.
+SERVER_CIPHERS = (
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    *SEED_CHARGER_CIPHERS,
+)
+
+CA_DAYS = 3650
+SERVER_DAYS = 825  # the longest lifetime common TLS clients accept for a leaf
+
+
+@dataclass(frozen=True)
+class PkiFiles:
+    """Paths of the PEM files in a PKI directory."""
+
+    ca_cert: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+
+
+def pki_files(directory: str | os.PathLike[str]) -> PkiFiles:
+    d = Path(directory)
+    return PkiFiles(d / "ca.pem", d / "ca.key", d / "server.pem", d / "server.key")
+
+
+def ensure_pki(directory: str | os.PathLike[str], hosts: Iterable[str] = DEFAULT_HOSTS) -> PkiFiles:
+    """Create the CA and server certificate in ``directory`` unless already there.
+
+    An existing CA is always reused. The server certificate is reissued only when it
+    is missing, not issued by this CA, expired, or lacks one of ``hosts``.
+    """
+    files = pki_files(directory)
+    files.ca_cert.parent.mkdir(parents=True, exist_ok=True)
+    hosts = tuple(hosts)
+
+    if files.ca_cert.exists() and files.ca_key.exists():
+        ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+        ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), None)
+    else:
+        ca_key = _new_key()
+        ca_cert = _issue_ca(ca_key)
+        _write(files.ca_key, _key_pem(ca_key), private=True)
+        _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
+
+    if not _server_cert_usable(files, ca_cert, hosts):
+        key = _new_key()
+        cert = _issue_server(key, ca_cert, ca_key, hosts)
+        _write(files.server_key, _key_pem(key), private=True)
+        _write(files.server_cert, cert.public_bytes(serialization.Encoding.PEM))
+    return files
+
+
+def server_ssl_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]) -> ssl.SSLContext:
+    """TLS 1.2+ server context offering :data:`SERVER_CIPHERS` (TLS 1.3 suites as usual)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    ctx.set_ciphers(":".join(SERVER_CIPHERS))
+    _require_ciphers(ctx, SERVER_CIPHERS)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def client_ssl_context(
+    ca_file: str | os.PathLike[str],
+    *,
+    ciphers: Iterable[str] | None = None,
+    maximum_version: ssl.TLSVersion | None = None,
+) -> ssl.SSLContext:
+    """Client context that verifies the server (chain and host name) against ``ca_file``.
+
+    ``ciphers``/``maximum_version`` narrow it to what a given charger offers, e.g.
+    ``ciphers=SEED_CHARGER_CIPHERS, maximum_version=TLSVersion.TLSv1_2``.
+    """
+    ctx = ssl.create_default_context(cafile=os.fspath(ca_file))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if maximum_version is not None:
+        ctx.maximum_version = maximum_version
+    wanted = tuple(ciphers) if ciphers is not None else SERVER_CIPHERS
+    ctx.set_ciphers(":".join(wanted))
+    _require_ciphers(ctx, wanted)
+    return ctx
+
+
+def _require_ciphers(ctx: ssl.SSLContext, names: Iterable[str]) -> None:
+    enabled = {c["name"] for c in ctx.get_ciphers()}
+    missing = [n for n in names if n not in enabled]
+    if missing:
+        raise RuntimeError(
+            f"OpenSSL ({ssl.OPENSSL_VERSION}, security level {ctx.security_level}) "
+            f"refuses cipher suites {missing}; check the system openssl.cnf CipherString"
+        )
+
+
+def _server_cert_usable(files: PkiFiles, ca_cert: x509.Certificate, hosts: tuple[str, ...]) -> bool:
+    if not (files.server_cert.exists() and files.server_key.exists()):
+        return False
+    cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):  # another CA, or a bad signature
+        return False
+    if cert.not_valid_after_utc <= _now() + dt.timedelta(days=1):
+        return False
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    present = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    present |= set(san.get_values_for_type(x509.DNSName))
+    return all(str(_general_name(h).value) in present for h in hosts)
+
+
+def _issue_ca(key: rsa.RSAPrivateKey) -> x509.Certificate:
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OCPP bench"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "OCPP bench local CA"),
+        ]
+    )
+    now = _now()
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _issue_server(
+    key: rsa.RSAPrivateKey,
+    ca_cert: x509.Certificate,
+    ca_key: rsa.RSAPrivateKey,
+    hosts: tuple[str, ...],
+) -> x509.Certificate:
+    now = _now()
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            # key_encipherment is what the static-RSA (TLS_RSA_*) suites use the key for.
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([_general_name(h) for h in hosts]), critical=False
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def _general_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _write(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a PEM."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
