@@ -1,0 +1,1 @@
+"""Modbus energy meters: register maps as data, a pymodbus driver and a server twin."""

@@ -1,0 +1,1 @@
+"""RFID reader: RDM6300 frame codec, pyserial driver and a pty twin."""

@@ -1,0 +1,21 @@
+import time
+from collections.abc import Callable
+
+import pytest
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 2.0, interval: float = 0.005):
+    """Poll until ``predicate()`` is truthy; return its value or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def until():
+    return wait_until
