@@ -1,10 +1,10 @@
 """Where a bench keeps its state; one directory per rig, created on first run.
 
-    pki/         local CA and the CSMS server certificate
-    csms/        the Central System's SQLite database
-    agent/       the charger agent's SQLite, settings, hardware map and log
-    rig/         the twins' non-volatile data (meter energy registers, pilot wire)
-    charge-point.json   the charge point id and its Basic-auth password (mode 0600)
+pki/         local CA and the CSMS server certificate
+csms/        the Central System's SQLite database
+agent/       the charger agent's SQLite, settings, hardware map and log
+rig/         the twins' non-volatile data (meter energy registers, pilot wire)
+charge-point.json   the charge point id and its Basic-auth password (mode 0600)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ that reaches them only through the real protocols (wss, Modbus, CAN, serial, pil
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ class BenchSystem:
             self.csms.add_id_tag(tag, status)
         hardware = await self.rig.start()
         hardware_file = self.state.agent / "hardware.json"
-        hardware.dump(hardware_file)
+        hardware_file.write_text(json.dumps(hardware.to_dict(), indent=2))
         settings = AgentSettings(
             charge_point_id=self.cp_id,
             csms_url=self.csms.url("").rstrip("/"),

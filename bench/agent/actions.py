@@ -53,4 +53,6 @@ class StopTransaction:
     id_tag: str | None = None
 
 
-Action = SetDuty | SetContactors | SetOutput | SetEvse | SendStatus | StartTransaction | StopTransaction
+Action = (
+    SetDuty | SetContactors | SetOutput | SetEvse | SendStatus | StartTransaction | StopTransaction
+)

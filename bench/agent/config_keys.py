@@ -102,9 +102,13 @@ def _keys(number_of_connectors: int) -> list[KeySpec]:
         KeySpec("ResetRetries", "int", "3", minimum=0, maximum=10),
         KeySpec("StopTransactionOnEVSideDisconnect", "bool", "true"),
         KeySpec("StopTransactionOnInvalidId", "bool", "true"),
-        KeySpec("StopTxnAlignedData", "csl", "Energy.Active.Import.Register", max_items=10, choices=m),
+        KeySpec(
+            "StopTxnAlignedData", "csl", "Energy.Active.Import.Register", max_items=10, choices=m
+        ),
         KeySpec("StopTxnAlignedDataMaxLength", "int", "10", readonly=True),
-        KeySpec("StopTxnSampledData", "csl", "Energy.Active.Import.Register", max_items=10, choices=m),
+        KeySpec(
+            "StopTxnSampledData", "csl", "Energy.Active.Import.Register", max_items=10, choices=m
+        ),
         KeySpec("StopTxnSampledDataMaxLength", "int", "10", readonly=True),
         KeySpec("StopTransactionMaxMeterValues", "int", "10", readonly=True),
         KeySpec("SupportedFeatureProfiles", "csl", "Core", readonly=True),

@@ -289,7 +289,11 @@ class ConnectorLogic:
             return SendStatus(cid, "Faulted", self.fault, self.fault_info)
         if self.tx_active:
             if i.power.contactors_closed and i.ev.stage in ENERGY_STAGES:
-                if i.ev.stage == HlcStage.CURRENT_DEMAND and self.offered_current_a <= 0:
+                if (
+                    i.ev.stage == HlcStage.CURRENT_DEMAND
+                    and self.offered_current_a <= 0
+                    and not self.stopping
+                ):
                     return SendStatus(cid, "SuspendedEVSE")
                 return SendStatus(cid, "Charging")
             if not self.energized and not i.ev.charging_complete:

@@ -27,13 +27,13 @@ from bench.agent.link import AgentLink
 from bench.agent.settings import AgentSettings
 from bench.agent.store import AgentStore
 from bench.clock import Clock, iso
-from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.hw.interfaces import (
     Hardware,
     HardwareError,
     MeterReading,
     TagEvent,
 )
+from bench.protocol.errors import CallErrorReceived, NotConnected
 
 log = logging.getLogger("bench.agent")
 
@@ -186,7 +186,7 @@ class Charger:
                 self.status[action.connector] = action
                 self._send_status(action)
             case act.StartTransaction(connector=cid, id_tag=tag):
-                meter_start = self._energy(cid)
+                meter_start = await self._fresh_energy(cid)
                 local = self.store.begin_transaction(cid, tag, meter_start, iso(self.clock.now()))
                 self.local_tx[cid] = local
                 self.last_sample[cid] = self.clock.monotonic()
@@ -196,15 +196,22 @@ class Charger:
                 local = self.local_tx.pop(cid, None)
                 if local is None:
                     return
-                meter_stop = self._energy(cid)
-                data = [self._meter_value(cid, "Transaction.End", self.config.csl("StopTxnSampledData"))]
+                meter_stop = await self._fresh_energy(cid)
+                data = [
+                    self._meter_value(cid, "Transaction.End", self.config.csl("StopTxnSampledData"))
+                ]
                 self.store.end_transaction(
                     local, meter_stop, iso(self.clock.now()), reason, tag, data
                 )
                 self.fifo.put_nowait(_OutboxMarker())
                 log.info("connector %s: transaction %s stopped (%s)", cid, local, reason)
 
-    def _energy(self, cid: int) -> int:
+    async def _fresh_energy(self, cid: int) -> int:
+        """meterStart/meterStop come from a read now, not from the last poll."""
+        try:
+            self.readings[cid] = await self.hw.connectors[cid].meter.read()
+        except HardwareError as exc:
+            log.warning("meter %s: %s; using the last reading", cid, exc)
         reading = self.readings[cid]
         return round(reading.energy_import_wh) if reading else 0
 
@@ -239,7 +246,11 @@ class Charger:
             if value is None:
                 continue
             unit, location = MEASURAND_UNITS[measurand]
-            text = f"{round(value)}" if measurand == "Energy.Active.Import.Register" else f"{value:.1f}"
+            text = (
+                f"{round(value)}"
+                if measurand == "Energy.Active.Import.Register"
+                else f"{value:.1f}"
+            )
             sampled.append(
                 {
                     "value": text,

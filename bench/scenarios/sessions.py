@@ -32,11 +32,12 @@ async def plug(t: Handle, connector: int) -> None:
 
 
 async def charging(t: Handle, connector: int, since: int) -> dict[str, Any]:
-    start = await t.expect(
-        "StartTransaction", {"connectorId": connector}, within=10, since=since
-    )
+    start = await t.expect("StartTransaction", {"connectorId": connector}, within=10, since=since)
     await t.expect(
-        "StatusNotification", {"connectorId": connector, "status": "Charging"}, within=45, since=since
+        "StatusNotification",
+        {"connectorId": connector, "status": "Charging"},
+        within=45,
+        since=since,
     )
     return start
 
@@ -142,9 +143,7 @@ async def both_connectors(t: Handle) -> None:
     await charging(t, 1, mark)
     await charging(t, 2, mark)
     await t.sleep(CHARGE_S)
-    t.check(
-        t.rig.power_w(1) > 0 and t.rig.power_w(2) > 0, "both connectors should deliver power"
-    )
+    t.check(t.rig.power_w(1) > 0 and t.rig.power_w(2) > 0, "both connectors should deliver power")
     open_tx = {tx["connector_id"]: tx["id"] for tx in t.csms.transactions(t.cp_id)}
     mark = t.mark()
     await tap(t, TAG)

@@ -11,8 +11,11 @@ CHARGING_CP = CpReading("C", 6.0, -12.0)
 
 def sample(now, cp=UNPLUGGED, stage=HlcStage.IDLE, closed=False, current=0.0, **kw):
     ev = EvStatus(stage=stage, target_voltage_v=400.0, target_current_a=kw.pop("target", 100.0))
-    power = PowerStatus(contactors_closed=closed, output_voltage_v=400.0 if closed else 0.0,
-                        output_current_a=current)
+    power = PowerStatus(
+        contactors_closed=closed,
+        output_voltage_v=400.0 if closed else 0.0,
+        output_current_a=current,
+    )
     return Inputs(now=now, cp=cp, ev=ev, power=power, power_age_s=kw.pop("age", 0.1), **kw)
 
 

@@ -1,0 +1,251 @@
+"""The simulated rig: every part's twin, the EVs and the DC physics in one loop.
+
+The agent sees only the twins' real protocols. This module closes the loop the way
+copper does on a real rig: the power stage's contactors and module setpoint, the
+EV's contactor and battery, decide the current; the meter twin integrates it and
+the battery receives exactly the same energy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.clock import Clock
+from bench.ev import Battery, ChargerLimits, DcOutput, EvSession, ModuleSetpoint, dc_output
+from bench.ev.battery import ccs1_car, ccs2_car
+from bench.hw.can.twin import CanBusServer, PowerStageTwin
+from bench.hw.config import (
+    CanConfig,
+    ConnectorConfig,
+    HardwareConfig,
+    MeterConfig,
+    PilotConfig,
+    RfidConfig,
+)
+from bench.hw.interfaces import EvseCommand, EvseStatus
+from bench.hw.meter.registers import decode
+from bench.hw.meter.twin import MeterTwin
+from bench.hw.pilot.twin import WireEv
+from bench.hw.rfid.twin import RfidTwin
+
+log = logging.getLogger("bench.rig")
+
+PHYSICS_DT_S = 0.05
+SECC_CONTROLLER_TIMEOUT_S = 1.0  # the SECC's watchdog on the controller's commands
+POWER_STAGE_WATCHDOG_S = 1.0
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    id: int
+    standard: str
+    car: Callable[[], Battery]
+    max_current_a: float = 200.0
+    max_power_w: float = 120_000.0
+
+
+DEFAULT_CONNECTORS = (
+    ConnectorSpec(1, "CCS2", ccs2_car),
+    ConnectorSpec(2, "CCS1", ccs1_car),
+)
+
+
+class SimRig:
+    def __init__(
+        self,
+        root: Path,
+        clock: Clock,
+        specs: tuple[ConnectorSpec, ...] = DEFAULT_CONNECTORS,
+    ) -> None:
+        self.root = root
+        self.clock = clock
+        self.specs = {spec.id: spec for spec in specs}
+        self.connector_ids = sorted(self.specs)
+        self.powered = True
+        self.outputs: dict[int, DcOutput] = {cid: DcOutput() for cid in self.connector_ids}
+        self.evs: dict[int, EvSession] = {
+            cid: EvSession(spec.car(), spec.standard) for cid, spec in self.specs.items()
+        }
+        self.meters: dict[int, MeterTwin] = {}
+        self.can_server: CanBusServer | None = None
+        self.power: PowerStageTwin | None = None
+        self.rfid: RfidTwin | None = None
+        self.wire: WireEv | None = None
+        self._task: asyncio.Task | None = None
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> HardwareConfig:
+        """Start every twin; returns the hardware map the agent must be given."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.can_server = CanBusServer().start()
+        self.power = PowerStageTwin(
+            self.can_server.open_bus(),
+            self.connector_ids,
+            command_timeout_s=POWER_STAGE_WATCHDOG_S,
+        ).start()
+        self.rfid = RfidTwin()
+        self.wire = WireEv(self.root / "pilot.wire")
+        for cid in self.connector_ids:
+            meter = MeterTwin(self.root / f"meter{cid}.json")
+            await meter.start()
+            self.meters[cid] = meter
+        for slot in range(len(self.connector_ids)):
+            self.wire.set_ev(slot, "unplugged", None)
+        self._task = asyncio.create_task(self._physics(), name="rig physics")
+        return self.hardware_config()
+
+    def hardware_config(self) -> HardwareConfig:
+        assert self.can_server and self.rfid and self.wire
+        connectors = [
+            ConnectorConfig(
+                id=cid,
+                standard=self.specs[cid].standard,  # type: ignore[arg-type]
+                meter=MeterConfig(transport="tcp", host="127.0.0.1", port=self.meters[cid].port),
+                pilot=PilotConfig(
+                    backend="sim",
+                    pwm_pin=12 + slot,
+                    spi_device=0,
+                    cp_channel=2 * slot,
+                    pp_channel=2 * slot + 1,
+                    wire_file=str(self.wire.path),
+                    slot=slot,
+                ),
+            )
+            for slot, cid in enumerate(self.connector_ids)
+        ]
+        return HardwareConfig(
+            connectors=connectors,
+            can=CanConfig(interface="remote", channel=self.can_server.url),
+            rfid=RfidConfig(device=self.rfid.device_path),
+        )
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for meter in self.meters.values():
+            meter.save()
+            await meter.close()
+        if self.rfid:
+            self.rfid.close()
+        if self.power:
+            self.power.close()
+        if self.can_server:
+            self.can_server.close()
+        if self.wire:
+            self.wire.close()
+
+    # --- the loop ------------------------------------------------------------------
+
+    async def _physics(self) -> None:
+        last = self.clock.monotonic()
+        while True:
+            await self.clock.sleep(PHYSICS_DT_S)
+            now = self.clock.monotonic()
+            dt, last = now - last, now
+            try:
+                for slot, cid in enumerate(self.connector_ids):
+                    self._step(slot, cid, now, dt)
+            except Exception:  # noqa: BLE001 - the rig must outlive one bad tick
+                log.exception("rig physics tick failed")
+
+    def _step(self, slot: int, cid: int, now: float, dt: float) -> None:
+        assert self.power and self.wire
+        ev = self.evs[cid]
+        spec = self.specs[cid]
+        setpoint = self.power.module_setpoint(cid)
+        closed = self.powered and self.power.contactors_closed(cid)
+        module = ModuleSetpoint(
+            voltage_v=setpoint.voltage_v,
+            current_limit_a=setpoint.current_a,
+            enabled=self.powered and setpoint.enable,
+        )
+        out = dc_output(
+            dt=dt,
+            contactors_closed=closed,
+            module=module,
+            limits=ChargerLimits(spec.max_current_a, spec.max_power_w),
+            ev=ev.electrical(),
+            previous=self.outputs[cid],
+        )
+        self.outputs[cid] = out
+        # The same joules reach the meter and the battery.
+        self.meters[cid].update(out.voltage_v, out.current_a, dt)
+        ev.charge(now, dt, out.voltage_v, out.current_a)
+        duty = self.wire.evse_duty(slot) if self.powered else None
+        ev.step(now, duty, self._secc_answer(cid, now), out.voltage_v, out.current_a)
+        self.power.set_output_measured(cid, out.voltage_v, out.current_a)
+        self.power.set_ev_status(cid, ev.ev_status)
+        self.wire.set_ev(slot, ev.cp_network, ev.pp_ohms)
+
+    def _secc_answer(self, cid: int, now: float) -> EvseCommand:
+        """The SECC answers the EV itself; it relays the controller's latest command
+        while that is fresh and shuts the session down if the controller falls silent."""
+        assert self.power
+        if not self.powered or self.power.command_age_s() > SECC_CONTROLLER_TIMEOUT_S:
+            return EvseCommand(status=EvseStatus.EMERGENCY_SHUTDOWN, stop_requested=True)
+        return self.power.evse_command(cid)
+
+    # --- what a scenario (or a person at the bench) does -------------------------------
+
+    def plug(self, cid: int) -> None:
+        self.evs[cid].plug(self.clock.monotonic())
+
+    def unplug(self, cid: int) -> None:
+        self.evs[cid].unplug(self.clock.monotonic())
+
+    def ev_stop(self, cid: int) -> None:
+        self.evs[cid].request_stop(self.clock.monotonic())
+
+    def present_tag(self, uid: str) -> None:
+        assert self.rfid
+        self.rfid.present(uid)
+
+    def remove_tag(self) -> None:
+        assert self.rfid
+        self.rfid.remove()
+
+    def meter_wh(self, cid: int) -> float:
+        """The import energy register as the meter shows it over Modbus, in Wh."""
+        meter = self.meters[cid]
+        return decode(meter.map, meter.registers())["energy_import_wh"]
+
+    def power_w(self, cid: int) -> float:
+        out = self.outputs[cid]
+        return out.voltage_v * out.current_a
+
+    def power_cut(self) -> None:
+        """The charger loses mains: no CP generator, no power modules."""
+        self.powered = False
+
+    def power_restore(self) -> None:
+        self.powered = True
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the panel and the CLI show of the rig."""
+        state: dict[str, Any] = {"powered": self.powered, "connectors": {}}
+        for slot, cid in enumerate(self.connector_ids):
+            ev = self.evs[cid]
+            out = self.outputs[cid]
+            state["connectors"][cid] = {
+                "standard": self.specs[cid].standard,
+                "plugged": ev.plugged,
+                "cp": ev.cp_network,
+                "stage": ev.stage.name,
+                "soc": round(ev.battery.soc_percent, 2),
+                "voltage_v": round(out.voltage_v, 1),
+                "current_a": round(out.current_a, 1),
+                "power_w": round(out.voltage_v * out.current_a),
+                "meter_wh": self.meter_wh(cid),
+                "contactors": self.power.contactors_closed(cid) if self.power else False,
+                "duty": self.wire.evse_duty(slot) if self.wire else None,
+            }
+        return state
