@@ -55,16 +55,8 @@ class BenchSystem:
 
     async def start(self) -> Endpoints:
         pki = ensure_pki(self.state.pki)
-        self.csms = CentralSystem(
-            self.state.csms / "csms.sqlite",
-            self.clock,
-            port=self.csms_port,
-            ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
-        )
-        await self.csms.start()
-        self.csms.register_charge_point(self.cp_id, self.password)
-        for tag, status in DEMO_TAGS.items():
-            self.csms.add_id_tag(tag, status)
+        await self.start_csms()
+        assert self.csms is not None
         hardware = await self.rig.start()
         hardware_file = self.state.agent / "hardware.json"
         hardware_file.write_text(json.dumps(hardware.to_dict(), indent=2))
@@ -97,6 +89,26 @@ class BenchSystem:
             await self.agent.stop()
         await self.rig.stop()
         if self.csms:
+            await self.csms.stop()
+
+    async def start_csms(self) -> None:
+        """Start (or restart, on the same port and database) the Central System."""
+        pki = ensure_pki(self.state.pki)
+        self.csms = CentralSystem(
+            self.state.csms / "csms.sqlite",
+            self.clock,
+            port=self.csms_port,
+            ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
+        )
+        await self.csms.start()
+        self.csms_port = self.csms.port
+        self.csms.register_charge_point(self.cp_id, self.password)
+        for tag, status in DEMO_TAGS.items():
+            self.csms.add_id_tag(tag, status)
+
+    async def stop_csms(self) -> None:
+        """The Central System goes away; the agent must queue and reconnect."""
+        if self.csms is not None:
             await self.csms.stop()
 
     def kill_agent(self) -> None:

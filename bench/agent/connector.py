@@ -81,6 +81,7 @@ class ConnectorLogic:
     contactor_cmd: bool = False
     contactor_cmd_since: float = 0.0
     offered_current_a: float = 0.0
+    duty_cmd: float | None = None
 
     # --- events -------------------------------------------------------------
 
@@ -117,7 +118,9 @@ class ConnectorLogic:
         out: list[Action] = []
         cid = self.connector_id
         was_plugged = self.plugged
-        self.plugged = i.cp is not None and i.cp.state in ("B", "C", "D")
+        if self.duty_cmd != 0.0:
+            # While this charger drives state F itself the pilot cannot show a plug.
+            self.plugged = i.cp is not None and i.cp.state in ("B", "C", "D")
 
         self._check_faults(i)
 
@@ -261,6 +264,7 @@ class ConnectorLogic:
             if self.fault is not None or not self.plugged:
                 close = False
         self.offered_current_a = current
+        self.duty_cmd = duty
         if self.fault is not None:
             status = EvseStatus.EMERGENCY_SHUTDOWN
         elif self.stopping or not self.tx_active:

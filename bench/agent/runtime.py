@@ -86,6 +86,7 @@ class Charger:
         self.pending_tag: tuple[str, float] | None = None  # authorized, waiting for a plug
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: list[asyncio.Task] = []
+        self.booted = False  # BootNotification is once per power-up, not per connection
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -473,12 +474,13 @@ class Charger:
         reader = asyncio.create_task(link.run())
         heartbeat: asyncio.Task | None = None
         try:
-            booted = asyncio.create_task(self._boot(link))
+            booted = asyncio.create_task(self._boot(link) if not self.booted else asyncio.sleep(0))
             done, _ = await asyncio.wait({reader, booted}, return_when=asyncio.FIRST_COMPLETED)
             if booted not in done:
                 booted.cancel()
                 return
             booted.result()
+            self.booted = True
             self.link = link
             self.accepted.set()
             self.fifo.put_nowait(_Direct(self._status_call(act.SendStatus(0, "Available"))))

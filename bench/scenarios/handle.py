@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bench.csms.server import CentralSystem
     from bench.system import BenchSystem
 
 
@@ -37,11 +38,16 @@ class Handle:
     def __init__(self, system: BenchSystem) -> None:
         self.system = system
         self.rig = system.rig
-        self.csms = system.csms
         self.cp_id = system.cp_id
         self.steps: list[tuple[float, str]] = []
         self.details: dict[str, Any] = {}
         self.started = time.monotonic()
+
+    @property
+    def csms(self) -> CentralSystem:
+        """The Central System now running (a restart replaces it)."""
+        assert self.system.csms is not None
+        return self.system.csms
 
     def step(self, text: str) -> None:
         self.steps.append((round(time.monotonic() - self.started, 3), text))

@@ -134,3 +134,14 @@ def test_status_is_only_sent_on_change():
     c = ConnectorLogic(1)
     assert statuses(c.tick(sample(0)))
     assert not statuses(c.tick(sample(1)))
+
+
+def test_a_fault_does_not_look_like_an_unplug():
+    """In state F the CP reads -12 V whatever the EV does; the plug is still there."""
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    out = c.tick(sample(1, PLUGGED, meter_ok=False))
+    assert of(out, act.SetDuty)[0].duty == 0.0
+    c.tick(sample(2, CpReading("F", -12.0, -12.0), meter_ok=False))
+    assert statuses(c.tick(sample(3, PLUGGED))) == ["Preparing"]
+    assert c.plugged
