@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bench.rigfile import RigFile
 from bench.scenarios.registry import Scenario, all_scenarios
 from bench.scenarios.runner import CaseResult, run_cases
 from bench.statedir import StateDir
@@ -67,13 +68,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _up(args: argparse.Namespace) -> int:
-    system = BenchSystem(StateDir(Path(args.state_dir).resolve()), csms_port=args.port)
+    rig = RigFile.load(args.rig)
+    system = BenchSystem(
+        StateDir(Path(args.state_dir).resolve()), csms_port=args.port, hardware=rig.hardware
+    )
     endpoints = await system.start()
     print(f"CSMS            {endpoints.csms_url}")
     print(f"charge point id {endpoints.charge_point_id}")
     print(f"agent pid       {endpoints.agent_pid}")
     print(f"state directory {endpoints.state_dir}")
-    print("rig             simulated (CCS2 on connector 1, CCS1 on connector 2)")
+    if rig.mode == "real":
+        print(f"rig             real parts from {args.rig}")
+    else:
+        print("rig             simulated (CCS2 on connector 1, CCS1 on connector 2)")
     print("Ctrl-C stops everything.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -94,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start the CSMS, the agent and the simulated rig")
     up.add_argument("--state-dir", default="bench-state")
     up.add_argument("--port", type=int, default=9000, help="CSMS port on 127.0.0.1")
+    up.add_argument("--rig", help="rig config TOML (default: simulated)")
     up.set_defaults(func=lambda a: asyncio.run(_up(a)))
     run = sub.add_parser("run", help="run scenarios, each against a fresh simulated rig")
     run.add_argument("ids", nargs="+")

@@ -15,6 +15,7 @@ from bench.agent.settings import AgentSettings
 from bench.agent_process import AgentProcess
 from bench.clock import Clock
 from bench.csms.server import CentralSystem
+from bench.hw.config import HardwareConfig
 from bench.rig.sim import SimRig
 from bench.security.pki import ensure_pki, server_ssl_context
 from bench.statedir import StateDir
@@ -43,6 +44,7 @@ class BenchSystem:
         clock: Clock | None = None,
         csms_port: int = 0,
         agent_config: dict[str, str] | None = None,
+        hardware: HardwareConfig | None = None,
     ) -> None:
         self.state = state
         self.clock = clock or Clock.start()
@@ -50,6 +52,7 @@ class BenchSystem:
         self.agent_config = agent_config or {}
         self.cp_id, self.password = state.credentials()
         self.csms: CentralSystem | None = None
+        self.hardware = hardware  # real parts: no twins are started
         self.rig = SimRig(state.rig, self.clock)
         self.agent: AgentProcess | None = None
 
@@ -57,7 +60,7 @@ class BenchSystem:
         pki = ensure_pki(self.state.pki)
         await self.start_csms()
         assert self.csms is not None
-        hardware = await self.rig.start()
+        hardware = self.hardware or await self.rig.start()
         hardware_file = self.state.agent / "hardware.json"
         hardware_file.write_text(json.dumps(hardware.to_dict(), indent=2))
         settings = AgentSettings(
@@ -87,7 +90,8 @@ class BenchSystem:
     async def stop(self) -> None:
         if self.agent:
             await self.agent.stop()
-        await self.rig.stop()
+        if self.hardware is None:
+            await self.rig.stop()
         if self.csms:
             await self.csms.stop()
 
