@@ -8,18 +8,25 @@ import json
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
+from bench.pics import load_pics
 from bench.rigfile import RigFile
-from bench.scenarios.registry import Scenario, all_scenarios
-from bench.scenarios.runner import CaseResult, run_cases
+from bench.scenarios.registry import PROFILES, ROLES, Scenario, all_scenarios, select
+from bench.scenarios.runner import CaseResult, RunOptions, run_cases, run_document
 from bench.statedir import StateDir
 from bench.system import BenchSystem
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    for case in all_scenarios().values():
-        print(f"{case.id:24} {case.role:5} {case.profile:10} {case.title}")
+    pics = load_pics(args.pics) if args.pics else None
+    for case in select(None, args.role, args.profile) if not args.all else all_scenarios().values():
+        flag = ""
+        if pics is not None and pics.get("_role") == case.role:
+            missing = case.missing(pics)
+            flag = f"  [n/a: {', '.join(missing)}]" if missing else ""
+        print(f"{case.id:24} {case.role:5} {case.profile:15} {case.title}{flag}")
     return 0
 
 
@@ -36,35 +43,64 @@ def _summary_line(result: CaseResult) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    known = all_scenarios()
-    unknown = [i for i in args.ids if i not in known]
-    if unknown:
-        print(f"unknown scenario(s): {', '.join(unknown)}; see `bench scenarios`", file=sys.stderr)
+    if not args.ids and not args.role and not args.profile:
+        print("name scenario ids, or select with --role / --profile", file=sys.stderr)
         return 2
-    cases: list[Scenario] = [known[i] for i in args.ids]
+    try:
+        cases = select(args.ids or None, args.role, args.profile)
+    except KeyError as exc:
+        print(f"unknown scenario(s): {exc.args[0]}; see `bench scenarios`", file=sys.stderr)
+        return 2
+    if not cases:
+        print("no scenario matches that selection", file=sys.stderr)
+        return 2
+    options = RunOptions(
+        pics=args.pics,
+        speed=args.speed,
+        parallel=args.parallel,
+        dut_url=None if args.dut == "local" else args.dut,
+        dut_cp_id=args.dut_cp_id,
+        dut_password=args.dut_password,
+    )
+    began = time.monotonic()
+    started = time.time()
 
     def progress(n: int, total: int, case: Scenario, result: CaseResult | None) -> None:
+        elapsed = time.monotonic() - began
         if result is None:
-            print(f"[{n}/{total}] {case.id} ...", flush=True)
-        else:
-            print(
-                f"[{n}/{total}] {case.id}: {result.verdict.upper()} in {result.duration_s:.1f} s"
-                f"  {_summary_line(result)}",
-                flush=True,
-            )
-            if result.verdict != "pass":
-                for line in result.details.get("steps", [])[-8:]:
-                    print(f"      {line}")
-                print(f"      state kept in {result.details.get('state_dir')}")
-
-    results = asyncio.run(run_cases(cases, progress))
-    passed = sum(r.verdict == "pass" for r in results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps({"cases": [r.to_json() for r in results]}, indent=2) + "\n"
+            print(f"[{n}/{total} {elapsed:6.1f}s] {case.id} {case.title} ...", flush=True)
+            return
+        print(
+            f"[{n}/{total} {elapsed:6.1f}s] {case.id}: {result.verdict.upper()} "
+            f"in {result.duration_s:.1f} s  {_summary_line(result)}",
+            flush=True,
         )
-    return 0 if passed == len(results) else 1
+        if result.verdict in ("fail", "error"):
+            for step in result.steps[-6:]:
+                print(f"      {step['t']:7.3f}s {step['text']}")
+            if "state_dir" in result.details:
+                print(f"      state kept in {result.details['state_dir']}")
+
+    results = asyncio.run(run_cases(cases, options, progress))
+    counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "error", "n/a")}
+    print()
+    print(f"{'case':24} {'verdict':8} {'seconds':>8}  message")
+    for r in results:
+        message = str(r.details.get("message", ""))[:70]
+        print(f"{r.id:24} {r.verdict:8} {r.duration_s:8.1f}  {message}")
+    print(f"wall time {time.monotonic() - began:.1f} s")
+    failed = counts["fail"] + counts["error"]
+    print(f"{counts['pass']} passed, {failed} failed, {counts['n/a']} not applicable")
+    role = cases[0].role
+    document = run_document(results, started, "bench " + " ".join(sys.argv[1:]), options, role)
+    if args.json:
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+    if args.report:
+        from bench.report import write_report
+
+        paths = write_report(document, Path(args.report))
+        print(f"report: {paths['html']}")
+    return 0 if failed == 0 else 1
 
 
 async def _up(args: argparse.Namespace) -> int:
@@ -94,6 +130,12 @@ async def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--role", action="append", choices=ROLES)
+    parser.add_argument("--profile", action="append", choices=PROFILES)
+    parser.add_argument("--pics", help="PICS: agent, seed-charger, csms, seed-csms or a file")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -104,10 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--rig", help="rig config TOML (default: simulated)")
     up.set_defaults(func=lambda a: asyncio.run(_up(a)))
     run = sub.add_parser("run", help="run scenarios, each against a fresh simulated rig")
-    run.add_argument("ids", nargs="+")
+    run.add_argument("ids", nargs="*", help="scenario ids (see `bench scenarios`)")
+    _selection(run)
+    run.add_argument("--dut", default="local", help="'local' or the URL of a CSMS under test")
+    run.add_argument("--dut-cp-id", help="charge point id the bench uses at an external CSMS")
+    run.add_argument("--dut-password", help="its Basic-auth password")
+    run.add_argument("--speed", type=float, default=1.0, help="simulated time per wall second")
+    run.add_argument("--parallel", type=int, default=1, help="rigs running at once")
     run.add_argument("--json", help="write the results as JSON to this file")
+    run.add_argument("--report", help="write results.json, junit.xml and index.html here")
     run.set_defaults(func=_cmd_run)
     scen = sub.add_parser("scenarios", help="list the scenarios")
+    _selection(scen)
+    scen.add_argument("--all", action="store_true", help="include the bench's own sessions")
     scen.set_defaults(func=_cmd_scenarios)
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -7,15 +7,18 @@ that reaches them only through the real protocols (wss, Modbus, CAN, serial, pil
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from bench.agent.settings import AgentSettings
 from bench.agent_process import AgentProcess
 from bench.clock import Clock
 from bench.csms.server import CentralSystem
 from bench.hw.config import HardwareConfig
+from bench.linkproxy import LinkProxy
 from bench.rig.sim import SimRig
 from bench.security.pki import ensure_pki, server_ssl_context
 from bench.statedir import StateDir
@@ -55,17 +58,21 @@ class BenchSystem:
         self.hardware = hardware  # real parts: no twins are started
         self.rig = SimRig(state.rig, self.clock)
         self.agent: AgentProcess | None = None
+        self.proxy: LinkProxy | None = None
+        self.trace: list[dict[str, Any]] = []  # every frame, across CSMS restarts
+        self._trace_event = asyncio.Event()
 
     async def start(self) -> Endpoints:
         pki = ensure_pki(self.state.pki)
         await self.start_csms()
         assert self.csms is not None
+        self.proxy = await LinkProxy("127.0.0.1", self.csms_port).start()
         hardware = self.hardware or await self.rig.start()
         hardware_file = self.state.agent / "hardware.json"
         hardware_file.write_text(json.dumps(hardware.to_dict(), indent=2))
         settings = AgentSettings(
             charge_point_id=self.cp_id,
-            csms_url=self.csms.url("").rstrip("/"),
+            csms_url=f"wss://127.0.0.1:{self.proxy.port}/ocpp",
             state_dir=str(self.state.agent),
             hardware_file=str(hardware_file),
             ca_file=str(pki.ca_cert),
@@ -90,6 +97,8 @@ class BenchSystem:
     async def stop(self) -> None:
         if self.agent:
             await self.agent.stop()
+        if self.proxy:
+            await self.proxy.stop()
         if self.hardware is None:
             await self.rig.stop()
         if self.csms:
@@ -104,11 +113,34 @@ class BenchSystem:
             port=self.csms_port,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
         )
+        self.csms.frames.add_listener(self._record)
         await self.csms.start()
         self.csms_port = self.csms.port
         self.csms.register_charge_point(self.cp_id, self.password)
         for tag, status in DEMO_TAGS.items():
             self.csms.add_id_tag(tag, status)
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        """Keep the trace as the DUT saw it: who sent each frame, when (ms)."""
+        self.trace.append(
+            {
+                "ts": entry["ts"],
+                "sender": "dut" if entry["direction"] == "in" else "bench",
+                "message_type": entry["message_type"],
+                "unique_id": entry["unique_id"],
+                "action": entry["action"],
+                "payload": entry["payload"],
+            }
+        )
+        self._trace_event.set()
+
+    async def trace_changed(self, timeout: float) -> None:
+        """Wait (wall seconds) until a frame is added to the trace."""
+        self._trace_event.clear()
+        try:
+            await asyncio.wait_for(self._trace_event.wait(), max(0.0, timeout))
+        except TimeoutError:
+            pass
 
     async def stop_csms(self) -> None:
         """The Central System goes away; the agent must queue and reconnect."""

@@ -2,12 +2,18 @@
 
 A scenario says what should happen ("expect a StatusNotification Charging on
 connector 1 within 30 s"); the handle says, on failure, what did happen instead.
+``BaseHandle`` is role-neutral (steps, expectations over a message trace);
+``Handle`` tests a charge point: the bench plays Central System, EV and driver.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from bench.protocol.errors import CallErrorReceived, NotConnected
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem
@@ -19,6 +25,7 @@ class ScenarioFailed(AssertionError):
 
 
 def matches(payload: dict[str, Any], subset: dict[str, Any] | None) -> bool:
+    """Every key of ``subset`` is in ``payload`` with that value (callables test it)."""
     if not subset:
         return True
     for key, want in subset.items():
@@ -34,27 +41,44 @@ def matches(payload: dict[str, Any], subset: dict[str, Any] | None) -> bool:
     return True
 
 
-class Handle:
-    def __init__(self, system: BenchSystem) -> None:
-        self.system = system
-        self.rig = system.rig
-        self.cp_id = system.cp_id
+class BaseHandle:
+    """Steps, checks and expectations; subclasses say where the trace comes from."""
+
+    def __init__(self, clock: Any, pics: dict[str, Any] | None = None) -> None:
+        self.clock = clock
+        self.pics = pics or {}
         self.steps: list[tuple[float, str]] = []
         self.details: dict[str, Any] = {}
         self.started = time.monotonic()
 
-    @property
-    def csms(self) -> CentralSystem:
-        """The Central System now running (a restart replaces it)."""
-        assert self.system.csms is not None
-        return self.system.csms
+    # --- to be provided by the role ---------------------------------------------
+
+    def _trace(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def _wait_from_dut(
+        self, action: str, predicate: Callable[[dict], bool], within: float, since: int
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # --- shared ------------------------------------------------------------------
 
     def step(self, text: str) -> None:
         self.steps.append((round(time.monotonic() - self.started, 3), text))
 
     def mark(self) -> int:
         """A point in the message trace; expectations can look only after it."""
-        return self.csms.mark()
+        return len(self._trace())
+
+    def from_dut(self, since: int = 0, action: str | None = None) -> list[dict[str, Any]]:
+        """Requests the device under test sent, oldest first."""
+        return [
+            f
+            for f in self._trace()[since:]
+            if f["sender"] == "dut"
+            and f["message_type"] == 2
+            and (action is None or f["action"] == action)
+        ]
 
     async def expect(
         self,
@@ -63,35 +87,100 @@ class Handle:
         within: float = 10.0,
         since: int | None = None,
     ) -> dict[str, Any]:
-        """The first request ``action`` from the charge point matching ``subset``."""
+        """The first request ``action`` from the device matching ``subset``."""
         self.step(f"expect {action} {subset or ''} within {within:g} s")
         try:
-            return await self.csms.wait_for(
-                self.cp_id,
-                action,
-                predicate=lambda payload: matches(payload, subset),
-                timeout=within,
-                since=since or 0,
+            return await self._wait_from_dut(
+                action, lambda payload: matches(payload, subset), within, since or 0
             )
         except TimeoutError:
-            seen = [
-                f"{f['action']} {f['payload']}"
-                for f in self.csms.trace[since or 0 :]
-                if f["direction"] == "in" and f["action"] == action
-            ][-5:]
+            seen = [f"{f['action']} {f['payload']}" for f in self.from_dut(since or 0, action)]
             raise ScenarioFailed(
-                f"no {action} matching {subset} within {within:g} s; saw: {seen or 'none'}"
+                f"no {action} matching {subset or '{}'} within {within:g} s; "
+                f"saw: {seen[-5:] or 'none'}"
             ) from None
 
-    async def wait_until(self, what: str, predicate: Any, within: float) -> None:
-        deadline = time.monotonic() + self.system.clock.wall(within)
+    async def expect_none(
+        self,
+        action: str,
+        subset: dict[str, Any] | None = None,
+        during: float = 5.0,
+        since: int | None = None,
+    ) -> None:
+        """No request ``action`` matching ``subset`` arrives during ``during`` seconds."""
+        self.step(f"expect no {action} {subset or ''} during {during:g} s")
+        start = self.mark() if since is None else since
+        await self.sleep(during)
+        found = [f for f in self.from_dut(start, action) if matches(f["payload"], subset)]
+        if found:
+            raise ScenarioFailed(f"unexpected {action}: {found[0]['payload']}")
+
+    async def expect_sequence(
+        self,
+        expected: list[tuple[str, dict[str, Any] | None]],
+        within: float = 30.0,
+        since: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """These requests, in this order (others may come in between)."""
+        start = self.mark() if since is None else since
+        deadline = time.monotonic() + self.clock.wall(within)
+        found: list[dict[str, Any]] = []
+        position = start
+        for action, subset in expected:
+            left = max(0.0, (deadline - time.monotonic()) * self.clock.speed)
+            payload = await self.expect(action, subset, within=left, since=position)
+            position = next(
+                i + 1
+                for i, f in enumerate(self._trace())
+                if i >= position and f["sender"] == "dut" and f["payload"] is payload
+            )
+            found.append(payload)
+        return found
+
+    async def wait_until(self, what: str, predicate: Callable[[], bool], within: float) -> None:
+        deadline = time.monotonic() + self.clock.wall(within)
         while not predicate():
             if time.monotonic() > deadline:
                 raise ScenarioFailed(f"{what}: not reached within {within:g} s")
-            await self.system.clock.sleep(0.1)
+            await self.clock.sleep(0.1)
 
     async def sleep(self, seconds: float) -> None:
-        await self.system.clock.sleep(seconds)
+        await self.clock.sleep(seconds)
+
+    def check(self, condition: bool, message: str) -> None:
+        if not condition:
+            raise ScenarioFailed(message)
+
+
+class Handle(BaseHandle):
+    """Tests a charge point: the bench is its Central System, its EVs and its drivers."""
+
+    def __init__(self, system: BenchSystem, pics: dict[str, Any] | None = None) -> None:
+        super().__init__(system.clock, pics)
+        self.system = system
+        self.rig = system.rig
+        self.cp_id = system.cp_id
+
+    @property
+    def csms(self) -> CentralSystem:
+        """The Central System now running (a restart replaces it)."""
+        assert self.system.csms is not None
+        return self.system.csms
+
+    def _trace(self) -> list[dict[str, Any]]:
+        return self.system.trace
+
+    async def _wait_from_dut(
+        self, action: str, predicate: Callable[[dict], bool], within: float, since: int
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + self.clock.wall(within)
+        while True:
+            for frame in self.from_dut(since, action):
+                if predicate(frame["payload"]):
+                    return frame["payload"]
+            if time.monotonic() >= deadline:
+                raise TimeoutError
+            await self.system.trace_changed(deadline - time.monotonic())
 
     async def booted(self, within: float = 30.0) -> None:
         """The agent is connected, accepted, and has reported every connector."""
@@ -99,6 +188,107 @@ class Handle:
         for connector in self.rig.connector_ids:
             await self.expect("StatusNotification", {"connectorId": connector}, within=within)
 
-    def check(self, condition: bool, message: str) -> None:
-        if not condition:
-            raise ScenarioFailed(message)
+    # --- the bench as Central System -----------------------------------------------
+
+    async def call(self, payload: Any, within: float = 10.0) -> dict[str, Any]:
+        """Send any OCPP 1.6 request (an ``ocpp.v16.call`` object); its response payload."""
+        name = type(payload).__name__
+        self.step(f"send {name}")
+        try:
+            return await asyncio.wait_for(
+                self.csms.call(self.cp_id, payload), self.clock.wall(within)
+            )
+        except NotConnected:
+            raise ScenarioFailed(f"{name}: the charge point is not connected") from None
+        except CallErrorReceived as exc:
+            raise ScenarioFailed(f"{name} answered with CALLERROR {exc.code}") from None
+        except TimeoutError:
+            raise ScenarioFailed(f"{name}: no response within {within:g} s") from None
+
+    async def call_error(self, payload: Any, within: float = 10.0) -> str:
+        """Send a request that must be refused with a CALLERROR; its errorCode."""
+        name = type(payload).__name__
+        self.step(f"send {name}, expecting a CALLERROR")
+        try:
+            response = await asyncio.wait_for(
+                self.csms.call(self.cp_id, payload), self.clock.wall(within)
+            )
+        except CallErrorReceived as exc:
+            return exc.code
+        raise ScenarioFailed(f"{name} was answered {response}, not with a CALLERROR")
+
+    async def configure(self, key: str, value: str) -> None:
+        """Set a configuration key on the device; it must accept it."""
+        from ocpp.v16 import call
+
+        answer = await self.call(call.ChangeConfiguration(key=key, value=value))
+        self.check(
+            answer.get("status") in ("Accepted", "RebootRequired"),
+            f"ChangeConfiguration {key}={value} answered {answer}",
+        )
+
+    # --- EV and driver -----------------------------------------------------------------
+
+    def plug(self, connector: int) -> None:
+        self.step(f"plug EV into connector {connector}")
+        self.rig.plug(connector)
+
+    def unplug(self, connector: int) -> None:
+        self.step(f"unplug EV from connector {connector}")
+        self.rig.unplug(connector)
+
+    def ev_stop(self, connector: int) -> None:
+        self.step(f"EV on connector {connector} ends charging")
+        self.rig.ev_stop(connector)
+
+    def press_latch(self, connector: int) -> None:
+        self.step(f"press the CCS1 latch on connector {connector}")
+        self.rig.evs[connector].press_latch(self.rig.clock.monotonic())
+
+    def release_latch(self, connector: int) -> None:
+        self.rig.evs[connector].release_latch(self.rig.clock.monotonic())
+
+    async def tap(self, uid: str, hold_s: float = 0.8) -> None:
+        """Hold an RFID card to the reader, then take it away."""
+        self.step(f"present RFID {uid}")
+        self.rig.present_tag(uid)
+        await self.sleep(hold_s)
+        self.rig.remove_tag()
+
+    # --- fault injection -----------------------------------------------------------------
+
+    def cut_link(self) -> None:
+        self.step("cut the link between charge point and CSMS")
+        self.system.proxy.cut()
+
+    def restore_link(self) -> None:
+        self.step("restore the link")
+        self.system.proxy.restore()
+
+    def kill_agent(self) -> None:
+        self.step("kill the agent process")
+        self.system.kill_agent()
+
+    def start_agent(self) -> None:
+        self.step("start the agent process")
+        self.system.start_agent()
+
+    def power_loss(self) -> None:
+        self.step("power loss: agent killed, charger hardware unpowered")
+        self.system.power_loss()
+
+    def power_restore(self) -> None:
+        self.step("power restored")
+        self.system.power_restore()
+
+    async def stop_csms(self) -> None:
+        self.step("stop the CSMS")
+        await self.system.stop_csms()
+
+    async def start_csms(self) -> None:
+        self.step("start the CSMS")
+        await self.system.start_csms()
+
+    def meter_fault(self, connector: int, kind: str | None) -> None:
+        self.step(f"meter on connector {connector}: fault {kind}")
+        self.rig.meters[connector].set_fault(kind)  # type: ignore[arg-type]

@@ -1,8 +1,14 @@
-"""Runs scenarios, each against a fresh bench, and collects verdicts."""
+"""Runs scenarios, each against a fresh bench, and collects verdicts and evidence.
+
+Every case gets its own rig (own ports, own CAN channel, own state directory), so
+independent cases run in parallel. A case whose PICS items the device lacks is
+"n/a" without starting anything.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -13,70 +19,215 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.scenarios.handle import Handle, ScenarioFailed
+from bench.clock import Clock, iso
+from bench.pics import load_pics
+from bench.scenarios.handle import BaseHandle, Handle, ScenarioFailed
 from bench.scenarios.registry import Scenario
 from bench.statedir import StateDir
 from bench.system import BenchSystem
 
 log = logging.getLogger("bench.runner")
 
+SAMPLE_EVERY_S = 0.5
+
+
+@dataclass
+class RunOptions:
+    pics: str | None = None  # default: "agent" for cs cases, "csms" for csms cases
+    speed: float = 1.0
+    parallel: int = 1
+    dut_url: str | None = None  # an external Central System under test (csms role)
+    dut_cp_id: str | None = None
+    dut_password: str | None = None
+    keep_failed: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+
+    def pics_for(self, role: str) -> dict[str, Any]:
+        return load_pics(self.pics or ("agent" if role == "cs" else "csms"))
+
 
 @dataclass
 class CaseResult:
     id: str
-    verdict: str  # pass | fail | error
+    verdict: str  # pass | fail | error | n/a
     duration_s: float
     details: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+    role: str = "cs"
+    profile: str = "core"
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-async def run_case(case: Scenario, keep_state: Path | None = None) -> CaseResult:
+def _summary_details(handle: BaseHandle | None) -> dict[str, Any]:
+    return dict(handle.details) if handle else {}
+
+
+async def _sample(system: BenchSystem, into: dict[str, list[dict[str, Any]]]) -> None:
+    """Charging curves for the report: power, current, voltage and SoC per connector."""
+    while True:
+        snapshot = system.rig.snapshot()
+        now = system.clock.time()
+        for cid, c in snapshot["connectors"].items():
+            into.setdefault(str(cid), []).append(
+                {
+                    "t": round(now, 3),
+                    "power_w": c["power_w"],
+                    "current_a": c["current_a"],
+                    "voltage_v": c["voltage_v"],
+                    "soc": c["soc"],
+                }
+            )
+        await system.clock.sleep(SAMPLE_EVERY_S)
+
+
+async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult):
     root = Path(tempfile.mkdtemp(prefix=f"bench-{case.id}-"))
-    system = BenchSystem(StateDir(root), agent_config=case.agent_config)
-    started = time.monotonic()
+    system = BenchSystem(
+        StateDir(root), clock=Clock.start(options.speed), agent_config=case.agent_config
+    )
     handle: Handle | None = None
-    verdict, message = "pass", ""
+    sampler: asyncio.Task | None = None
     try:
         await system.start()
-        handle = Handle(system)
-        await asyncio.wait_for(case.fn(handle), timeout=system.clock.wall(case.timeout_s))
-    except ScenarioFailed as exc:
-        verdict, message = "fail", str(exc)
-    except TimeoutError:
-        verdict, message = "fail", f"the case did not finish within {case.timeout_s:g} s"
-    except Exception as exc:  # noqa: BLE001 - a broken case is an error, not a crash
-        verdict, message = "error", f"{type(exc).__name__}: {exc}"
-        log.debug("%s", traceback.format_exc())
+        handle = Handle(system, pics)
+        sampler = asyncio.create_task(_sample(system, result.samples))
+        await _guarded(case, handle, system.clock, result)
     finally:
+        if sampler:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
         await system.stop()
-    details: dict[str, Any] = dict(handle.details) if handle else {}
-    if message:
-        details["message"] = message
-        details["steps"] = [f"{t:7.3f}s {text}" for t, text in (handle.steps if handle else [])]
-        log_file = system.state.agent / "agent.log"
-        if log_file.exists():
-            details["agent_log_tail"] = log_file.read_text().splitlines()[-15:]
-    if keep_state is not None or verdict != "pass":
-        target = (keep_state or Path(tempfile.gettempdir())) / f"bench-failed-{case.id}"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(root, target, dirs_exist_ok=True)
-        details["state_dir"] = str(target)
-    shutil.rmtree(root, ignore_errors=True)
-    return CaseResult(case.id, verdict, round(time.monotonic() - started, 3), details)
+        result.trace = list(system.trace)
+        _collect(handle, result)
+        if result.verdict in ("fail", "error"):
+            log_file = system.state.agent / "agent.log"
+            if log_file.exists():
+                result.details["agent_log_tail"] = log_file.read_text().splitlines()[-15:]
+            target = options.keep_failed / f"bench-failed-{case.id}"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(root, target, dirs_exist_ok=True)
+            result.details["state_dir"] = str(target)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _run_csms(
+    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult
+) -> None:
+    from bench.scenarios.csms_role import CsmsBench  # the bench plays the charge point
+
+    bench = CsmsBench(options, clock=Clock.start(options.speed))
+    handle = None
+    try:
+        await bench.start()
+        handle = bench.make_handle(pics)
+        await _guarded(case, handle, bench.clock, result)
+    finally:
+        await bench.stop()
+        result.trace = list(bench.trace)
+        _collect(handle, result)
+
+
+async def _guarded(case: Scenario, handle: BaseHandle, clock: Clock, result: CaseResult) -> None:
+    try:
+        await asyncio.wait_for(case.fn(handle), timeout=clock.wall(case.timeout_s))
+        result.verdict = "pass"
+    except ScenarioFailed as exc:
+        result.verdict = "fail"
+        result.details["message"] = str(exc)
+    except TimeoutError:
+        result.verdict = "fail"
+        result.details["message"] = f"the case did not finish within {case.timeout_s:g} s"
+
+
+def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
+    if handle is None:
+        return
+    result.details = {**handle.details, **result.details}
+    result.steps = [{"t": t, "text": text} for t, text in handle.steps]
+
+
+async def run_case(case: Scenario, options: RunOptions | None = None) -> CaseResult:
+    options = options or RunOptions()
+    result = CaseResult(
+        case.id, "error", 0.0, title=case.title, role=case.role, profile=case.profile
+    )
+    pics = options.pics_for(case.role)
+    missing = case.missing(pics)
+    if missing:
+        result.verdict = "n/a"
+        result.details["message"] = f"not applicable: PICS lacks {', '.join(missing)}"
+        return result
+    started = time.monotonic()
+    try:
+        if case.role == "cs":
+            await _run_cs(case, options, pics, result)
+        else:
+            await _run_csms(case, options, pics, result)
+    except Exception as exc:  # noqa: BLE001 - a broken case or bench is an error, not a crash
+        result.verdict = "error"
+        result.details["message"] = f"{type(exc).__name__}: {exc}"
+        log.debug("%s", traceback.format_exc())
+    result.duration_s = round(time.monotonic() - started, 3)
+    return result
+
+
+ProgressFn = Callable[[int, int, Scenario, CaseResult | None], None]
 
 
 async def run_cases(
     cases: list[Scenario],
-    on_progress: Callable[[int, int, Scenario, CaseResult | None], None] | None = None,
+    options: RunOptions | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> list[CaseResult]:
-    results = []
-    for index, case in enumerate(cases, 1):
-        if on_progress:
-            on_progress(index, len(cases), case, None)
-        result = await run_case(case)
-        results.append(result)
-        if on_progress:
-            on_progress(index, len(cases), case, result)
-    return results
+    """Run ``cases`` with up to ``options.parallel`` rigs at once; results in case order."""
+    options = options or RunOptions()
+    gate = asyncio.Semaphore(max(1, options.parallel))
+    done = 0
+
+    async def one(index: int, case: Scenario) -> CaseResult:
+        nonlocal done
+        async with gate:
+            if on_progress:
+                on_progress(index, len(cases), case, None)
+            result = await run_case(case, options)
+            done += 1
+            if on_progress:
+                on_progress(done, len(cases), case, result)
+            return result
+
+    return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1))))
+
+
+def run_document(
+    results: list[CaseResult],
+    started: float,
+    command: str,
+    options: RunOptions,
+    role: str,
+) -> dict[str, Any]:
+    """The run as the report module and results.json take it."""
+    pics = options.pics_for(role)
+    finished = time.time()
+    from datetime import UTC, datetime
+
+    return {
+        "run": {
+            "started": iso(datetime.fromtimestamp(started, UTC)),
+            "finished": iso(datetime.fromtimestamp(finished, UTC)),
+            "wall_s": round(finished - started, 1),
+            "command": command,
+            "dut": {
+                "role": role,
+                "kind": "external" if options.dut_url else "local",
+                "name": pics.get("_name", ""),
+                "url": options.dut_url or "",
+                "pics": options.pics or ("agent" if role == "cs" else "csms"),
+            },
+        },
+        "cases": [r.to_json() for r in results],
+    }

@@ -19,15 +19,11 @@ FAST = {"MeterValueSampleInterval": "5", "HeartbeatInterval": "30"}
 
 
 async def tap(t: Handle, uid: str) -> None:
-    t.step(f"present RFID {uid}")
-    t.rig.present_tag(uid)
-    await t.sleep(0.8)
-    t.rig.remove_tag()
+    await t.tap(uid)
 
 
 async def plug(t: Handle, connector: int) -> None:
-    t.step(f"plug EV into connector {connector}")
-    t.rig.plug(connector)
+    t.plug(connector)
     await t.expect("StatusNotification", {"connectorId": connector, "status": "Preparing"})
 
 
@@ -79,6 +75,7 @@ def settle_transaction(t: Handle, connector: int, meter_before: float, key: str 
 @scenario(
     "local-rfid-session",
     "Connector 1 (CCS2): plug in, RFID, charge, same RFID to stop, unplug",
+    profile="bench",
     agent_config=FAST,
 )
 async def local_rfid_session(t: Handle) -> None:
@@ -103,6 +100,7 @@ async def local_rfid_session(t: Handle) -> None:
 @scenario(
     "remote-session",
     "Connector 2 (CCS1): RemoteStartTransaction, charge, RemoteStopTransaction",
+    profile="bench",
     agent_config=FAST,
 )
 async def remote_session(t: Handle) -> None:
@@ -129,6 +127,7 @@ async def remote_session(t: Handle) -> None:
 @scenario(
     "both-connectors",
     "Both connectors at once: RFID on connector 1 (CCS2), remote start on connector 2 (CCS1)",
+    profile="bench",
     agent_config=FAST,
 )
 async def both_connectors(t: Handle) -> None:
@@ -163,6 +162,7 @@ async def both_connectors(t: Handle) -> None:
 @scenario(
     "power-loss",
     "Kill the agent mid-transaction; after restart it reports StopTransaction PowerLoss",
+    profile="bench",
     agent_config=FAST,
 )
 async def power_loss(t: Handle) -> None:
