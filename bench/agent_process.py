@@ -22,6 +22,7 @@ class AgentProcess:
         self.clock = clock
         self.log_file = log_file
         self.proc: subprocess.Popen | None = None
+        self.meant_down = True  # set by kill()/stop(): an exit then is no crash
 
     @property
     def running(self) -> bool:
@@ -31,9 +32,14 @@ class AgentProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
+    def crashed(self) -> bool:
+        """It exited although nobody stopped it."""
+        return self.proc is not None and self.proc.poll() is not None and not self.meant_down
+
     def start(self) -> None:
         if self.running:
             return
+        self.meant_down = False
         env = dict(os.environ)
         env[ENV] = self.clock.to_env()
         env["PYTHONUNBUFFERED"] = "1"
@@ -49,11 +55,13 @@ class AgentProcess:
 
     def kill(self) -> None:
         """Power loss: SIGKILL, no goodbye."""
+        self.meant_down = True
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
 
     async def stop(self, timeout: float = 5.0) -> None:
+        self.meant_down = True
         if not self.proc or self.proc.poll() is not None:
             return
         self.proc.terminate()

@@ -48,6 +48,7 @@ class BenchSystem:
         csms_port: int = 0,
         agent_config: dict[str, str] | None = None,
         hardware: HardwareConfig | None = None,
+        agent_quirks: dict[str, Any] | None = None,
     ) -> None:
         self.state = state
         self.clock = clock or Clock.start()
@@ -56,10 +57,13 @@ class BenchSystem:
         self.cp_id, self.password = state.credentials()
         self.csms: CentralSystem | None = None
         self.hardware = hardware  # real parts: no twins are started
+        self.agent_quirks = agent_quirks or {}
         self.rig = SimRig(state.rig, self.clock)
         self.agent: AgentProcess | None = None
         self.proxy: LinkProxy | None = None
         self.trace: list[dict[str, Any]] = []  # every frame, across CSMS restarts
+        self.agent_crashes = 0
+        self._watchdog: asyncio.Task | None = None
         self._trace_event = asyncio.Event()
 
     async def start(self) -> Endpoints:
@@ -78,12 +82,27 @@ class BenchSystem:
             ca_file=str(pki.ca_cert),
             initial_password=self.password,
             initial_config=self.agent_config,
+            quirks=self.agent_quirks,
         )
         settings_file = self.state.agent / "settings.json"
         settings.dump(settings_file)
         self.agent = AgentProcess(settings_file, self.clock, self.state.agent / "agent.out")
         self.agent.start()
+        self._watchdog = asyncio.create_task(self._watch_agent())
         return self.endpoints()
+
+    async def _watch_agent(self) -> None:
+        """A charger's hardware watchdog: an agent that dies on its own is restarted."""
+        while True:
+            await asyncio.sleep(0.5)
+            if self.agent is not None and self.agent.crashed():
+                self.agent_crashes += 1
+                log.error(
+                    "the agent exited by itself (code %s); restarting it (crash %d)",
+                    self.agent.proc.returncode if self.agent.proc else None,
+                    self.agent_crashes,
+                )
+                self.agent.start()
 
     def endpoints(self) -> Endpoints:
         assert self.csms is not None
@@ -95,6 +114,8 @@ class BenchSystem:
         )
 
     async def stop(self) -> None:
+        if self._watchdog:
+            self._watchdog.cancel()
         if self.agent:
             await self.agent.stop()
         if self.proxy:

@@ -60,6 +60,8 @@ class Configuration:
         normalised = spec.validate(value)
         if normalised is None:
             return "Rejected"
+        if key == "SecurityProfile" and not self.int(key) <= int(normalised) <= 2:
+            return "Rejected"  # never downgrade (whitepaper); profile 3 needs client certs
         self.values[key] = normalised
         self.store.set_config(key, normalised)
         for listener in self.listeners:

@@ -26,6 +26,7 @@ from bench.hw.interfaces import (
     EvStatus,
     HlcStage,
     PowerStatus,
+    PpReading,
 )
 
 DIGITAL_COMMUNICATION_DUTY = 0.05
@@ -35,6 +36,8 @@ CONTACTOR_SETTLE_S = 0.5
 POWER_STAGE_SILENCE_S = 1.5
 STOP_CURRENT_A = 1.0
 STOP_GRACE_S = 3.0
+FAULT_OPEN_S = 0.5  # a fault opens the contactors once the current is down, or after this
+EMERGENCY_FAULTS = ("GroundFailure",)  # open at once, whatever the current
 
 ENERGY_STAGES = (HlcStage.CABLE_CHECK, HlcStage.PRE_CHARGE, HlcStage.CURRENT_DEMAND)
 
@@ -57,6 +60,7 @@ class Inputs:
     power: PowerStatus
     power_age_s: float
     meter_ok: bool = True
+    pp: PpReading | None = None
 
 
 @dataclass
@@ -77,6 +81,7 @@ class ConnectorLogic:
     finishing: bool = False
     fault: str | None = None  # a ChargePointErrorCode
     fault_info: str | None = None
+    fault_since: float = 0.0
     last_status: SendStatus | None = None
     contactor_cmd: bool = False
     contactor_cmd_since: float = 0.0
@@ -155,6 +160,10 @@ class ConnectorLogic:
             out.append(StartTransaction(cid, self.authorized_tag))
             self.clear_authorization()
 
+        if i.pp is not None and i.pp.latch_pressed and self.tx_active and not self.stopping:
+            # CCS1: the driver pressed the plug's latch to pull it out; stop charging now.
+            self.request_stop("Local", i.now)
+
         if self.fault is not None and self.tx_active and not self.stopping:
             self.stopping = "Other"
             self.stop_since = i.now
@@ -165,12 +174,12 @@ class ConnectorLogic:
             current = abs(i.power.output_current_a)
             waited = i.now - (self.stop_since or i.now)
             ev_down = i.ev.stage not in ENERGY_STAGES or not i.power.contactors_closed
-            if (
-                self.fault is not None
-                or current < STOP_CURRENT_A
-                and ev_down
-                or waited > STOP_GRACE_S
-            ):
+            current_down = current < STOP_CURRENT_A
+            if self.fault is not None:
+                done = current_down or waited > FAULT_OPEN_S
+            else:
+                done = current_down and ev_down or waited > STOP_GRACE_S
+            if done:
                 out += self._end_transaction(i)
 
         if self.tx_active and i.power.contactors_closed and i.ev.stage in ENERGY_STAGES:
@@ -215,6 +224,8 @@ class ConnectorLogic:
         if fault is None:
             self.fault = self.fault_info = None
         else:
+            if self.fault is None:
+                self.fault_since = i.now
             self.fault, self.fault_info = fault
 
     def _set_contactors(self, closed: bool, now: float) -> SetContactors:
@@ -261,7 +272,12 @@ class ConnectorLogic:
         else:
             # Bring the current down before the contactors open: never break under load.
             close = self.contactor_cmd and abs(i.power.output_current_a) >= STOP_CURRENT_A
-            if self.fault is not None or not self.plugged:
+            if (
+                not self.plugged
+                or self.fault in EMERGENCY_FAULTS
+                or self.fault is not None
+                and i.now - self.fault_since > FAULT_OPEN_S
+            ):
                 close = False
         self.offered_current_a = current
         self.duty_cmd = duty
@@ -280,10 +296,10 @@ class ConnectorLogic:
             max_voltage_v=lim.max_voltage_v,
             max_power_w=lim.max_power_w,
         )
-        return [
+        return [  # the module is set before the contactors: current first, then copper
             SetDuty(cid, duty),
-            self._set_contactors(close, i.now),
             SetOutput(cid, voltage, current),
+            self._set_contactors(close, i.now),
             SetEvse(cid, command),
         ]
 

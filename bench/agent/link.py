@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocpp.exceptions import OccurenceConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
@@ -21,6 +22,12 @@ class AgentLink(Link):
         super().__init__(cp_id, connection, **kwargs)
         self.charger = charger
 
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        delay = float(self.charger.settings.quirks.get("reply_delay_s", 0))
+        if delay and str(raw_msg).lstrip("[ ").startswith("2"):
+            await self.charger.clock.sleep(delay)  # DUT double: answers CALLs late
+        await super().route_message(raw_msg)
+
     @on(Action.remote_start_transaction)
     def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any):
         status = self.charger.remote_start(id_tag, connector_id)
@@ -32,6 +39,11 @@ class AgentLink(Link):
 
     @on(Action.get_configuration)
     def on_get_configuration(self, key: list[str] | None = None, **_: Any):
+        limit = self.charger.config.int("GetConfigurationMaxKeys")
+        if key and len(key) > limit:
+            raise OccurenceConstraintViolationError(
+                description=f"at most {limit} keys per GetConfiguration"
+            )
         found, unknown = self.charger.config.report(key)
         kwargs: dict[str, Any] = {"configuration_key": found}
         if unknown:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import random
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,7 @@ class Charger:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: list[asyncio.Task] = []
         self.booted = False  # BootNotification is once per power-up, not per connection
+        self.background: set[asyncio.Task] = set()
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -156,19 +158,25 @@ class Charger:
                 hw = self.hw.connectors[cid]
                 try:
                     cp = hw.pilot.cp()
+                    pp = hw.pilot.pp()
                 except HardwareError as exc:
                     log.warning("pilot %s: %s", cid, exc)
-                    cp = None
+                    cp = pp = None
                 inputs = Inputs(
                     now=now,
                     cp=cp,
+                    pp=pp,
                     ev=self.hw.power.ev(cid),
                     power=self.hw.power.status(cid),
                     power_age_s=self.hw.power.age_s(cid),
                     meter_ok=self.meter_failures[cid] < METER_FAILURES_BEFORE_FAULT,
                 )
                 for action in logic.tick(inputs, timeout):
-                    await self._execute(action)
+                    try:
+                        await self._execute(action)
+                    except HardwareError as exc:
+                        # The connector logic sees the consequence (stale status, fault).
+                        log.warning("connector %s: %s failed: %s", cid, type(action).__name__, exc)
                 self._maybe_sample(cid, now)
             await self.clock.sleep(self.settings.tick_s)
 
@@ -266,6 +274,11 @@ class Charger:
 
     # --- authorization -------------------------------------------------------
 
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
     def _tag_from_thread(self, event: TagEvent) -> None:
         assert self.loop is not None
         self.loop.call_soon_threadsafe(self._on_tag, event)
@@ -278,7 +291,7 @@ class Charger:
             if logic.tx_active and logic.tx_tag == event.uid:
                 logic.request_stop("Local", now, event.uid)
                 return
-        asyncio.get_running_loop().create_task(self._authorize_and_route(event.uid))
+        self._spawn(self._authorize_and_route(event.uid))
 
     async def _authorize_and_route(self, id_tag: str) -> None:
         status = await self.authorize(id_tag)
@@ -331,7 +344,7 @@ class Charger:
                 if await self.authorize(id_tag) == "Accepted":
                     target.authorize(id_tag, self.clock.monotonic())
 
-            asyncio.get_running_loop().create_task(authorize_first())
+            self._spawn(authorize_first())
         else:
             target.authorize(id_tag, self.clock.monotonic())
         return "Accepted"
@@ -347,6 +360,10 @@ class Charger:
     # --- outgoing messages -----------------------------------------------------
 
     def _send_status(self, status: act.SendStatus) -> None:
+        override = self.settings.quirks.get("status_override", {})
+        if status.status in override:  # DUT double: reports a wrong status
+            status = act.SendStatus(status.connector, override[status.status], status.error_code)
+            self.status[status.connector] = status
         if not self.accepted.is_set():
             return  # the current status of every connector is sent after boot
         self.fifo.put_nowait(_Direct(self._status_call(status)))
@@ -398,6 +415,11 @@ class Charger:
             link = self.link
             if link is None:
                 return
+            if item.action == "StopTransaction" and self.settings.quirks.get(
+                "drop_stop_transaction"
+            ):
+                self.store.done(item.seq)  # DUT double: the StopTransaction is never sent
+                continue
             payload = dict(item.payload)
             if item.action != "StartTransaction":
                 tx = self.store.transaction(item.local_tx) if item.local_tx else None
@@ -425,7 +447,18 @@ class Charger:
                 return
             if item.action == "StartTransaction":
                 self.store.set_csms_id(item.local_tx, int(response["transactionId"]))
+                self._check_start_authorization(item.local_tx, response)
             self.store.done(item.seq)
+
+    def _check_start_authorization(self, local_tx: int, response: dict[str, Any]) -> None:
+        """StopTransactionOnInvalidId: a start the CSMS does not accept ends now."""
+        status = response.get("idTagInfo", {}).get("status", "Accepted")
+        if status == "Accepted" or not self.config.bool("StopTransactionOnInvalidId"):
+            return
+        for cid, local in self.local_tx.items():
+            if local == local_tx:
+                log.info("connector %s: idTag %s at start; stopping", cid, status)
+                self.connectors[cid].request_stop("DeAuthorized", self.clock.monotonic())
 
     # --- connection --------------------------------------------------------------
 
@@ -456,12 +489,17 @@ class Charger:
                     additional_headers=self._auth_header(),
                     ping_interval=ping,
                     open_timeout=10,
+                    proxy=None,
                 ) as ws:
                     backoff = 1.0
                     await self._session(ws)
             except (OSError, websockets.WebSocketException, TimeoutError) as exc:
                 log.warning("CSMS connection: %s", exc)
-            await self.clock.sleep(backoff)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a bad answer must not kill the charger
+                log.exception("CSMS session failed")
+            await self.clock.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, 30.0)
 
     async def _session(self, ws: Any) -> None:

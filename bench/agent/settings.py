@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.agent.connector import Limits
 
@@ -26,6 +27,10 @@ class AgentSettings:
     meter_poll_s: float = 1.0
     response_timeout_s: float = 10.0
     initial_config: dict[str, str] = field(default_factory=dict)
+    # Deliberate misbehaviour, to prove the bench fails a charger that does wrong
+    # (a DUT double): status_override {"Charging": "SuspendedEV"}, reply_delay_s,
+    # drop_stop_transaction. Empty on every real charger.
+    quirks: dict[str, Any] = field(default_factory=dict)
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2))

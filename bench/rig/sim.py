@@ -151,11 +151,11 @@ class SimRig:
             await self.clock.sleep(PHYSICS_DT_S)
             now = self.clock.monotonic()
             dt, last = now - last, now
-            try:
-                for slot, cid in enumerate(self.connector_ids):
+            for slot, cid in enumerate(self.connector_ids):
+                try:
                     self._step(slot, cid, now, dt)
-            except Exception:  # noqa: BLE001 - the rig must outlive one bad tick
-                log.exception("rig physics tick failed")
+                except Exception:  # noqa: BLE001 - the rig must outlive one bad tick
+                    log.exception("rig physics tick failed on connector %s", cid)
 
     def _step(self, slot: int, cid: int, now: float, dt: float) -> None:
         assert self.power and self.wire

@@ -40,6 +40,7 @@ class RunOptions:
     dut_cp_id: str | None = None
     dut_password: str | None = None
     keep_failed: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    agent_quirks: dict[str, Any] = field(default_factory=dict)  # a misbehaving DUT double
 
     def pics_for(self, role: str) -> dict[str, Any]:
         return load_pics(self.pics or ("agent" if role == "cs" else "csms"))
@@ -87,7 +88,10 @@ async def _sample(system: BenchSystem, into: dict[str, list[dict[str, Any]]]) ->
 async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult):
     root = Path(tempfile.mkdtemp(prefix=f"bench-{case.id}-"))
     system = BenchSystem(
-        StateDir(root), clock=Clock.start(options.speed), agent_config=case.agent_config
+        StateDir(root),
+        clock=Clock.start(options.speed),
+        agent_config=case.agent_config,
+        agent_quirks=options.agent_quirks,
     )
     handle: Handle | None = None
     sampler: asyncio.Task | None = None
@@ -104,6 +108,12 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
         await system.stop()
         result.trace = list(system.trace)
         _collect(handle, result)
+        if system.agent_crashes:
+            result.verdict = "error"
+            result.details["message"] = (
+                f"the agent process died by itself {system.agent_crashes} time(s); "
+                + str(result.details.get("message", ""))
+            ).strip("; ")
         if result.verdict in ("fail", "error"):
             log_file = system.state.agent / "agent.log"
             if log_file.exists():

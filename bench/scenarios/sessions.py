@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocpp.v16 import call
+
 from bench.scenarios.handle import Handle
 from bench.scenarios.registry import scenario
 
 TAG = "0A00B1C2D3"
 TAG_2 = "0A00E4F5A6"
 CHARGE_S = 12.0  # at MeterValueSampleInterval 5: at least two periodic samples
+UNITS = {
+    "Energy.Active.Import.Register": "Wh",
+    "Voltage": "V",
+    "Current.Import": "A",
+    "SoC": "Percent",
+}
 FAST = {"MeterValueSampleInterval": "5", "HeartbeatInterval": "30"}
 
 
@@ -41,11 +49,18 @@ async def charging(t: Handle, connector: int, since: int) -> dict[str, Any]:
 async def meter_values_during(t: Handle, connector: int, since: int, count: int = 2) -> None:
     for _ in range(count):
         payload = await t.expect("MeterValues", {"connectorId": connector}, within=15, since=since)
-        measurands = {s.get("measurand") for s in payload["meterValue"][0]["sampledValue"]}
+        sampled = {s.get("measurand"): s for s in payload["meterValue"][0]["sampledValue"]}
         t.check(
-            {"Energy.Active.Import.Register", "Voltage", "Current.Import", "SoC"} <= measurands,
-            f"MeterValues lacks measurands: {sorted(m for m in measurands if m)}",
+            set(UNITS) <= set(sampled),
+            f"MeterValues lacks measurands: {sorted(m for m in sampled if m)}",
         )
+        for measurand, unit in UNITS.items():
+            t.check(
+                sampled[measurand].get("unit") == unit,
+                f"{measurand} in {sampled[measurand].get('unit')}, not {unit}",
+            )
+        t.check(200 <= float(sampled["Voltage"]["value"]) <= 1000, "implausible DC voltage")
+        t.check(0 <= float(sampled["SoC"]["value"]) <= 100, "SoC outside 0..100 %")
         since = t.mark()
 
 
@@ -109,14 +124,14 @@ async def remote_session(t: Handle) -> None:
     await plug(t, 2)
     mark = t.mark()
     t.step("RemoteStartTransaction on connector 2")
-    answer = await t.csms.remote_start(t.cp_id, TAG_2, connector_id=2)
+    answer = await t.call(call.RemoteStartTransaction(id_tag=TAG_2, connector_id=2))
     t.check(answer["status"] == "Accepted", f"RemoteStartTransaction answered {answer}")
     await charging(t, 2, mark)
-    await t.sleep(CHARGE_S)
+    await meter_values_during(t, 2, t.mark())
     tx_id = next(tx["id"] for tx in t.csms.transactions(t.cp_id) if tx["meter_stop"] is None)
     mark = t.mark()
     t.step(f"RemoteStopTransaction {tx_id}")
-    answer = await t.csms.remote_stop(t.cp_id, tx_id)
+    answer = await t.call(call.RemoteStopTransaction(transaction_id=tx_id))
     t.check(answer["status"] == "Accepted", f"RemoteStopTransaction answered {answer}")
     await t.expect("StopTransaction", {"transactionId": tx_id, "reason": "Remote"}, since=mark)
     t.rig.unplug(2)
@@ -137,7 +152,7 @@ async def both_connectors(t: Handle) -> None:
     await plug(t, 2)
     mark = t.mark()
     await tap(t, TAG)
-    answer = await t.csms.remote_start(t.cp_id, TAG_2, connector_id=2)
+    answer = await t.call(call.RemoteStartTransaction(id_tag=TAG_2, connector_id=2))
     t.check(answer["status"] == "Accepted", f"RemoteStartTransaction answered {answer}")
     await charging(t, 1, mark)
     await charging(t, 2, mark)
@@ -146,7 +161,7 @@ async def both_connectors(t: Handle) -> None:
     open_tx = {tx["connector_id"]: tx["id"] for tx in t.csms.transactions(t.cp_id)}
     mark = t.mark()
     await tap(t, TAG)
-    await t.csms.remote_stop(t.cp_id, open_tx[2])
+    await t.call(call.RemoteStopTransaction(transaction_id=open_tx[2]))
     await t.expect("StopTransaction", {"transactionId": open_tx[1]}, within=15, since=mark)
     await t.expect("StopTransaction", {"transactionId": open_tx[2]}, within=15, since=mark)
     t.rig.unplug(1)

@@ -106,10 +106,18 @@ def test_dead_meter_faults_the_connector_and_stops_charging():
     c.tick(sample(0, PLUGGED))
     c.authorize("T", 0)
     c.tick(sample(0.1, PLUGGED))
-    out = c.tick(sample(1, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, meter_ok=False))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK))
+    out = c.tick(
+        sample(1, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, current=150, meter_ok=False)
+    )
     status = of(out, act.SendStatus)[0]
     assert (status.status, status.error_code) == ("Faulted", "PowerMeterFailure")
-    assert not of(out, act.SetContactors)[0].closed
+    assert of(out, act.SetOutput)[0].current_a == 0  # the module goes off first
+    assert of(out, act.SetContactors)[0].closed  # never break 150 A DC
+    out = c.tick(
+        sample(1.2, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, current=0.3, meter_ok=False)
+    )
+    assert not of(out, act.SetContactors)[0].closed  # current down: open
     assert of(out, act.StopTransaction)[0].reason == "Other"
     out = c.tick(sample(2, PLUGGED))
     assert statuses(out) == ["Finishing"]  # recovered, EV still plugged
@@ -145,3 +153,52 @@ def test_a_fault_does_not_look_like_an_unplug():
     c.tick(sample(2, CpReading("F", -12.0, -12.0), meter_ok=False))
     assert statuses(c.tick(sample(3, PLUGGED))) == ["Preparing"]
     assert c.plugged
+
+
+def test_ground_fault_opens_the_contactors_at_once():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK))
+    out = c.tick(
+        sample(1, CpReading("E", 0.0, 0.0), HlcStage.CURRENT_DEMAND, closed=True, current=150)
+    )
+    assert of(out, act.SendStatus)[0].error_code == "GroundFailure"
+    assert not of(out, act.SetContactors)[0].closed
+
+
+def test_a_stuck_fault_opens_the_contactors_after_a_grace_time():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK))
+    kw = dict(closed=True, current=150, meter_ok=False)
+    assert of(c.tick(sample(1, CHARGING_CP, HlcStage.CURRENT_DEMAND, **kw)), act.SetContactors)[
+        0
+    ].closed
+    out = c.tick(sample(1.6, CHARGING_CP, HlcStage.CURRENT_DEMAND, **kw))
+    assert not of(out, act.SetContactors)[0].closed
+
+
+def test_ccs1_latch_press_stops_the_transaction():
+    from bench.hw.interfaces import PpReading
+
+    c = ConnectorLogic(2)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK))
+    c.tick(sample(1, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, current=100))
+    c.tick(
+        sample(
+            1.1,
+            CHARGING_CP,
+            HlcStage.CURRENT_DEMAND,
+            closed=True,
+            current=100,
+            pp=PpReading(2.7, True, latch_pressed=True),
+        )
+    )
+    assert c.stopping == "Local"

@@ -38,6 +38,9 @@ _RX_TIMEOUT_S = 0.02
 _REOPEN_DELAY_S = 1.0
 
 
+COMMAND_FRESH_S = 0.3
+
+
 class CanPowerStage:
     """:class:`bench.hw.interfaces.PowerStage` over python-can.
 
@@ -66,6 +69,7 @@ class CanPowerStage:
         self._ev: dict[int, EvStatus] = {}
         self._last_rx: dict[int, float] = {}
         self._tx: dict[int, frames.Payload] = {}  # frame id -> last command, resent cyclically
+        self._tx_at: dict[int, float] = {}  # when the control loop last set each command
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned: set[int] = set()
@@ -104,6 +108,7 @@ class CanPowerStage:
         fid, data = frames.encode(payload, connector)
         with self._lock:
             self._tx[fid] = payload
+            self._tx_at[fid] = time.monotonic()
         self._transmit(fid, data)
 
     def _transmit(self, fid: int, data: bytes) -> None:
@@ -206,8 +211,11 @@ class CanPowerStage:
             can.BusABC.shutdown(bus)
 
     def _repeat_commands(self) -> None:
+        """Resend only what the control loop refreshed lately: a stalled loop must
+        let the power stage's watchdog trip, not be kept alive by this thread."""
+        fresh_after = time.monotonic() - COMMAND_FRESH_S
         with self._lock:
-            pending = list(self._tx.items())
+            pending = [(f, p) for f, p in self._tx.items() if self._tx_at[f] >= fresh_after]
         for fid, payload in pending:
             try:
                 self._transmit(fid, frames.encode(payload, fid & 0xF)[1])
