@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS transactions (
     stop_reason TEXT,
     state TEXT NOT NULL DEFAULT 'active'
 );
+CREATE TABLE IF NOT EXISTS auth_cache (
+    id_tag TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    expiry TEXT,
+    parent TEXT,
+    updated REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     local_tx INTEGER,
@@ -150,6 +157,32 @@ class AgentStore:
             "SELECT local_id FROM transactions WHERE csms_id=? ORDER BY local_id DESC", (csms_id,)
         ).fetchone()
         return int(row[0]) if row else None
+
+    # --- authorization cache -------------------------------------------------
+
+    def cache_get(self, id_tag: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT status, expiry, parent FROM auth_cache WHERE id_tag=?", (id_tag,)
+        ).fetchone()
+        if row is None:
+            return None
+        info: dict[str, Any] = {"status": row[0]}
+        if row[1]:
+            info["expiryDate"] = row[1]
+        if row[2]:
+            info["parentIdTag"] = row[2]
+        return info
+
+    def cache_put(self, id_tag: str, info: dict[str, Any], now: float) -> None:
+        self.db.execute(
+            "INSERT INTO auth_cache(id_tag, status, expiry, parent, updated) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(id_tag) DO UPDATE SET status=excluded.status, expiry=excluded.expiry,"
+            " parent=excluded.parent, updated=excluded.updated",
+            (id_tag, info["status"], info.get("expiryDate"), info.get("parentIdTag"), now),
+        )
+
+    def cache_clear(self) -> None:
+        self.db.execute("DELETE FROM auth_cache")
 
     # --- outbox --------------------------------------------------------------
 
