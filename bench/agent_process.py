@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.agent import REBOOT_EXIT_CODE
 from bench.clock import ENV, Clock
 
 
@@ -33,7 +34,14 @@ class AgentProcess:
         return self.proc.pid if self.proc else None
 
     def crashed(self) -> bool:
-        """It exited although nobody stopped it."""
+        """It exited although nobody stopped it, and not to reboot."""
+        return self.exited() and self.proc.returncode != REBOOT_EXIT_CODE  # type: ignore[union-attr]
+
+    def rebooting(self) -> bool:
+        """It exited after a Reset: start it again, as its supervisor would."""
+        return self.exited() and self.proc.returncode == REBOOT_EXIT_CODE  # type: ignore[union-attr]
+
+    def exited(self) -> bool:
         return self.proc is not None and self.proc.poll() is not None and not self.meant_down
 
     def start(self) -> None:

@@ -95,7 +95,10 @@ class BenchSystem:
         """A charger's hardware watchdog: an agent that dies on its own is restarted."""
         while True:
             await asyncio.sleep(0.5)
-            if self.agent is not None and self.agent.crashed():
+            if self.agent is not None and self.agent.rebooting():
+                log.info("the agent rebooted (Reset); starting it again")
+                self.agent.start()
+            elif self.agent is not None and self.agent.crashed():
                 self.agent_crashes += 1
                 log.error(
                     "the agent exited by itself (code %s); restarting it (crash %d)",

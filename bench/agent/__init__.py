@@ -3,3 +3,6 @@
 Runs as its own process (``python -m bench.agent``); what it must not lose lives
 in SQLite under its state directory.
 """
+
+REBOOT_EXIT_CODE = 75
+"""The agent exits with this after a Reset: its supervisor starts it again."""

@@ -16,7 +16,7 @@ from bench.hw.config import HardwareConfig
 from bench.hw.factory import open_hardware
 
 
-async def _main(settings: AgentSettings) -> None:
+async def _main(settings: AgentSettings) -> int:
     hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)))
     charger = Charger(settings, hardware, Clock.from_env())
     task = asyncio.create_task(charger.run())
@@ -27,6 +27,7 @@ async def _main(settings: AgentSettings) -> None:
         await task
     except asyncio.CancelledError:
         pass
+    return charger.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)
-    asyncio.run(_main(settings))
-    return 0
+    return asyncio.run(_main(settings))
 
 
 if __name__ == "__main__":

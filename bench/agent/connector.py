@@ -87,6 +87,9 @@ class ConnectorLogic:
     contactor_cmd_since: float = 0.0
     offered_current_a: float = 0.0
     duty_cmd: float | None = None
+    stop_on_ev_disconnect: bool = True  # StopTransactionOnEVSideDisconnect
+    pending_operative: bool | None = None  # ChangeAvailability "Scheduled" for after the tx
+    evse_suspended: bool = False  # the EVSE offers no energy (invalid id, energy cap)
 
     # --- events -------------------------------------------------------------
 
@@ -106,6 +109,17 @@ class ConnectorLogic:
         self.stop_tag = id_tag
         self.stop_since = now
         return True
+
+    def change_availability(self, operative: bool) -> str:
+        """ChangeAvailability: Accepted now, or Scheduled for after the transaction."""
+        if self.tx_active and not operative:
+            self.pending_operative = operative
+            return "Scheduled"
+        self.operative = operative
+        self.pending_operative = None
+        if not operative:
+            self.clear_authorization()
+        return "Accepted"
 
     def is_free(self) -> bool:
         """Can take a new authorization (no transaction, not faulted, operative)."""
@@ -132,7 +146,7 @@ class ConnectorLogic:
         # EV side disconnect ends the session at once (StopTransactionOnEVSideDisconnect).
         if was_plugged and not self.plugged:
             self.finishing = False
-            if self.tx_active:
+            if self.tx_active and (self.stop_on_ev_disconnect or self.stopping):
                 self.stopping = self.stopping or "EVDisconnected"
                 out += self._end_transaction(i)
             self.clear_authorization()
@@ -202,6 +216,10 @@ class ConnectorLogic:
         self.stop_tag = None
         self.stop_since = None
         self.finishing = self.plugged
+        self.evse_suspended = False
+        if self.pending_operative is not None:
+            self.operative = self.pending_operative
+            self.pending_operative = None
         return [action]
 
     def _check_faults(self, i: Inputs) -> None:
@@ -268,6 +286,8 @@ class ConnectorLogic:
             current = max(
                 0.0, min(ev.target_current_a, lim.max_current_a, lim.max_power_w / present)
             )
+            if self.evse_suspended:
+                current = 0.0
             isolation_valid = True
         else:
             # Bring the current down before the contactors open: never break under load.
@@ -319,10 +339,10 @@ class ConnectorLogic:
             if not self.energized and not i.ev.charging_complete:
                 return SendStatus(cid, "Preparing")
             return SendStatus(cid, "SuspendedEV")
+        if not self.operative:
+            return SendStatus(cid, "Unavailable")  # a scheduled change wins over Finishing
         if self.finishing:
             return SendStatus(cid, "Finishing")
-        if not self.operative:
-            return SendStatus(cid, "Unavailable")
         if self.plugged or self.authorized_tag is not None:
             return SendStatus(cid, "Preparing")
         return SendStatus(cid, "Available")

@@ -53,3 +53,25 @@ class AgentLink(Link):
     @on(Action.change_configuration)
     def on_change_configuration(self, key: str, value: str, **_: Any):
         return call_result.ChangeConfiguration(status=self.charger.config.change(key, value))
+
+    @on(Action.reset)
+    def on_reset(self, type: str, **_: Any):
+        return call_result.Reset(status=self.charger.reset(type))
+
+    @on(Action.change_availability)
+    def on_change_availability(self, connector_id: int, type: str, **_: Any):
+        status = self.charger.change_availability(connector_id, type)
+        return call_result.ChangeAvailability(status=status)
+
+    @on(Action.unlock_connector)
+    def on_unlock_connector(self, connector_id: int, **_: Any):
+        return call_result.UnlockConnector(status=self.charger.unlock_connector(connector_id))
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self, **_: Any):
+        return call_result.ClearCache(status=self.charger.clear_cache())
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **_: Any):
+        """No vendor extensions: every vendorId is unknown to this charger."""
+        return call_result.DataTransfer(status="UnknownVendorId")

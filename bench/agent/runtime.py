@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import json
 import logging
 import random
 import ssl
@@ -20,7 +22,9 @@ import websockets
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 
+from bench.agent import REBOOT_EXIT_CODE
 from bench.agent import actions as act
+from bench.agent.authorization import is_valid, may_stop, offline_decision
 from bench.agent.config_keys import KeyTable
 from bench.agent.configuration import Configuration
 from bench.agent.connector import ConnectorLogic, Inputs
@@ -39,6 +43,8 @@ from bench.protocol.errors import CallErrorReceived, NotConnected
 log = logging.getLogger("bench.agent")
 
 TX_ACTIONS = ("StartTransaction", "StopTransaction", "MeterValues")
+REBOOT_REASON = "_RebootReason"  # internal config key: why the last shutdown happened
+AVAILABILITY = "_Availability"  # internal config key: operative state per connector
 MEASURAND_UNITS = {
     "Energy.Active.Import.Register": ("Wh", "Outlet"),
     "Voltage": ("V", "Outlet"),
@@ -89,6 +95,16 @@ class Charger:
         self.tasks: list[asyncio.Task] = []
         self.booted = False  # BootNotification is once per power-up, not per connection
         self.background: set[asyncio.Task] = set()
+        self.reboot = asyncio.Event()  # set by Reset: the process exits to be restarted
+        self.exit_code = 0
+        self.tag_parent: dict[str, str | None] = {}  # idTag -> parentIdTag, as last learnt
+        self.energy_cap: dict[int, int] = {}  # connector -> Wh at which to stop offering
+        self.tx_data: dict[int, list[dict[str, Any]]] = {}  # transactionData in the making
+        self.pending_status: dict[int, tuple[act.SendStatus, float]] = {}
+        self.sent_status: dict[int, tuple[str, str]] = {}
+        for cid, operative in self._saved_availability().items():
+            if cid in self.connectors:
+                self.connectors[cid].operative = operative
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -103,10 +119,22 @@ class Charger:
             asyncio.create_task(self._hardware_loop(), name="hardware"),
             asyncio.create_task(self._connection_loop(), name="connection"),
             asyncio.create_task(self._pump(), name="pump"),
+            asyncio.create_task(self._clock_aligned(), name="aligned"),
         ]
+        everything = asyncio.gather(*self.tasks)
+        rebooting = asyncio.create_task(self.reboot.wait())
         try:
-            await asyncio.gather(*self.tasks)
+            await asyncio.wait({everything, rebooting}, return_when=asyncio.FIRST_COMPLETED)
+            if self.reboot.is_set():
+                self.exit_code = REBOOT_EXIT_CODE
+                log.info("rebooting")
+            else:
+                everything.result()
         finally:
+            rebooting.cancel()
+            everything.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await everything
             await self.close()
 
     async def close(self) -> None:
@@ -120,12 +148,14 @@ class Charger:
         self.store.close()
 
     async def _recover_after_power_loss(self) -> None:
-        """Transactions open at power loss end now with reason PowerLoss (AQ-7.2)."""
+        """Transactions open at power loss (or a hard reset) end now (AQ-7.2)."""
+        reason = self.config.values.pop(REBOOT_REASON, None) or "PowerLoss"
+        self.store.del_config(REBOOT_REASON)
         for tx in self.store.active_transactions():
             reading = await self._read_meter_patiently(tx.connector_id)
             meter_stop = round(reading.energy_import_wh) if reading else tx.meter_start
-            self.store.end_transaction(tx.local_id, meter_stop, iso(self.clock.now()), "PowerLoss")
-            log.info("transaction %s ended by power loss at %s Wh", tx.local_id, meter_stop)
+            self.store.end_transaction(tx.local_id, meter_stop, iso(self.clock.now()), reason)
+            log.info("transaction %s ended (%s) at %s Wh", tx.local_id, reason, meter_stop)
 
     async def _read_meter_patiently(self, cid: int) -> MeterReading | None:
         for _ in range(5):
@@ -154,8 +184,13 @@ class Charger:
             now = self.clock.monotonic()
             timeout = self.config.int("ConnectionTimeOut")
             self._route_pending_tag(now, timeout)
+            stop_on_disconnect = self.config.bool("StopTransactionOnEVSideDisconnect")
             for cid, logic in self.connectors.items():
                 hw = self.hw.connectors[cid]
+                logic.stop_on_ev_disconnect = stop_on_disconnect
+                cap = self.energy_cap.get(cid)
+                if cap is not None and logic.tx_active:
+                    logic.evse_suspended = self._energy_now(cid) >= cap
                 try:
                     cp = hw.pilot.cp()
                     pp = hw.pilot.pp()
@@ -178,6 +213,7 @@ class Charger:
                         # The connector logic sees the consequence (stale status, fault).
                         log.warning("connector %s: %s failed: %s", cid, type(action).__name__, exc)
                 self._maybe_sample(cid, now)
+            self._flush_status(now)
             await self.clock.sleep(self.settings.tick_s)
 
     async def _execute(self, action: act.Action) -> None:
@@ -199,6 +235,11 @@ class Charger:
                 local = self.store.begin_transaction(cid, tag, meter_start, iso(self.clock.now()))
                 self.local_tx[cid] = local
                 self.last_sample[cid] = self.clock.monotonic()
+                self.energy_cap.pop(cid, None)
+                begin = self.config.csl("StopTxnSampledData")
+                self.tx_data[cid] = (
+                    [self._meter_value(cid, "Transaction.Begin", begin)] if begin else []
+                )
                 self.fifo.put_nowait(_OutboxMarker())
                 log.info("connector %s: transaction %s started for %s", cid, local, tag)
             case act.StopTransaction(connector=cid, reason=reason, id_tag=tag):
@@ -214,6 +255,42 @@ class Charger:
                 )
                 self.fifo.put_nowait(_OutboxMarker())
                 log.info("connector %s: transaction %s stopped (%s)", cid, local, reason)
+
+    def _energy_now(self, cid: int) -> int:
+        reading = self.readings[cid]
+        return round(reading.energy_import_wh) if reading else 0
+
+    async def _clock_aligned(self) -> None:
+        """Sample.Clock meter values at every ClockAlignedDataInterval past midnight UTC."""
+        while True:
+            interval = self.config.int("ClockAlignedDataInterval")
+            if interval <= 0:
+                await self.clock.sleep(1.0)
+                continue
+            now = self.clock.time()
+            await self.clock.sleep(interval - now % interval)
+            if self.config.int("ClockAlignedDataInterval") != interval:
+                continue  # changed while waiting: realign
+            measurands = self.config.csl("MeterValuesAlignedData")
+            stop_aligned = self.config.csl("StopTxnAlignedData")
+            for cid in self.connectors:
+                value = self._meter_value(cid, "Sample.Clock", measurands)
+                if not value["sampled_value"]:
+                    continue
+                local = self.local_tx.get(cid)
+                if local is not None:
+                    self.store.enqueue(
+                        local, "MeterValues", {"connector_id": cid, "meter_value": [value]}
+                    )
+                    self.fifo.put_nowait(_OutboxMarker())
+                    if stop_aligned and cid in self.tx_data:
+                        self.tx_data[cid].append(
+                            self._meter_value(cid, "Sample.Clock", stop_aligned)
+                        )
+                elif self.accepted.is_set():
+                    self.fifo.put_nowait(
+                        _Direct(call.MeterValues(connector_id=cid, meter_value=[value]))
+                    )
 
     async def _fresh_energy(self, cid: int) -> int:
         """meterStart/meterStop come from a read now, not from the last poll."""
@@ -235,6 +312,9 @@ class Charger:
         value = self._meter_value(cid, "Sample.Periodic", self.config.csl("MeterValuesSampledData"))
         self.store.enqueue(local, "MeterValues", {"connector_id": cid, "meter_value": [value]})
         self.fifo.put_nowait(_OutboxMarker())
+        stop_sampled = self.config.csl("StopTxnSampledData")
+        if stop_sampled and cid in self.tx_data:
+            self.tx_data[cid].append(self._meter_value(cid, "Sample.Periodic", stop_sampled))
 
     def _meter_value(self, cid: int, context: str, measurands: list[str]) -> dict[str, Any]:
         reading = self.readings[cid]
@@ -286,20 +366,28 @@ class Charger:
     def _on_tag(self, event: TagEvent) -> None:
         if event.kind != "present":
             return
+        event = TagEvent(event.kind, event.uid.upper())
         now = self.clock.monotonic()
         for logic in self.connectors.values():
-            if logic.tx_active and logic.tx_tag == event.uid:
+            if logic.tx_active and not logic.stopping and (logic.tx_tag or "").upper() == event.uid:
                 logic.request_stop("Local", now, event.uid)
                 return
-        self._spawn(self._authorize_and_route(event.uid))
+        self._spawn(self._tag_presented(event.uid.upper()))
 
-    async def _authorize_and_route(self, id_tag: str) -> None:
-        status = await self.authorize(id_tag)
-        if status != "Accepted":
-            log.info("idTag %s not accepted: %s", id_tag, status)
+    async def _tag_presented(self, id_tag: str) -> None:
+        info = await self.authorize(id_tag)
+        now = self.clock.monotonic()
+        if info.get("status") != "Accepted":
+            log.info("idTag %s not accepted: %s", id_tag, info.get("status"))
             return
-        self.pending_tag = (id_tag, self.clock.monotonic())
-        self._route_pending_tag(self.clock.monotonic(), self.config.int("ConnectionTimeOut"))
+        for logic in self.connectors.values():
+            tx_tag = logic.tx_tag
+            if logic.tx_active and not logic.stopping and tx_tag is not None:
+                if may_stop(id_tag, info.get("parentIdTag"), tx_tag, self.tag_parent.get(tx_tag)):
+                    logic.request_stop("Local", now, id_tag)  # same group: parentIdTag
+                    return
+        self.pending_tag = (id_tag, now)
+        self._route_pending_tag(now, self.config.int("ConnectionTimeOut"))
 
     def _route_pending_tag(self, now: float, timeout: float) -> None:
         """An accepted tag goes to a plugged free connector, else the first one plugged."""
@@ -317,15 +405,43 @@ class Charger:
             target.authorize(tag, since)
             self.pending_tag = None
 
-    async def authorize(self, id_tag: str) -> str:
-        if not self.accepted.is_set():
-            return "Invalid"  # offline authorization arrives with the Core issue
-        try:
-            response = await self.request(call.Authorize(id_tag=id_tag))
-        except (CallErrorReceived, OCPPError, TimeoutError, ConnectionError) as exc:
-            log.warning("Authorize failed: %s", exc)
-            return "Invalid"
-        return response["idTagInfo"]["status"]
+    def _remember(self, id_tag: str, info: dict[str, Any]) -> None:
+        """What the CSMS said of a tag: kept for parentIdTag and in the cache."""
+        self.tag_parent[id_tag.upper()] = info.get("parentIdTag")
+        if self.config.bool("AuthorizationCacheEnabled"):
+            self.store.cache_put(id_tag.upper(), info, self.clock.time())
+
+    async def authorize(self, id_tag: str) -> dict[str, Any]:
+        """idTagInfo for a tag: from the CSMS when online, else by the offline rules."""
+        now = self.clock.now()
+        cache_on = self.config.bool("AuthorizationCacheEnabled")
+        cached = self.store.cache_get(id_tag.upper()) if cache_on else None
+        if self.accepted.is_set():
+            if (
+                cached is not None
+                and self.config.bool("LocalPreAuthorize")
+                and is_valid(cached, now)
+            ):
+                return cached
+            try:
+                response = await self.request(call.Authorize(id_tag=id_tag))
+            except (CallErrorReceived, OCPPError, TimeoutError, ConnectionError) as exc:
+                log.warning("Authorize failed (%s); deciding offline", exc)
+            else:
+                info = response["idTagInfo"]
+                self._remember(id_tag, info)
+                return info
+        info = offline_decision(
+            cached,
+            now,
+            local_authorize_offline=self.config.bool("LocalAuthorizeOffline"),
+            allow_unknown=self.config.bool("AllowOfflineTxForUnknownId"),
+        )
+        if info["status"] == "Accepted":
+            self.tag_parent.setdefault(id_tag.upper(), info.get("parentIdTag"))
+        return info
+
+    # --- operations the CSMS asks for ------------------------------------------------
 
     def remote_start(self, id_tag: str, connector_id: int | None) -> str:
         if connector_id is not None:
@@ -341,7 +457,8 @@ class Charger:
         if self.config.bool("AuthorizeRemoteTxRequests"):
 
             async def authorize_first() -> None:
-                if await self.authorize(id_tag) == "Accepted":
+                info = await self.authorize(id_tag)
+                if info.get("status") == "Accepted":
                     target.authorize(id_tag, self.clock.monotonic())
 
             self._spawn(authorize_first())
@@ -357,16 +474,90 @@ class Charger:
                 return "Accepted"
         return "Rejected"
 
+    def reset(self, kind: str) -> str:
+        self._spawn(self._restart(kind))
+        return "Accepted"
+
+    async def _restart(self, kind: str) -> None:
+        """Soft: end every transaction and deliver it, then restart. Hard: restart now;
+        open transactions are reported after the reboot with reason HardReset."""
+        await self.clock.sleep(0.5)  # the Reset answer leaves first
+        if kind == "Soft":
+            now = self.clock.monotonic()
+            for logic in self.connectors.values():
+                logic.request_stop("SoftReset", now)
+            for _ in range(100):
+                if not self.store.active_transactions():  # SQLite, not the logic: the
+                    break  # StopTransaction is only safe once it is stored
+                await self.clock.sleep(0.1)
+            for _ in range(100):
+                if self.store.pending() == 0 or not self.accepted.is_set():
+                    break
+                await self.clock.sleep(0.1)
+        else:
+            self.config.set_internal(REBOOT_REASON, "HardReset")
+        self.reboot.set()
+
+    def _saved_availability(self) -> dict[int, bool]:
+        raw = self.config.values.get(AVAILABILITY)
+        if not raw:
+            return {}
+        return {int(k): bool(v) for k, v in json.loads(raw).items()}
+
+    def change_availability(self, connector_id: int, kind: str) -> str:
+        operative = kind == "Operative"
+        if connector_id == 0:
+            targets = list(self.connectors.values())
+        elif connector_id in self.connectors:
+            targets = [self.connectors[connector_id]]
+        else:
+            return "Rejected"
+        answers = [logic.change_availability(operative) for logic in targets]
+        saved = self._saved_availability()
+        for logic in targets:
+            saved[logic.connector_id] = operative  # what it must be after a reboot too
+        self.config.set_internal(AVAILABILITY, json.dumps(saved))
+        if connector_id == 0 and "Scheduled" not in answers:
+            station = "Available" if operative else "Unavailable"
+            self._send_status(act.SendStatus(0, station))
+        return "Scheduled" if "Scheduled" in answers else "Accepted"
+
+    def unlock_connector(self, connector_id: int) -> str:
+        """Fixed cables (HFS-2): there is no lock to open."""
+        return "NotSupported"
+
+    def clear_cache(self) -> str:
+        self.store.cache_clear()
+        return "Accepted"
+
     # --- outgoing messages -----------------------------------------------------
 
     def _send_status(self, status: act.SendStatus) -> None:
+        """Report a status once it has held for MinimumStatusDuration (0: at once)."""
         override = self.settings.quirks.get("status_override", {})
         if status.status in override:  # DUT double: reports a wrong status
             status = act.SendStatus(status.connector, override[status.status], status.error_code)
             self.status[status.connector] = status
-        if not self.accepted.is_set():
-            return  # the current status of every connector is sent after boot
-        self.fifo.put_nowait(_Direct(self._status_call(status)))
+        self.pending_status[status.connector] = (status, self.clock.monotonic())
+        self._flush_status(self.clock.monotonic())
+
+    def _flush_status(self, now: float) -> None:
+        hold = self.config.int("MinimumStatusDuration")
+        for cid, (status, since) in list(self.pending_status.items()):
+            if self.sent_status.get(cid) == (status.status, status.error_code):
+                del self.pending_status[cid]  # changed and changed back: nothing to say
+                continue
+            if now - since < hold:
+                continue
+            del self.pending_status[cid]
+            if not self.accepted.is_set():
+                continue  # the current status of every connector is sent after boot
+            self.sent_status[cid] = (status.status, status.error_code)
+            self.fifo.put_nowait(_Direct(self._status_call(status)))
+
+    def _station_status(self) -> str:
+        operative = any(c.operative for c in self.connectors.values())
+        return "Available" if operative else "Unavailable"
 
     def _status_call(self, status: act.SendStatus) -> call.StatusNotification:
         return call.StatusNotification(
@@ -445,20 +636,31 @@ class Charger:
                 continue
             except (NotConnected, websockets.ConnectionClosed):
                 return
+            tag = item.payload.get("id_tag")
+            if tag and "idTagInfo" in response:
+                self._remember(tag, response["idTagInfo"])
             if item.action == "StartTransaction":
                 self.store.set_csms_id(item.local_tx, int(response["transactionId"]))
                 self._check_start_authorization(item.local_tx, response)
             self.store.done(item.seq)
 
     def _check_start_authorization(self, local_tx: int, response: dict[str, Any]) -> None:
-        """StopTransactionOnInvalidId: a start the CSMS does not accept ends now."""
+        """A start the CSMS does not accept (e.g. begun offline) ends now
+        (StopTransactionOnInvalidId) or may take MaxEnergyOnInvalidId more."""
         status = response.get("idTagInfo", {}).get("status", "Accepted")
-        if status == "Accepted" or not self.config.bool("StopTransactionOnInvalidId"):
+        if status == "Accepted":
             return
+        tx = self.store.transaction(local_tx)
         for cid, local in self.local_tx.items():
-            if local == local_tx:
+            if local != local_tx:
+                continue
+            if self.config.bool("StopTransactionOnInvalidId"):
                 log.info("connector %s: idTag %s at start; stopping", cid, status)
                 self.connectors[cid].request_stop("DeAuthorized", self.clock.monotonic())
+            else:
+                cap = self.config.int("MaxEnergyOnInvalidId")
+                self.energy_cap[cid] = (tx.meter_start if tx else 0) + cap
+                log.info("connector %s: idTag %s; energy capped at %s Wh", cid, status, cap)
 
     # --- connection --------------------------------------------------------------
 
@@ -521,8 +723,10 @@ class Charger:
             self.booted = True
             self.link = link
             self.accepted.set()
-            self.fifo.put_nowait(_Direct(self._status_call(act.SendStatus(0, "Available"))))
-            for status in self.status.values():
+            everyone = [act.SendStatus(0, self._station_status()), *self.status.values()]
+            for status in everyone:
+                self.sent_status[status.connector] = (status.status, status.error_code)
+                self.pending_status.pop(status.connector, None)
                 self.fifo.put_nowait(_Direct(self._status_call(status)))
             self.fifo.put_nowait(_OutboxMarker())
             heartbeat = asyncio.create_task(self._heartbeats())

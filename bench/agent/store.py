@@ -86,6 +86,9 @@ class AgentStore:
             (key, value),
         )
 
+    def del_config(self, key: str) -> None:
+        self.db.execute("DELETE FROM config WHERE key=?", (key,))
+
     # --- transactions -------------------------------------------------------
 
     def begin_transaction(

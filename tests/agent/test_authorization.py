@@ -17,29 +17,35 @@ def test_expiry():
 
 def test_offline_uses_the_cache_only_when_allowed():
     cached = {"status": "Accepted"}
-    assert offline_decision(cached, NOW, local_authorize_offline=True, allow_unknown=False)[
-        "status"
-    ] == "Accepted"
-    assert offline_decision(cached, NOW, local_authorize_offline=False, allow_unknown=False)[
-        "status"
-    ] == "Invalid"
+    assert (
+        offline_decision(cached, NOW, local_authorize_offline=True, allow_unknown=False)["status"]
+        == "Accepted"
+    )
+    assert (
+        offline_decision(cached, NOW, local_authorize_offline=False, allow_unknown=False)["status"]
+        == "Invalid"
+    )
     expired = {"status": "Accepted", "expiryDate": EARLIER}
-    assert offline_decision(expired, NOW, local_authorize_offline=True, allow_unknown=True)[
-        "status"
-    ] == "Expired"
+    assert (
+        offline_decision(expired, NOW, local_authorize_offline=True, allow_unknown=True)["status"]
+        == "Expired"
+    )
 
 
 def test_unknown_tags_offline():
-    assert offline_decision(None, NOW, local_authorize_offline=True, allow_unknown=True)[
-        "status"
-    ] == "Accepted"
-    assert offline_decision(None, NOW, local_authorize_offline=True, allow_unknown=False)[
-        "status"
-    ] == "Invalid"
+    assert (
+        offline_decision(None, NOW, local_authorize_offline=True, allow_unknown=True)["status"]
+        == "Accepted"
+    )
+    assert (
+        offline_decision(None, NOW, local_authorize_offline=True, allow_unknown=False)["status"]
+        == "Invalid"
+    )
     blocked = {"status": "Blocked"}  # known and blocked is not "unknown"
-    assert offline_decision(blocked, NOW, local_authorize_offline=True, allow_unknown=True)[
-        "status"
-    ] == "Blocked"
+    assert (
+        offline_decision(blocked, NOW, local_authorize_offline=True, allow_unknown=True)["status"]
+        == "Blocked"
+    )
 
 
 def test_parent_id_tag_may_stop():
