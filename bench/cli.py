@@ -61,6 +61,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dut_url=None if args.dut == "local" else args.dut,
         dut_cp_id=args.dut_cp_id,
         dut_password=args.dut_password,
+        params=dict(p.split("=", 1) for p in args.param),
     )
     began = time.monotonic()
     started = time.time()
@@ -153,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dut-password", help="its Basic-auth password")
     run.add_argument("--speed", type=float, default=1.0, help="simulated time per wall second")
     run.add_argument("--parallel", type=int, default=1, help="rigs running at once")
+    run.add_argument(
+        "--param", action="append", default=[], help="scenario parameter KEY=VALUE (soak: faults)"
+    )
     run.add_argument("--json", help="write the results as JSON to this file")
     run.add_argument("--report", help="write results.json, junit.xml and index.html here")
     run.set_defaults(func=_cmd_run)

@@ -41,6 +41,7 @@ class RunOptions:
     dut_password: str | None = None
     keep_failed: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     agent_quirks: dict[str, Any] = field(default_factory=dict)  # a misbehaving DUT double
+    params: dict[str, str] = field(default_factory=dict)  # scenario parameters (--param k=v)
 
     def pics_for(self, role: str) -> dict[str, Any]:
         return load_pics(self.pics or ("agent" if role == "cs" else "csms"))
@@ -98,6 +99,7 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
     try:
         await system.start()
         handle = Handle(system, pics)
+        handle.params = dict(options.params)  # type: ignore[attr-defined]
         sampler = asyncio.create_task(_sample(system, result.samples))
         await _guarded(case, handle, system.clock, result)
     finally:
