@@ -61,6 +61,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dut_url=None if args.dut == "local" else args.dut,
         dut_cp_id=args.dut_cp_id,
         dut_password=args.dut_password,
+        dut_ca=args.dut_ca,
+        operator_hook=args.operator_hook,
         params=dict(p.split("=", 1) for p in args.param),
     )
     began = time.monotonic()
@@ -152,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dut", default="local", help="'local' or the URL of a CSMS under test")
     run.add_argument("--dut-cp-id", help="charge point id the bench uses at an external CSMS")
     run.add_argument("--dut-password", help="its Basic-auth password")
+    run.add_argument("--dut-ca", help="CA certificate to trust for an external CSMS")
+    run.add_argument(
+        "--operator-hook",
+        help="command run as `HOOK ACTION JSON` when a case needs the external CSMS's operator",
+    )
     run.add_argument("--speed", type=float, default=1.0, help="simulated time per wall second")
     run.add_argument("--parallel", type=int, default=1, help="rigs running at once")
     run.add_argument(

@@ -39,6 +39,8 @@ class RunOptions:
     dut_url: str | None = None  # an external Central System under test (csms role)
     dut_cp_id: str | None = None
     dut_password: str | None = None
+    dut_ca: str | None = None  # CA file to trust for an external CSMS (else the system store)
+    operator_hook: str | None = None  # command run as `HOOK ACTION JSON` for operator actions
     keep_failed: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     agent_quirks: dict[str, Any] = field(default_factory=dict)  # a misbehaving DUT double
     params: dict[str, str] = field(default_factory=dict)  # scenario parameters (--param k=v)
