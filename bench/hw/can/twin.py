@@ -36,13 +36,49 @@ from bench.hw.interfaces import EvseCommand, EvStatus
 log = logging.getLogger(__name__)
 
 
+class _QuietRemoteServer(RemoteServer):
+    """A client that vanishes (a killed agent: power loss) is normal on a bench."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        log.debug("CAN server: client %s went away", client_address, exc_info=True)
+
+
+def _not_a_leak_warning(record: logging.LogRecord) -> bool:
+    # python-can-remote drops a client's VirtualBus without shutdown when the client
+    # dies; python-can then warns from __del__. The bus is gone either way.
+    return "not properly shut down" not in record.getMessage()
+
+
+_default_excepthook = threading.excepthook
+
+
+def _quiet_dead_client(args: threading.ExceptHookArgs) -> None:
+    """python-can-remote's per-client send thread dies with a broken pipe when the
+    client (the agent) is killed; that is a power loss, not a bench failure."""
+    frame = args.exc_traceback
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    in_can_remote = frame is not None and "can_remote" in frame.tb_frame.f_code.co_filename
+    if in_can_remote and issubclass(args.exc_type, (ConnectionError, OSError)):
+        log.debug("CAN server: a client's connection broke: %s", args.exc_value)
+        return
+    _default_excepthook(args)
+
+
+threading.excepthook = _quiet_dead_client
+logging.getLogger("can").addFilter(_not_a_leak_warning)
+logging.getLogger("can.bus").addFilter(_not_a_leak_warning)
+
+
 class CanBusServer:
     """python-can-remote server on 127.0.0.1 bridging clients onto a private virtual channel."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, channel: str | None = None) -> None:
         self.channel = channel or f"bench-can-{uuid.uuid4().hex[:12]}"
         # Server-side config overrides what clients ask for: every client lands on our channel.
-        self._server = RemoteServer(host=host, port=port, interface="virtual", channel=self.channel)
+        self._server = _QuietRemoteServer(
+            host=host, port=port, interface="virtual", channel=self.channel
+        )
         self.host = host
         self._thread: threading.Thread | None = None
 
