@@ -21,7 +21,8 @@ from bench.system import BenchSystem
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     pics = load_pics(args.pics) if args.pics else None
-    for case in select(None, args.role, args.profile) if not args.all else all_scenarios().values():
+    everything = args.all or not (args.role or args.profile)
+    for case in all_scenarios().values() if everything else select(None, args.role, args.profile):
         flag = ""
         if pics is not None and pics.get("_role") == case.role:
             missing = case.missing(pics)

@@ -115,7 +115,8 @@ def _keys(number_of_connectors: int) -> list[KeySpec]:
         KeySpec("SupportedFeatureProfilesMaxLength", "int", "6", readonly=True),
         KeySpec("TransactionMessageAttempts", "int", "3", minimum=0, maximum=10),
         KeySpec("TransactionMessageRetryInterval", "int", "10", minimum=1, maximum=600),
-        KeySpec("UnlockConnectorOnEVSideDisconnect", "bool", "true"),
+        # Fixed cables: always false and read-only (OCPP 1.6 errata v4.0, §9.1.33).
+        KeySpec("UnlockConnectorOnEVSideDisconnect", "bool", "false", readonly=True),
         KeySpec("WebSocketPingInterval", "int", "10", minimum=0, maximum=3600, reboot=True),
         # Security whitepaper, profiles 1 and 2
         KeySpec("AuthorizationKey", "str", "", hidden=True),

@@ -110,6 +110,7 @@ class Charger:
 
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.started_at = self.clock.monotonic()
         await self.hw.power.start()
         await self._recover_after_power_loss()
         self.hw.rfid.start(self._tag_from_thread)
@@ -203,7 +204,8 @@ class Charger:
                     pp=pp,
                     ev=self.hw.power.ev(cid),
                     power=self.hw.power.status(cid),
-                    power_age_s=self.hw.power.age_s(cid),
+                    # no status frame yet right after boot is not yet silence
+                    power_age_s=min(self.hw.power.age_s(cid), now - self.started_at),
                     meter_ok=self.meter_failures[cid] < METER_FAILURES_BEFORE_FAULT,
                 )
                 for action in logic.tick(inputs, timeout):

@@ -249,11 +249,16 @@ class Handle(BaseHandle):
         self.rig.evs[connector].release_latch(self.rig.clock.monotonic())
 
     async def tap(self, uid: str, hold_s: float = 0.8) -> None:
-        """Hold an RFID card to the reader, then take it away."""
+        """Hold an RFID card to the reader, then take it away.
+
+        The reader keeps wall-clock time whatever the bench's clock speed (an RDM6300
+        repeats its frame every 0.1 s and reports removal after 0.3 s of silence), so
+        the card is held, and then kept away, long enough in wall time to be seen."""
         self.step(f"present RFID {uid}")
         self.rig.present_tag(uid)
-        await self.sleep(hold_s)
+        await asyncio.sleep(max(self.clock.wall(hold_s), 0.35))
         self.rig.remove_tag()
+        await asyncio.sleep(0.4)
 
     # --- fault injection -----------------------------------------------------------------
 
@@ -292,3 +297,89 @@ class Handle(BaseHandle):
     def meter_fault(self, connector: int, kind: str | None) -> None:
         self.step(f"meter on connector {connector}: fault {kind}")
         self.rig.meters[connector].set_fault(kind)  # type: ignore[arg-type]
+
+    # --- added for the Core _CS cases (bench/scenarios/cs_core) ------------------------
+
+    def frame_of(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The trace entry of a request the device sent (its ``ts`` and ``unique_id``)."""
+        for frame in self._trace():
+            if frame["sender"] == "dut" and frame["payload"] is request:
+                return frame
+        raise KeyError("that payload is not a request of the device in the trace")
+
+    async def answer(self, request: dict[str, Any], within: float = 10.0) -> dict[str, Any]:
+        """The bench's response payload (CALLRESULT or CALLERROR) to a request of the device."""
+        uid = self.frame_of(request)["unique_id"]
+        deadline = time.monotonic() + self.clock.wall(within)
+        while True:
+            for frame in self._trace():
+                if (
+                    frame["sender"] == "bench"
+                    and frame["message_type"] in (3, 4)
+                    and frame["unique_id"] == uid
+                ):
+                    return frame["payload"]
+            if time.monotonic() >= deadline:
+                raise ScenarioFailed(f"the bench never answered the device's request {request}")
+            await self.system.trace_changed(deadline - time.monotonic())
+
+    async def get_configuration(
+        self, keys: list[str] | None = None
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """GetConfiguration: ({key: {"key", "readonly", "value"}}, unknownKey)."""
+        from ocpp.v16 import call
+
+        answer = await self.call(call.GetConfiguration(key=keys))
+        found = {entry["key"]: entry for entry in answer.get("configurationKey") or []}
+        return found, list(answer.get("unknownKey") or [])
+
+    async def config_value(self, key: str) -> str | None:
+        """The value the device reports for one configuration key (None: not reported)."""
+        found, _ = await self.get_configuration([key])
+        entry = found.get(key)
+        return None if entry is None else entry.get("value")
+
+    def statuses(self, connector: int, since: int = 0) -> list[str]:
+        """The statuses the device reported for ``connector`` after ``since``, in order."""
+        return [
+            f["payload"]["status"]
+            for f in self.from_dut(since, "StatusNotification")
+            if f["payload"].get("connectorId") == connector
+        ]
+
+    async def expect_status(
+        self, connector: int, status: str, within: float = 10.0, since: int | None = None
+    ) -> dict[str, Any]:
+        """A StatusNotification ``status`` for ``connector``; on failure, what it reported."""
+        try:
+            return await self.expect(
+                "StatusNotification", {"connectorId": connector, "status": status}, within, since
+            )
+        except ScenarioFailed:
+            seen = self.statuses(connector, since or 0)
+            raise ScenarioFailed(
+                f"connector {connector} did not report {status} within {within:g} s; "
+                f"it reported: {' -> '.join(seen) or 'nothing'}"
+            ) from None
+
+    def cable_lock_fault(self, connector: int, kind: str | None) -> None:
+        """Make the connector's cable lock fail ("lock", "unlock") or work again (None).
+
+        Only a rig with a cable-lock actuator can do this; the simulated DC rig has fixed
+        cables and no lock, so a case that needs it fails here and says why.
+        """
+        inject = getattr(self.rig, "cable_lock_fault", None)
+        if inject is None:
+            raise ScenarioFailed(
+                "this rig has no cable lock whose failure the bench can inject "
+                "(fixed cables, no lock actuator); the case needs a rig with one"
+            )
+        self.step(f"cable lock on connector {connector}: fault {kind}")
+        inject(connector, kind)
+
+    def index_of(self, request: dict[str, Any]) -> int:
+        """The trace position of a request the device sent (a ``since`` for what follows)."""
+        for index, frame in enumerate(self._trace()):
+            if frame["sender"] == "dut" and frame["payload"] is request:
+                return index
+        raise KeyError("that payload is not a request of the device in the trace")

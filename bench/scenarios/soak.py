@@ -8,7 +8,6 @@ match the meter's register to the watt-hour: what was billed is what flowed.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import sqlite3
 from typing import Any
@@ -21,14 +20,6 @@ from bench.scenarios.registry import scenario
 TAG = "0A00B1C2D3"
 TAG_2 = "0A00E4F5A6"
 FAULTS = ("link", "csms", "power")
-
-
-async def _tap(t: Handle, uid: str) -> None:
-    """Present a card long enough for the reader (a wall-clock device) to see it."""
-    t.rig.present_tag(uid)
-    await asyncio.sleep(max(t.clock.wall(0.8), 0.35))
-    t.rig.remove_tag()
-    await asyncio.sleep(0.4)  # the reader reports removal after 0.3 s of silence
 
 
 def _open_csms_tx(t: Handle, connector: int) -> dict[str, Any] | None:
@@ -47,7 +38,7 @@ async def _start(t: Handle, rng: random.Random, connector: int) -> None:
         t.rig.plug(connector)
         await t.sleep(0.5)
     if connector == 1 or not t.csms.connected(t.cp_id):
-        await _tap(t, TAG if connector == 1 else TAG_2)
+        await t.tap(TAG if connector == 1 else TAG_2)
     else:
         try:
             await t.csms.call(t.cp_id, call.RemoteStartTransaction(id_tag=TAG_2, connector_id=2))
@@ -59,7 +50,7 @@ async def _stop(t: Handle, rng: random.Random, connector: int) -> None:
     if rng.random() < 0.5:
         t.rig.unplug(connector)  # EV side disconnect
     else:
-        await _tap(t, TAG if connector == 1 else TAG_2)  # local stop, offline too
+        await t.tap(TAG if connector == 1 else TAG_2)  # local stop, offline too
 
 
 async def _fault(t: Handle, rng: random.Random, counts: dict[str, int]) -> None:
