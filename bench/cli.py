@@ -55,10 +55,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not cases:
         print("no scenario matches that selection", file=sys.stderr)
         return 2
+    external = args.dut != "local"
     options = RunOptions(
         pics=args.pics,
-        speed=args.speed,
-        parallel=args.parallel,
+        # a simulated rig can run faster than the wall clock; an external device cannot
+        speed=args.speed if args.speed is not None else (1.0 if external else 4.0),
+        parallel=args.parallel if args.parallel is not None else (1 if external else 2),
         dut_url=None if args.dut == "local" else args.dut,
         dut_cp_id=args.dut_cp_id,
         dut_password=args.dut_password,
@@ -160,8 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         "--operator-hook",
         help="command run as `HOOK ACTION JSON` when a case needs the external CSMS's operator",
     )
-    run.add_argument("--speed", type=float, default=1.0, help="simulated time per wall second")
-    run.add_argument("--parallel", type=int, default=1, help="rigs running at once")
+    run.add_argument(
+        "--speed",
+        type=float,
+        help="simulated seconds per wall second (default 4 on the simulated rig, 1 external)",
+    )
+    run.add_argument(
+        "--parallel", type=int, help="rigs at once (default 2 on the simulated rig, 1 external)"
+    )
     run.add_argument(
         "--param", action="append", default=[], help="scenario parameter KEY=VALUE (soak: faults)"
     )

@@ -136,6 +136,13 @@ def _abstract(run: dict[str, Any], summary: dict[str, Any], anchors: list[str]) 
         ("Test date", started[:10] or None),
         ("Started / finished (UTC)", f"{started or '—'} / {meta.get('finished') or '—'}"),
         ("Wall time", _hms(meta.get("wall_s"))),
+        (
+            "Clock",
+            f"simulated time at {meta['clock_speed']:g}x the wall clock; timings are "
+            "in simulated seconds"
+            if meta.get("clock_speed", 1) != 1
+            else None,
+        ),
         ("Command", f"<code>{_e(meta.get('command'))}</code>" if meta.get("command") else None),
         (
             "Cases",

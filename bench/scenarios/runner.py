@@ -235,6 +235,7 @@ def run_document(
             "finished": iso(datetime.fromtimestamp(finished, UTC)),
             "wall_s": round(finished - started, 1),
             "command": command,
+            "clock_speed": options.speed,
             "dut": {
                 "role": role,
                 "kind": "external" if options.dut_url else "local",
