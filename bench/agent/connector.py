@@ -179,7 +179,7 @@ class ConnectorLogic:
             self.request_stop("Local", i.now)
 
         if self.fault is not None and self.tx_active and not self.stopping:
-            self.stopping = "Other"
+            self.stopping = "EmergencyStop" if i.power.emergency_stop else "Other"
             self.stop_since = i.now
 
         out += self._drive_power(i)
@@ -224,7 +224,9 @@ class ConnectorLogic:
 
     def _check_faults(self, i: Inputs) -> None:
         fault: tuple[str, str] | None = None
-        if not i.meter_ok:
+        if i.power.emergency_stop:
+            fault = ("OtherError", "emergency stop pressed")
+        elif not i.meter_ok:
             fault = ("PowerMeterFailure", "energy meter not answering")
         elif i.power_age_s > POWER_STAGE_SILENCE_S:
             fault = ("InternalError", "power stage silent on CAN")
@@ -295,6 +297,7 @@ class ConnectorLogic:
             if (
                 not self.plugged
                 or self.fault in EMERGENCY_FAULTS
+                or i.power.emergency_stop
                 or self.fault is not None
                 and i.now - self.fault_since > FAULT_OPEN_S
             ):

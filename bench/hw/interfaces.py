@@ -118,6 +118,7 @@ class PowerStatus:
     output_current_a: float = 0.0
     module_enabled: bool = False
     module_fault: bool = False
+    emergency_stop: bool = False  # the e-stop button is pressed (its loop is open)
 
 
 class PowerStage(Protocol):

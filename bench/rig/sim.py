@@ -222,6 +222,11 @@ class SimRig:
         out = self.outputs[cid]
         return out.voltage_v * out.current_a
 
+    def emergency_stop(self, pressed: bool = True) -> None:
+        """Press (or release) the charger's emergency stop button."""
+        assert self.power
+        self.power.press_emergency_stop(pressed)
+
     def power_cut(self) -> None:
         """The charger loses mains: no CP generator, no power modules."""
         self.powered = False

@@ -294,6 +294,10 @@ class Handle(BaseHandle):
         self.step("start the CSMS")
         await self.system.start_csms()
 
+    def emergency_stop(self, pressed: bool = True) -> None:
+        self.step("press the emergency stop" if pressed else "release the emergency stop")
+        self.rig.emergency_stop(pressed)
+
     def meter_fault(self, connector: int, kind: str | None) -> None:
         self.step(f"meter on connector {connector}: fault {kind}")
         self.rig.meters[connector].set_fault(kind)  # type: ignore[arg-type]

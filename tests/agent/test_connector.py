@@ -202,3 +202,23 @@ def test_ccs1_latch_press_stops_the_transaction():
         )
     )
     assert c.stopping == "Local"
+
+
+def test_emergency_stop_faults_opens_at_once_and_stops_with_its_reason():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK))
+    estop = Inputs(
+        now=1,
+        cp=CHARGING_CP,
+        ev=EvStatus(stage=HlcStage.CURRENT_DEMAND),
+        power=PowerStatus(emergency_stop=True),
+        power_age_s=0.1,
+    )
+    out = c.tick(estop)
+    status = of(out, act.SendStatus)[0]
+    assert (status.status, status.error_code) == ("Faulted", "OtherError")
+    assert not of(out, act.SetContactors)[0].closed
+    assert of(out, act.StopTransaction)[0].reason == "EmergencyStop"

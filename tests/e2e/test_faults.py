@@ -100,3 +100,27 @@ def test_transaction_messages_queued_offline_arrive_in_order_after_reconnect():
         assert start["idTag"] == TAG
 
     run_on_bench(body)
+
+
+def test_emergency_stop_ends_the_session_and_recovers_when_released():
+    async def body(t: Handle):
+        await t.booted()
+        await plug(t, 1)
+        mark = t.mark()
+        await tap(t, TAG)
+        await charging(t, 1, mark)
+        t.emergency_stop(True)
+        stop = await t.expect("StopTransaction", within=10, since=mark)
+        assert stop["reason"] == "EmergencyStop"
+        for connector in (1, 2):
+            faulted = await t.expect(
+                "StatusNotification", {"connectorId": connector, "status": "Faulted"}, since=mark
+            )
+            assert faulted["errorCode"] == "OtherError"
+        assert t.rig.power_w(1) == 0
+        mark = t.mark()
+        t.emergency_stop(False)
+        await t.expect("StatusNotification", {"connectorId": 2, "status": "Available"}, since=mark)
+        await t.expect("StatusNotification", {"connectorId": 1, "status": "Finishing"}, since=mark)
+
+    run_on_bench(body)

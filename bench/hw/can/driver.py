@@ -140,7 +140,8 @@ class CanPowerStage:
             m = self._modules.get(connector, ModuleStatus())
         return PowerStatus(
             contactors_closed=c.closed,
-            contactor_fault=bool(c.faults),
+            contactor_fault=bool(c.faults & ~frames.FAULT_EMERGENCY_STOP),
+            emergency_stop=bool(c.faults & frames.FAULT_EMERGENCY_STOP),
             output_voltage_v=m.voltage_v,
             output_current_a=m.current_a,
             module_enabled=m.enabled,

@@ -27,6 +27,7 @@ FAULT_DC_PLUS_WELDED = 0x01
 FAULT_DC_MINUS_WELDED = 0x02
 FAULT_DC_PLUS_STUCK_OPEN = 0x04
 FAULT_DC_MINUS_STUCK_OPEN = 0x08
+FAULT_EMERGENCY_STOP = 0x10  # the e-stop loop is open: the safety relay dropped the contactors
 
 
 class FrameError(ValueError):

@@ -159,6 +159,7 @@ class PowerStageTwin:
         self.command_timeout_s = command_timeout_s
         self.on_command: Callable[[int, frames.Payload], None] | None = None
         self._c = {n: _Connector() for n in connectors}
+        self.emergency_stop = False
         self._lock = threading.Lock()
         self._dirty: set[tuple[int, int]] = set()  # (base id, connector) to publish now
         self._last_command = time.monotonic()
@@ -225,6 +226,13 @@ class PowerStageTwin:
 
     # -- fault injection -------------------------------------------------------------------
 
+    def press_emergency_stop(self, pressed: bool = True) -> None:
+        """The e-stop opens the safety loop: every contactor drops, whatever the command."""
+        with self._lock:
+            self.emergency_stop = pressed
+            for n in self._c:
+                self._dirty.add((frames.CONTACTOR_STATUS, n))
+
     def weld_contactor(self, connector: int, welded: bool = True) -> None:
         """Welded: both contacts report closed whatever the command."""
         with self._lock:
@@ -244,10 +252,11 @@ class PowerStageTwin:
 
     # -- internals --------------------------------------------------------------------------
 
-    @staticmethod
-    def _feedback(c: _Connector) -> ContactorCommand:
+    def _feedback(self, c: _Connector) -> ContactorCommand:
         if c.welded:
             return ContactorCommand(True, True)
+        if self.emergency_stop:
+            return ContactorCommand(False, False)
         return c.feedback
 
     def _contactor_status(self, c: _Connector) -> ContactorStatus:
@@ -257,6 +266,8 @@ class PowerStageTwin:
             faults |= FAULT_DC_PLUS_WELDED if c.welded else 0
         if fb.dc_minus and not c.command.dc_minus:
             faults |= FAULT_DC_MINUS_WELDED if c.welded else 0
+        if self.emergency_stop:
+            faults |= frames.FAULT_EMERGENCY_STOP
         return ContactorStatus(fb.dc_plus, fb.dc_minus, faults)
 
     def _module_status(self, c: _Connector) -> ModuleStatus:
