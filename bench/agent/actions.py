@@ -44,6 +44,7 @@ class SendStatus:
 class StartTransaction:
     connector: int
     id_tag: str
+    reservation_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,16 @@ from typing import Any
 IdTagInfo = dict[str, Any]
 
 
+def parse_time(value: str | None) -> datetime | None:
+    """An OCPP timestamp (ISO 8601, Z or offset), or None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def is_valid(info: IdTagInfo | None, now: datetime) -> bool:
     """Accepted and not expired."""
     if info is None or info.get("status") != "Accepted":
@@ -33,8 +43,11 @@ def offline_decision(
     *,
     local_authorize_offline: bool,
     allow_unknown: bool,
+    listed: IdTagInfo | None = None,
 ) -> IdTagInfo:
-    """Authorization while the CSMS cannot be asked."""
+    """Authorization while the CSMS cannot be asked; the local list wins over the cache."""
+    if listed is not None:
+        cached = listed
     if local_authorize_offline and cached is not None:
         if is_valid(cached, now):
             return dict(cached)

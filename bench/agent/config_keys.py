@@ -111,13 +111,32 @@ def _keys(number_of_connectors: int) -> list[KeySpec]:
         ),
         KeySpec("StopTxnSampledDataMaxLength", "int", "10", readonly=True),
         KeySpec("StopTransactionMaxMeterValues", "int", "10", readonly=True),
-        KeySpec("SupportedFeatureProfiles", "csl", "Core", readonly=True),
+        KeySpec(
+            "SupportedFeatureProfiles",
+            "csl",
+            "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
+            "RemoteTrigger",
+            readonly=True,
+        ),
         KeySpec("SupportedFeatureProfilesMaxLength", "int", "6", readonly=True),
         KeySpec("TransactionMessageAttempts", "int", "3", minimum=0, maximum=10),
         KeySpec("TransactionMessageRetryInterval", "int", "10", minimum=1, maximum=600),
         # Fixed cables: always false and read-only (OCPP 1.6 errata v4.0, §9.1.33).
         KeySpec("UnlockConnectorOnEVSideDisconnect", "bool", "false", readonly=True),
         KeySpec("WebSocketPingInterval", "int", "10", minimum=0, maximum=3600, reboot=True),
+        # Local Auth List Management
+        KeySpec("LocalAuthListEnabled", "bool", "true"),
+        KeySpec("LocalAuthListMaxLength", "int", "100", readonly=True),
+        KeySpec("SendLocalListMaxLength", "int", "20", readonly=True),
+        # Reservation
+        KeySpec("ReserveConnectorZeroSupported", "bool", "true", readonly=True),
+        # Smart Charging
+        KeySpec("ChargeProfileMaxStackLevel", "int", "8", readonly=True),
+        KeySpec("ChargingScheduleAllowedChargingRateUnit", "csl", "Current,Power", readonly=True),
+        KeySpec("ChargingScheduleMaxPeriods", "int", "24", readonly=True),
+        KeySpec("MaxChargingProfilesInstalled", "int", "16", readonly=True),
+        # Firmware Management
+        KeySpec("SupportedFileTransferProtocols", "csl", "FTP", readonly=True),
         # Security whitepaper, profiles 1 and 2
         KeySpec("AuthorizationKey", "str", "", hidden=True),
         KeySpec("SecurityProfile", "int", "2", minimum=0, maximum=3, reboot=True),

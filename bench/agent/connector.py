@@ -90,17 +90,37 @@ class ConnectorLogic:
     stop_on_ev_disconnect: bool = True  # StopTransactionOnEVSideDisconnect
     pending_operative: bool | None = None  # ChangeAvailability "Scheduled" for after the tx
     evse_suspended: bool = False  # the EVSE offers no energy (invalid id, energy cap)
+    reservation: dict | None = None  # {reservation_id, id_tag, parent} while Reserved
+    authorized_reservation: int | None = None  # the reservation the pending tag redeems
 
     # --- events -------------------------------------------------------------
 
-    def authorize(self, id_tag: str, now: float) -> None:
+    def authorize(self, id_tag: str, now: float, parent: str | None = None) -> None:
         """An idTag was accepted for this connector (RFID or RemoteStart)."""
         self.authorized_tag = id_tag
         self.authorized_at = now
+        if self.reservation is not None and self.holds_reservation_for(id_tag, parent):
+            self.authorized_reservation = self.reservation["reservation_id"]
+
+    def holds_reservation_for(self, id_tag: str, parent: str | None) -> bool:
+        """Reserved for this tag, or for its parentIdTag (OCPP 1.6 §5.13)."""
+        r = self.reservation
+        if r is None:
+            return False
+        if r["id_tag"].upper() == id_tag.upper():
+            return True
+        return bool(parent and r.get("parent") and r["parent"].upper() == parent.upper())
+
+    def accepts(self, id_tag: str, parent: str | None) -> bool:
+        """Free for this tag: no reservation, or one it may redeem."""
+        return self.is_free() and (
+            self.reservation is None or self.holds_reservation_for(id_tag, parent)
+        )
 
     def clear_authorization(self) -> None:
         self.authorized_tag = None
         self.authorized_at = None
+        self.authorized_reservation = None
 
     def request_stop(self, reason: str, now: float, id_tag: str | None = None) -> bool:
         if not self.tx_active or self.stopping:
@@ -171,7 +191,10 @@ class ConnectorLogic:
             self.tx_tag = self.authorized_tag
             self.energized = False
             self.finishing = False
-            out.append(StartTransaction(cid, self.authorized_tag))
+            reservation_id = self.authorized_reservation
+            if reservation_id is not None:
+                self.reservation = None  # redeemed
+            out.append(StartTransaction(cid, self.authorized_tag, reservation_id))
             self.clear_authorization()
 
         if i.pp is not None and i.pp.latch_pressed and self.tx_active and not self.stopping:
@@ -348,4 +371,6 @@ class ConnectorLogic:
             return SendStatus(cid, "Finishing")
         if self.plugged or self.authorized_tag is not None:
             return SendStatus(cid, "Preparing")
+        if self.reservation is not None:
+            return SendStatus(cid, "Reserved")
         return SendStatus(cid, "Available")

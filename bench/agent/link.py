@@ -75,3 +75,44 @@ class AgentLink(Link):
     def on_data_transfer(self, vendor_id: str, **_: Any):
         """No vendor extensions: every vendorId is unknown to this charger."""
         return call_result.DataTransfer(status="UnknownVendorId")
+
+    @on(Action.reserve_now)
+    def on_reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+        **_: Any,
+    ):
+        status = self.charger.reserve_now(
+            connector_id, expiry_date, id_tag, reservation_id, parent_id_tag
+        )
+        return call_result.ReserveNow(status=status)
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **_: Any):
+        return call_result.CancelReservation(status=self.charger.cancel_reservation(reservation_id))
+
+    @on(Action.send_local_list)
+    def on_send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict] | None = None,
+        **_: Any,
+    ):
+        status = self.charger.send_local_list(
+            list_version, update_type, local_authorization_list or []
+        )
+        return call_result.SendLocalList(status=status)
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self, **_: Any):
+        return call_result.GetLocalListVersion(list_version=self.charger.local_list_version())
+
+    @on(Action.trigger_message)
+    def on_trigger_message(self, requested_message: str, connector_id: int | None = None, **_: Any):
+        status = self.charger.trigger(requested_message, connector_id)
+        return call_result.TriggerMessage(status=status)

@@ -24,7 +24,7 @@ from ocpp.v16 import call
 
 from bench.agent import REBOOT_EXIT_CODE
 from bench.agent import actions as act
-from bench.agent.authorization import is_valid, may_stop, offline_decision
+from bench.agent.authorization import is_valid, may_stop, offline_decision, parse_time
 from bench.agent.config_keys import KeyTable
 from bench.agent.configuration import Configuration
 from bench.agent.connector import ConnectorLogic, Inputs
@@ -69,6 +69,24 @@ class _OutboxMarker:
     """Deliver what the SQLite outbox holds, in order, before anything queued later."""
 
 
+def _matches(reservation: dict[str, Any], id_tag: str, parent: str | None) -> bool:
+    if reservation["id_tag"].upper() == id_tag.upper():
+        return True
+    return bool(parent and reservation.get("parent") and reservation["parent"] == parent)
+
+
+def _wire_info(info: dict[str, Any] | None) -> dict[str, Any] | None:
+    """idTagInfo as the ocpp package hands it (snake_case) back to its wire form."""
+    if info is None:
+        return None
+    out = {"status": info["status"]}
+    if info.get("expiry_date"):
+        out["expiryDate"] = info["expiry_date"]
+    if info.get("parent_id_tag"):
+        out["parentIdTag"] = info["parent_id_tag"]
+    return out
+
+
 class Charger:
     def __init__(self, settings: AgentSettings, hardware: Hardware, clock: Clock) -> None:
         self.settings = settings
@@ -102,6 +120,9 @@ class Charger:
         self.tx_data: dict[int, list[dict[str, Any]]] = {}  # transactionData in the making
         self.pending_status: dict[int, tuple[act.SendStatus, float]] = {}
         self.sent_status: dict[int, tuple[str, str]] = {}
+        self.station_reservation: dict[str, Any] | None = None  # ReserveNow on connector 0
+        for r in self.store.reservations():
+            self._hold(r)
         for cid, operative in self._saved_availability().items():
             if cid in self.connectors:
                 self.connectors[cid].operative = operative
@@ -216,6 +237,7 @@ class Charger:
                         log.warning("connector %s: %s failed: %s", cid, type(action).__name__, exc)
                 self._maybe_sample(cid, now)
             self._flush_status(now)
+            self._expire_reservations()
             await self.clock.sleep(self.settings.tick_s)
 
     async def _execute(self, action: act.Action) -> None:
@@ -232,9 +254,13 @@ class Charger:
             case act.SendStatus():
                 self.status[action.connector] = action
                 self._send_status(action)
-            case act.StartTransaction(connector=cid, id_tag=tag):
+            case act.StartTransaction(connector=cid, id_tag=tag, reservation_id=rid):
                 meter_start = await self._fresh_energy(cid)
-                local = self.store.begin_transaction(cid, tag, meter_start, iso(self.clock.now()))
+                local = self.store.begin_transaction(
+                    cid, tag, meter_start, iso(self.clock.now()), rid
+                )
+                if rid is not None:
+                    self.store.unreserve(rid)
                 self.local_tx[cid] = local
                 self.last_sample[cid] = self.clock.monotonic()
                 self.energy_cap.pop(cid, None)
@@ -399,12 +425,23 @@ class Charger:
         if now - since > timeout:
             self.pending_tag = None
             return
-        free = [c for c in self.connectors.values() if c.is_free()]
+        parent = self.tag_parent.get(tag)
+        free = [c for c in self.connectors.values() if c.accepts(tag, parent)]
+        station = self.station_reservation
+        redeems = station is not None and _matches(station, tag, parent)
+        if station is not None and not redeems:
+            # connector 0 is reserved: someone else may only take a connector if one
+            # stays free for the reservation
+            free = free if len(free) > 1 else []
         target = next((c for c in free if c.plugged), None)
         if target is None and len(free) == 1:
             target = free[0]  # the only possible connector shows Preparing at once
         if target is not None:
-            target.authorize(tag, since)
+            target.authorize(tag, since, parent)
+            if redeems and station is not None and target.authorized_reservation is None:
+                target.authorized_reservation = station["reservation_id"]
+                self.station_reservation = None
+                self.store.unreserve(station["reservation_id"])
             self.pending_tag = None
 
     def _remember(self, id_tag: str, info: dict[str, Any]) -> None:
@@ -418,13 +455,17 @@ class Charger:
         now = self.clock.now()
         cache_on = self.config.bool("AuthorizationCacheEnabled")
         cached = self.store.cache_get(id_tag.upper()) if cache_on else None
+        listed = (
+            self.store.list_get(id_tag.upper())
+            if self.config.bool("LocalAuthListEnabled")
+            else None
+        )
+        known = listed if listed is not None else cached  # the list wins over the cache
+        if listed is not None:
+            self.tag_parent[id_tag.upper()] = listed.get("parentIdTag")
         if self.accepted.is_set():
-            if (
-                cached is not None
-                and self.config.bool("LocalPreAuthorize")
-                and is_valid(cached, now)
-            ):
-                return cached
+            if known is not None and self.config.bool("LocalPreAuthorize") and is_valid(known, now):
+                return known
             try:
                 response = await self.request(call.Authorize(id_tag=id_tag))
             except (CallErrorReceived, OCPPError, TimeoutError, ConnectionError) as exc:
@@ -436,6 +477,7 @@ class Charger:
         info = offline_decision(
             cached,
             now,
+            listed=listed,
             local_authorize_offline=self.config.bool("LocalAuthorizeOffline"),
             allow_unknown=self.config.bool("AllowOfflineTxForUnknownId"),
         )
@@ -446,12 +488,13 @@ class Charger:
     # --- operations the CSMS asks for ------------------------------------------------
 
     def remote_start(self, id_tag: str, connector_id: int | None) -> str:
+        parent = self.tag_parent.get(id_tag.upper())
         if connector_id is not None:
             logic = self.connectors.get(connector_id)
-            if logic is None or not logic.is_free():
+            if logic is None or not logic.accepts(id_tag, parent):
                 return "Rejected"
         else:
-            free = [c for c in self.connectors.values() if c.is_free()]
+            free = [c for c in self.connectors.values() if c.accepts(id_tag, parent)]
             logic = next((c for c in free if c.plugged), free[0] if free else None)
             if logic is None:
                 return "Rejected"
@@ -461,11 +504,11 @@ class Charger:
             async def authorize_first() -> None:
                 info = await self.authorize(id_tag)
                 if info.get("status") == "Accepted":
-                    target.authorize(id_tag, self.clock.monotonic())
+                    target.authorize(id_tag, self.clock.monotonic(), info.get("parentIdTag"))
 
             self._spawn(authorize_first())
         else:
-            target.authorize(id_tag, self.clock.monotonic())
+            target.authorize(id_tag, self.clock.monotonic(), parent)
         return "Accepted"
 
     def remote_stop(self, transaction_id: int) -> str:
@@ -523,6 +566,185 @@ class Charger:
             station = "Available" if operative else "Unavailable"
             self._send_status(act.SendStatus(0, station))
         return "Scheduled" if "Scheduled" in answers else "Accepted"
+
+    # reservations
+
+    def _hold(self, r: dict[str, Any]) -> None:
+        held = {
+            "reservation_id": r["reservation_id"],
+            "id_tag": r["id_tag"],
+            "parent": r.get("parent"),
+            "expiry": r["expiry"],
+        }
+        if r["connector_id"] == 0:
+            self.station_reservation = held
+        elif r["connector_id"] in self.connectors:
+            self.connectors[r["connector_id"]].reservation = held
+
+    def reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+    ) -> str:
+        """ReserveNow: Accepted, Faulted, Occupied, Rejected or Unavailable (§5.13)."""
+        if connector_id == 0:
+            if not self.config.bool("ReserveConnectorZeroSupported"):
+                return "Rejected"
+            logics = list(self.connectors.values())
+        elif connector_id in self.connectors:
+            logics = [self.connectors[connector_id]]
+        else:
+            return "Rejected"
+        if all(c.fault is not None for c in logics):
+            return "Faulted"
+        if all(not c.operative for c in logics):
+            return "Unavailable"
+        held = [c.reservation for c in logics] + (
+            [self.station_reservation] if connector_id == 0 else []
+        )
+        if any(r is not None and r["reservation_id"] != reservation_id for r in held):
+            return "Occupied"
+        if not any(c.is_free() for c in logics):
+            return "Occupied"
+        self._cancel(reservation_id)  # a new ReserveNow with the same id replaces it
+        reservation = {
+            "reservation_id": reservation_id,
+            "connector_id": connector_id,
+            "id_tag": id_tag.upper(),
+            "parent": parent_id_tag,
+            "expiry": expiry_date,
+        }
+        self.store.reserve(reservation)
+        self._hold(reservation)
+        return "Accepted"
+
+    def _cancel(self, reservation_id: int) -> bool:
+        found = False
+        for logic in self.connectors.values():
+            if logic.reservation and logic.reservation["reservation_id"] == reservation_id:
+                logic.reservation = None
+                found = True
+        station = self.station_reservation
+        if station and station["reservation_id"] == reservation_id:
+            self.station_reservation = None
+            found = True
+        return self.store.unreserve(reservation_id) or found
+
+    def cancel_reservation(self, reservation_id: int) -> str:
+        return "Accepted" if self._cancel(reservation_id) else "Rejected"
+
+    def _expire_reservations(self) -> None:
+        now = self.clock.now()
+        for r in self.store.reservations():
+            expiry = parse_time(r["expiry"])
+            if expiry is not None and expiry <= now:
+                log.info("reservation %s expired", r["reservation_id"])
+                self._cancel(r["reservation_id"])
+
+    # local authorization list
+
+    def local_list_version(self) -> int:
+        if not self.config.bool("LocalAuthListEnabled"):
+            return -1
+        return int(self.config.values.get("_LocalListVersion") or 0)
+
+    def send_local_list(
+        self, list_version: int, update_type: str, entries: list[dict[str, Any]]
+    ) -> str:
+        """SendLocalList: Accepted, Failed, NotSupported or VersionMismatch (§5.15)."""
+        if not self.config.bool("LocalAuthListEnabled"):
+            return "NotSupported"
+        if len(entries) > self.config.int("SendLocalListMaxLength"):
+            return "Failed"
+        full = update_type == "Full"
+        if not full and list_version <= self.local_list_version():
+            return "VersionMismatch"
+        changes = [(e["id_tag"].upper(), _wire_info(e.get("id_tag_info"))) for e in entries]
+        size = 0 if full else self.store.list_size()
+        adds = {tag for tag, info in changes if info is not None}
+        if not full:
+            adds -= {tag for tag in adds if self.store.list_get(tag) is not None}
+        if size + len(adds) > self.config.int("LocalAuthListMaxLength"):
+            return "Failed"
+        if full and any(info is None for _, info in changes):
+            return "Failed"  # a full list carries idTagInfo for every entry
+        self.store.list_update(list_version, full, changes)
+        self.config.values["_LocalListVersion"] = str(list_version)
+        return "Accepted"
+
+    # remote trigger
+
+    def trigger(self, requested: str, connector_id: int | None) -> str:
+        """TriggerMessage: Accepted (then the message follows), Rejected or NotImplemented."""
+        if connector_id is not None and connector_id not in (0, *self.connectors):
+            return "Rejected"
+        builders = {
+            "BootNotification": self._trigger_boot,
+            "Heartbeat": lambda _: [call.Heartbeat()],
+            "StatusNotification": self._trigger_status,
+            "MeterValues": self._trigger_meter_values,
+            "FirmwareStatusNotification": lambda _: [
+                call.FirmwareStatusNotification(status=self.firmware_status())
+            ],
+            "DiagnosticsStatusNotification": lambda _: [
+                call.DiagnosticsStatusNotification(status=self.diagnostics_status())
+            ],
+        }
+        build = builders.get(requested)
+        if build is None:
+            return "NotImplemented"
+        messages = build(connector_id)
+        if not messages:
+            return "Rejected"
+
+        async def send_after_answer() -> None:
+            await self.clock.sleep(0.05)  # the TriggerMessage answer leaves first
+            for message in messages:
+                self.fifo.put_nowait(_Direct(message))
+
+        self._spawn(send_after_answer())
+        return "Accepted"
+
+    def _trigger_boot(self, _: int | None) -> list[Any]:
+        s = self.settings
+        return [
+            call.BootNotification(
+                charge_point_vendor=s.vendor,
+                charge_point_model=s.model,
+                charge_point_serial_number=s.serial_number,
+                firmware_version=self.firmware_version(),
+            )
+        ]
+
+    def _trigger_status(self, connector_id: int | None) -> list[Any]:
+        station = act.SendStatus(0, self._station_status())
+        every = {0: station, **self.status}
+        wanted = [connector_id] if connector_id is not None else sorted(every)
+        return [self._status_call(every[c]) for c in wanted if c in every]
+
+    def _trigger_meter_values(self, connector_id: int | None) -> list[Any]:
+        wanted = [connector_id] if connector_id else sorted(self.connectors)
+        out = []
+        for cid in wanted:
+            value = self._meter_value(cid, "Trigger", self.config.csl("MeterValuesSampledData"))
+            kwargs: dict[str, Any] = {"connector_id": cid, "meter_value": [value]}
+            tx = self.store.transaction(self.local_tx[cid]) if cid in self.local_tx else None
+            if tx is not None and tx.csms_id is not None:
+                kwargs["transaction_id"] = tx.csms_id
+            out.append(call.MeterValues(**kwargs))
+        return out
+
+    def firmware_status(self) -> str:
+        return "Idle"
+
+    def diagnostics_status(self) -> str:
+        return "Idle"
+
+    def firmware_version(self) -> str:
+        return self.settings.firmware_version
 
     def unlock_connector(self, connector_id: int) -> str:
         """Fixed cables (HFS-2): there is no lock to open."""
@@ -755,7 +977,7 @@ class Charger:
                     charge_point_vendor=s.vendor,
                     charge_point_model=s.model,
                     charge_point_serial_number=s.serial_number,
-                    firmware_version=s.firmware_version,
+                    firmware_version=self.firmware_version(),
                 ),
             )
             interval = int(response.get("interval", 0))

@@ -34,6 +34,19 @@ CREATE TABLE IF NOT EXISTS auth_cache (
     parent TEXT,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS local_list (
+    id_tag TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    expiry TEXT,
+    parent TEXT
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    reservation_id INTEGER PRIMARY KEY,
+    connector_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    parent TEXT,
+    expiry TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     local_tx INTEGER,
@@ -92,7 +105,12 @@ class AgentStore:
     # --- transactions -------------------------------------------------------
 
     def begin_transaction(
-        self, connector_id: int, id_tag: str, meter_start: int, start_ts: str
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        start_ts: str,
+        reservation_id: int | None = None,
     ) -> int:
         """Record the transaction and queue its StartTransaction in one commit."""
         with self._atomic():
@@ -108,6 +126,8 @@ class AgentStore:
                 "meter_start": meter_start,
                 "timestamp": start_ts,
             }
+            if reservation_id is not None:
+                payload["reservation_id"] = reservation_id
             self._enqueue(local_id, "StartTransaction", payload)
         return local_id
 
@@ -186,6 +206,73 @@ class AgentStore:
 
     def cache_clear(self) -> None:
         self.db.execute("DELETE FROM auth_cache")
+
+    # --- local authorization list -----------------------------------------------
+
+    def list_get(self, id_tag: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT status, expiry, parent FROM local_list WHERE id_tag=?", (id_tag,)
+        ).fetchone()
+        if row is None:
+            return None
+        info: dict[str, Any] = {"status": row[0]}
+        if row[1]:
+            info["expiryDate"] = row[1]
+        if row[2]:
+            info["parentIdTag"] = row[2]
+        return info
+
+    def list_size(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM local_list").fetchone()[0])
+
+    def list_update(
+        self, version: int, full: bool, entries: list[tuple[str, dict[str, Any] | None]]
+    ) -> None:
+        """Apply a SendLocalList in one commit: a full list replaces, a differential
+        one adds, updates, or (entry without idTagInfo) removes."""
+        with self._atomic():
+            if full:
+                self.db.execute("DELETE FROM local_list")
+            for id_tag, info in entries:
+                if info is None:
+                    self.db.execute("DELETE FROM local_list WHERE id_tag=?", (id_tag,))
+                    continue
+                self.db.execute(
+                    "INSERT INTO local_list(id_tag, status, expiry, parent) VALUES (?,?,?,?) "
+                    "ON CONFLICT(id_tag) DO UPDATE SET status=excluded.status,"
+                    " expiry=excluded.expiry, parent=excluded.parent",
+                    (id_tag, info["status"], info.get("expiryDate"), info.get("parentIdTag")),
+                )
+            self.db.execute(
+                "INSERT INTO config(key, value) VALUES ('_LocalListVersion', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(version),),
+            )
+
+    # --- reservations ----------------------------------------------------------
+
+    def reservations(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT reservation_id, connector_id, id_tag, parent, expiry FROM reservations"
+        )
+        keys = ("reservation_id", "connector_id", "id_tag", "parent", "expiry")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def reserve(self, reservation: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO reservations VALUES (?,?,?,?,?)",
+            (
+                reservation["reservation_id"],
+                reservation["connector_id"],
+                reservation["id_tag"],
+                reservation.get("parent"),
+                reservation["expiry"],
+            ),
+        )
+
+    def unreserve(self, reservation_id: int) -> bool:
+        cur = self.db.execute("DELETE FROM reservations WHERE reservation_id=?", (reservation_id,))
+        return cur.rowcount > 0
 
     # --- outbox --------------------------------------------------------------
 

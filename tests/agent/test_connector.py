@@ -222,3 +222,16 @@ def test_emergency_stop_faults_opens_at_once_and_stops_with_its_reason():
     assert (status.status, status.error_code) == ("Faulted", "OtherError")
     assert not of(out, act.SetContactors)[0].closed
     assert of(out, act.StopTransaction)[0].reason == "EmergencyStop"
+
+
+def test_a_reserved_connector_waits_for_its_tag_and_the_start_redeems_it():
+    c = ConnectorLogic(1)
+    c.tick(sample(0))
+    c.reservation = {"reservation_id": 9, "id_tag": "MINE", "parent": "GROUP"}
+    assert statuses(c.tick(sample(1))) == ["Reserved"]
+    assert not c.accepts("OTHER", None)
+    assert c.accepts("FRIEND", "GROUP")  # same parentIdTag
+    c.authorize("MINE", 2)
+    out = c.tick(sample(3, PLUGGED))
+    assert of(out, act.StartTransaction) == [act.StartTransaction(1, "MINE", 9)]
+    assert c.reservation is None
