@@ -1,0 +1,97 @@
+"""Optional profiles on the agent, through real processes: reservation, local list, trigger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from ocpp.v16 import call
+from tests_e2e_support import run_on_bench
+
+from bench.clock import iso
+from bench.scenarios.handle import Handle
+from bench.scenarios.sessions import TAG, TAG_2, charging
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_reservation_holds_the_connector_for_its_tag():
+    async def body(t: Handle):
+        await t.booted()
+        expiry = iso(t.clock.now() + timedelta(minutes=5))
+        answer = await t.call(
+            call.ReserveNow(connector_id=1, expiry_date=expiry, id_tag=TAG, reservation_id=42)
+        )
+        assert answer["status"] == "Accepted"
+        await t.expect("StatusNotification", {"connectorId": 1, "status": "Reserved"})
+        rejected = await t.call(call.RemoteStartTransaction(id_tag=TAG_2, connector_id=1))
+        assert rejected["status"] == "Rejected"  # someone else's reservation
+        t.plug(1)
+        mark = t.mark()
+        await t.tap(TAG)
+        start = await charging(t, 1, mark)
+        assert start["reservationId"] == 42
+        again = await t.call(call.CancelReservation(reservation_id=42))
+        assert again["status"] == "Rejected"  # redeemed: nothing left to cancel
+
+    run_on_bench(body)
+
+
+def test_a_reservation_expires():
+    async def body(t: Handle):
+        await t.booted()
+        expiry = iso(t.clock.now() + timedelta(seconds=4))
+        await t.call(
+            call.ReserveNow(connector_id=2, expiry_date=expiry, id_tag=TAG, reservation_id=7)
+        )
+        await t.expect("StatusNotification", {"connectorId": 2, "status": "Reserved"})
+        mark = t.mark()
+        await t.expect(
+            "StatusNotification", {"connectorId": 2, "status": "Available"}, within=10, since=mark
+        )
+
+    run_on_bench(body)
+
+
+def test_local_list_versions_and_offline_authorization_from_it():
+    async def body(t: Handle):
+        await t.booted()
+        assert (await t.call(call.GetLocalListVersion()))["listVersion"] == 0
+        entry = {"idTag": "0A00C0FFEE", "idTagInfo": {"status": "Accepted"}}
+        answer = await t.call(
+            call.SendLocalList(list_version=3, update_type="Full", local_authorization_list=[entry])
+        )
+        assert answer["status"] == "Accepted"
+        assert (await t.call(call.GetLocalListVersion()))["listVersion"] == 3
+        stale = await t.call(
+            call.SendLocalList(
+                list_version=3, update_type="Differential", local_authorization_list=[]
+            )
+        )
+        assert stale["status"] == "VersionMismatch"
+        t.cut_link()
+        t.plug(1)
+        await t.tap("0A00C0FFEE")  # unknown to the CSMS, but on the list: charges offline
+        await t.wait_until("charging offline", lambda: t.rig.power_w(1) > 0, within=30)
+        t.restore_link()
+
+    run_on_bench(body, LocalAuthorizeOffline="true", AllowOfflineTxForUnknownId="false")
+
+
+def test_trigger_message_sends_what_was_asked_and_rejects_unknown_connectors():
+    async def body(t: Handle):
+        await t.booted()
+        mark = t.mark()
+        answer = await t.call(
+            call.TriggerMessage(requested_message="StatusNotification", connector_id=2)
+        )
+        assert answer["status"] == "Accepted"
+        await t.expect("StatusNotification", {"connectorId": 2}, since=mark)
+        assert (await t.call(call.TriggerMessage(requested_message="Heartbeat")))[
+            "status"
+        ] == "Accepted"
+        await t.expect("Heartbeat", since=mark)
+        bad = await t.call(call.TriggerMessage(requested_message="MeterValues", connector_id=9))
+        assert bad["status"] == "Rejected"
+
+    run_on_bench(body)
