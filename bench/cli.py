@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.csms.cli import add_subcommands as add_csms_subcommands
 from bench.pics import load_pics
 from bench.rigfile import RigFile
 from bench.scenarios.registry import PROFILES, ROLES, Scenario, all_scenarios, select
@@ -112,10 +113,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 async def _up(args: argparse.Namespace) -> int:
     rig = RigFile.load(args.rig)
     system = BenchSystem(
-        StateDir(Path(args.state_dir).resolve()), csms_port=args.port, hardware=rig.hardware
+        StateDir(Path(args.state_dir).resolve()),
+        csms_port=args.port,
+        hardware=rig.hardware,
+        api_port=args.port + 1,
     )
     endpoints = await system.start()
     print(f"CSMS            {endpoints.csms_url}")
+    print(f"CSMS API        http://127.0.0.1:{args.port + 1}/api  (`bench csms --help`)")
     print(f"charge point id {endpoints.charge_point_id}")
     print(f"agent pid       {endpoints.agent_pid}")
     print(f"state directory {endpoints.state_dir}")
@@ -176,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--json", help="write the results as JSON to this file")
     run.add_argument("--report", help="write results.json, junit.xml and index.html here")
     run.set_defaults(func=_cmd_run)
+    add_csms_subcommands(sub)
     scen = sub.add_parser("scenarios", help="list the scenarios")
     _selection(scen)
     scen.add_argument("--all", action="store_true", help="include the bench's own sessions")

@@ -49,6 +49,7 @@ class BenchSystem:
         agent_config: dict[str, str] | None = None,
         hardware: HardwareConfig | None = None,
         agent_quirks: dict[str, Any] | None = None,
+        api_port: int | None = None,
     ) -> None:
         self.state = state
         self.clock = clock or Clock.start()
@@ -58,6 +59,7 @@ class BenchSystem:
         self.csms: CentralSystem | None = None
         self.hardware = hardware  # real parts: no twins are started
         self.agent_quirks = agent_quirks or {}
+        self.api_port = api_port  # the CSMS's HTTP operations API (bench up), None: off
         self.rig = SimRig(state.rig, self.clock)
         self.agent: AgentProcess | None = None
         self.proxy: LinkProxy | None = None
@@ -136,6 +138,7 @@ class BenchSystem:
             self.clock,
             port=self.csms_port,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
+            api_port=self.api_port,
         )
         self.csms.frames.add_listener(self._record)
         await self.csms.start()

@@ -18,11 +18,15 @@ from typing import Any
 
 from bench.clock import Clock, iso
 from bench.csms.store import Store
+from bench.smartcharging import end_transaction
 
 LOG = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
 Handler = Callable[[Store, Clock, str, Payload], Payload]
+#: A DataTransfer vendor hook: ``hook(cp_id, messageId, data)`` returns the response
+#: payload (``{"status": ..., "data": ...}``) or just its status.
+VendorHook = Callable[[str, str | None, str | None], Payload | str]
 
 # SampledValue defaults (OCPP 1.6 7.45). The spec says unit "Wh" for an Energy
 # measurand; a reactive energy register is in varh, so that is used for those.
@@ -99,7 +103,40 @@ def start_transaction(store: Store, clock: Clock, cp_id: str, payload: Payload) 
     )
     if not created:
         LOG.info("%s: StartTransaction retried, same transactionId %s", cp_id, tx_id)
+    else:
+        _use_reservation(store, cp_id, payload, tx_id, iso(clock.now()))
+        _bind_tx_profiles(store, cp_id, payload["connectorId"], tx_id)
     return {"transactionId": tx_id, "idTagInfo": info}
+
+
+def _use_reservation(store: Store, cp_id: str, payload: Payload, tx_id: int, now: str) -> None:
+    """A StartTransaction with a reservationId ends that reservation (OCPP 1.6 5.13)."""
+    reservation_id = payload.get("reservationId")
+    if reservation_id is None:
+        return
+    reservation = store.reservation(reservation_id)
+    if reservation is None or reservation["cp_id"] != cp_id:
+        LOG.warning("%s: StartTransaction for unknown reservation %s", cp_id, reservation_id)
+        return
+    store.set_reservation_status(reservation_id, "Used", now, tx_id)
+
+
+def _bind_tx_profiles(store: Store, cp_id: str, connector_id: int, tx_id: int) -> None:
+    """A TxProfile sent without a transaction (RemoteStart) now belongs to this one."""
+    installed = store.charging_profiles(cp_id)
+    changed = False
+    for item in installed:
+        profile = item["chargingProfile"]
+        if (
+            profile.get("chargingProfilePurpose") == "TxProfile"
+            and profile.get("transactionId") is None
+            and item["connectorId"] in (0, connector_id)
+        ):
+            item["connectorId"] = connector_id
+            profile["transactionId"] = tx_id
+            changed = True
+    if changed:
+        store.replace_charging_profiles(cp_id, installed)
 
 
 def meter_values(store: Store, clock: Clock, cp_id: str, payload: Payload) -> Payload:
@@ -139,6 +176,10 @@ def stop_transaction(store: Store, clock: Clock, cp_id: str, payload: Payload) -
         )
         if not closed:
             LOG.info("%s: StopTransaction %s repeated; kept the first", cp_id, tx_id)
+        installed = store.charging_profiles(cp_id)
+        remaining = end_transaction(installed, tx_id, connector_id)
+        if len(remaining) != len(installed):
+            store.replace_charging_profiles(cp_id, remaining)
     store.add_meter_values(
         sample_rows(
             cp_id, connector_id, tx_id, payload.get("transactionData", []), "StopTransaction"
@@ -149,8 +190,48 @@ def stop_transaction(store: Store, clock: Clock, cp_id: str, payload: Payload) -
     return {}
 
 
-def data_transfer(store: Store, clock: Clock, cp_id: str, payload: Payload) -> Payload:
-    return {"status": "UnknownVendorId"}
+def data_transfer(
+    store: Store,
+    clock: Clock,
+    cp_id: str,
+    payload: Payload,
+    hooks: dict[str, VendorHook] | None = None,
+) -> Payload:
+    """Stored; answered by the hook registered for its vendorId, else UnknownVendorId."""
+    _notify(store, clock, cp_id, "DataTransfer", payload.get("messageId"), payload)
+    hook = (hooks or {}).get(payload["vendorId"])
+    if hook is None:
+        return {"status": "UnknownVendorId"}
+    try:
+        answer = hook(cp_id, payload.get("messageId"), payload.get("data"))
+    except Exception:
+        LOG.exception("%s: DataTransfer hook for %s failed", cp_id, payload["vendorId"])
+        return {"status": "Rejected"}
+    if isinstance(answer, str):
+        return {"status": answer}
+    return dict(answer)
+
+
+def firmware_status_notification(
+    store: Store, clock: Clock, cp_id: str, payload: Payload
+) -> Payload:
+    """Kept as history; the latest UpdateFirmware's rollout status follows it (not Idle)."""
+    now = iso(clock.now())
+    _notify(store, clock, cp_id, "FirmwareStatusNotification", payload["status"], payload)
+    if payload["status"] != "Idle":
+        store.set_firmware_status(cp_id, payload["status"], now)
+    return {}
+
+
+def diagnostics_status_notification(
+    store: Store, clock: Clock, cp_id: str, payload: Payload
+) -> Payload:
+    """Kept as history; the latest GetDiagnostics request follows it (not Idle)."""
+    now = iso(clock.now())
+    _notify(store, clock, cp_id, "DiagnosticsStatusNotification", payload["status"], payload)
+    if payload["status"] != "Idle":
+        store.set_diagnostics_status(cp_id, payload["status"], now)
+    return {}
 
 
 def sign_certificate(store: Store, clock: Clock, cp_id: str, payload: Payload) -> Payload:
@@ -185,8 +266,8 @@ HANDLERS: dict[str, Handler] = {
     "MeterValues": meter_values,
     "StopTransaction": stop_transaction,
     "DataTransfer": data_transfer,
-    "FirmwareStatusNotification": _notification("FirmwareStatusNotification"),
-    "DiagnosticsStatusNotification": _notification("DiagnosticsStatusNotification"),
+    "FirmwareStatusNotification": firmware_status_notification,
+    "DiagnosticsStatusNotification": diagnostics_status_notification,
     # Security extension (whitepaper): sent by profile-2 chargers like the seed.
     "SecurityEventNotification": _notification("SecurityEventNotification", "type"),
     "SignedFirmwareStatusNotification": _notification("SignedFirmwareStatusNotification"),

@@ -14,13 +14,33 @@ Handshake rules (OCPP-J 1.6 section 3 and the security whitepaper, profiles 1/2)
   OCPP-J 1.6 3.1.2 prescribes, instead of websockets' default HTTP 400.
 
 A charge point that connects again replaces its previous connection.
+
+Options around the OCPP server, all off or local by default:
+
+* ``ftp``: the embedded FTP server (:mod:`bench.ftp`) for firmware and diagnostics,
+  rooted at ``<state>/ftp`` with this rig's credentials in ``<state>/ftp.json``.
+  True starts it with the CSMS, False never, None (default) on first need
+  (UpdateFirmware by file name, GetDiagnostics without a location).
+* ``api_port``: the HTTP JSON API (:mod:`bench.csms.api`) on ``api_host``
+  (127.0.0.1); None (default) = no API. Its URL goes to ``<state>/api.json`` for
+  ``bench csms``.
+* ``octt_compatible`` (default True): the CSMS sends nothing unsolicited - no
+  GetConfiguration after a boot or a ChangeConfiguration, as the OCTT's charge point
+  expects. False: after an Accepted boot it reads the configuration
+  (GetConfiguration) and keeps it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import os
+import shutil
 import ssl
+import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -34,11 +54,12 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from bench.clock import Clock, iso
-from bench.csms.operations import Operations
+from bench.csms.handlers import VendorHook
+from bench.csms.operations import OperationError, Operations
 from bench.csms.session import ChargePointSession
 from bench.csms.store import Store
 from bench.csms.trace import Entry, FrameTrace, Predicate
-from bench.protocol.errors import NotConnected
+from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.protocol.frames import CALL
 from bench.protocol.transport import OCPP16
 from bench.security.passwords import hash_password, verify_password
@@ -69,21 +90,52 @@ class CentralSystem(Operations):
         ssl_context: ssl.SSLContext | None = None,
         *,
         response_timeout: float = 30.0,
+        ftp: bool | None = None,
+        ftp_host: str = "127.0.0.1",
+        ftp_port: int = 0,
+        ftp_public_host: str | None = None,
+        api_port: int | None = None,
+        api_host: str = "127.0.0.1",
+        api_token: str | None = None,
+        octt_compatible: bool = True,
     ):
         self.clock = clock or Clock.from_env()
-        self.store = Store(_db_path(state))
+        db_path = _db_path(state)
+        self.store = Store(db_path)
+        #: Where files live next to the database (None for an in-memory CSMS).
+        self.state_dir: Path | None = None if db_path == ":memory:" else Path(db_path).parent
         self.host = host
         self.ssl_context = ssl_context
         self.response_timeout = response_timeout
         self.frames = FrameTrace(self.clock)
+        self.octt_compatible = octt_compatible
+        self.vendor_hooks: dict[str, VendorHook] = {}
+        self.ftp_mode = ftp
+        self.ftp_host = ftp_host
+        self.ftp_port = ftp_port
+        self.ftp_public_host = ftp_public_host
+        self.api_host = api_host
+        self.api_port = api_port
+        self.api_token = api_token
+        self.api_url: str | None = None
+        self.started_at: float | None = None
+        self._ftp = None
+        self._ftp_tmp: str | None = None
+        self._api_server: Any = None
+        self._api_thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._port = port
         self._server: Server | None = None
         self._sessions: dict[str, ChargePointSession] = {}
         self._connected = asyncio.Condition()
+        self._tasks: set[asyncio.Task] = set()
+        self._follow_up: dict[str, dict[str, str]] = {}
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.started_at = self.clock.time()
         self._server = await serve(
             self._serve_connection,
             self.host,
@@ -95,14 +147,192 @@ class CentralSystem(Operations):
         )
         self._port = self._server.sockets[0].getsockname()[1]
         LOG.info("CSMS listening on %s", self.url("<id>"))
+        if self.ftp_mode:
+            self.ftp_server()
+        if self.api_port is not None:
+            await self.start_api(self.api_port, self.api_host, self.api_token)
 
     async def stop(self) -> None:
-        """Close every connection and the listening socket, then the database."""
+        """Close every connection and the listening socket, the API, FTP, the database."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.stop_api()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        if self._ftp is not None:
+            await asyncio.to_thread(self._ftp.stop)
+            self._ftp = None
+        if self._ftp_tmp is not None:
+            shutil.rmtree(self._ftp_tmp, ignore_errors=True)
+            self._ftp_tmp = None
         self.store.close()
+
+    # -- FTP --------------------------------------------------------------------------
+
+    def ftp_server(self):  # -> bench.ftp.FtpServer
+        """The FTP server, started on first use unless ``ftp=False``."""
+        if self._ftp is not None:
+            return self._ftp
+        if self.ftp_mode is False:
+            raise OperationError(
+                "the CSMS's FTP server is off (ftp=False): give an explicit location"
+            )
+        from bench.ftp import FtpServer
+
+        if self.state_dir is not None:
+            root, credentials = self.state_dir / "ftp", self.state_dir / "ftp.json"
+        else:
+            self._ftp_tmp = tempfile.mkdtemp(prefix="bench-csms-ftp-")
+            root = Path(self._ftp_tmp) / "ftp"
+            credentials = Path(self._ftp_tmp) / "ftp.json"
+        server = FtpServer(
+            root,
+            credentials,
+            host=self.ftp_host,
+            port=self.ftp_port,
+            public_host=self.ftp_public_host,
+        )
+        server.start()
+        self._ftp = server
+        return server
+
+    @property
+    def ftp(self):  # -> bench.ftp.FtpServer | None
+        """The FTP server if it runs (see :meth:`ftp_server`)."""
+        return self._ftp
+
+    def add_firmware(self, name: str, data: bytes | str | os.PathLike[str]) -> dict[str, Any]:
+        """Put a firmware image into the FTP store (starting the FTP server if needed)."""
+        return self.ftp_server().add_firmware(name, data)
+
+    def firmware_files(self) -> list[dict[str, Any]]:
+        return self._ftp.firmware_files() if self._ftp else []
+
+    def diagnostics_files(self) -> list[dict[str, Any]]:
+        return self._ftp.diagnostics_files() if self._ftp else []
+
+    # -- HTTP API ---------------------------------------------------------------------
+
+    async def start_api(
+        self, port: int = 0, host: str = "127.0.0.1", token: str | None = None
+    ) -> str:
+        """Serve the HTTP JSON API (a thread); returns its base URL.
+
+        Bound to 127.0.0.1 by default; on any other address a bearer token is required
+        (generated when not given, written with the URL to ``<state>/api.json``, 0600).
+        """
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        from bench.csms.api import create_app
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:  # no access log
+                LOG.debug("API %s %s", self.command, self.path)
+
+        if self._api_server is not None:
+            return str(self.api_url)
+        if host not in ("127.0.0.1", "localhost", "::1") and not token:
+            import secrets
+
+            token = secrets.token_urlsafe(24)
+        self.api_token = token
+        app = create_app(self, token=token)
+        server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        self._api_server = server
+        shown = f"[{host}]" if ":" in host else host
+        self.api_url = f"http://{shown}:{server.server_port}"
+        self._api_thread = threading.Thread(
+            target=server.serve_forever, name="bench-csms-api", daemon=True
+        )
+        self._api_thread.start()
+        if self.state_dir is not None:
+            path = self.state_dir / "api.json"
+            path.unlink(missing_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"url": self.api_url, "token": token}, handle, indent=2)
+        LOG.info("CSMS API on %s", self.api_url)
+        return self.api_url
+
+    async def stop_api(self) -> None:
+        server, self._api_server = self._api_server, None
+        if server is None:
+            return
+        await asyncio.to_thread(server.shutdown)
+        server.server_close()
+        if self.state_dir is not None:
+            with contextlib.suppress(OSError):
+                (self.state_dir / "api.json").unlink()
+        self.api_url = None
+
+    def run_on_loop(self, coro: Any, timeout: float | None = None) -> Any:
+        """From another thread (the API): run ``coro`` on the CSMS's loop, wait for it."""
+        if self._loop is None or self._loop.is_closed():
+            coro.close()
+            raise RuntimeError("the Central System is not running")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()
+            raise
+
+    def call_on_loop(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """From another thread: call ``fn`` on the loop thread (the store is not shared)."""
+
+        async def run() -> Any:
+            return fn(*args, **kwargs)
+
+        return self.run_on_loop(run(), timeout=30)
+
+    # -- vendor hooks, boot follow-up ------------------------------------------------------
+
+    def add_vendor_hook(self, vendor_id: str, hook: VendorHook) -> None:
+        """Answer DataTransfer from ``vendor_id``: ``hook(cp_id, messageId, data)``."""
+        self.vendor_hooks[vendor_id] = hook
+
+    def remove_vendor_hook(self, vendor_id: str) -> None:
+        self.vendor_hooks.pop(vendor_id, None)
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _on_answered(
+        self, session: ChargePointSession, action: str, request: dict, response: dict
+    ) -> None:
+        """After a charge point's CALL is answered: follow-ups, never in OCTT mode unasked."""
+        if action != "BootNotification":
+            return
+        status = response.get("status")
+        follow_up = self._follow_up.get(session.id)
+        if status == "Pending" and follow_up:
+            self.spawn(self._configure_pending(session.id, follow_up))
+        elif status == "Accepted" and not self.octt_compatible:
+            self.spawn(self._read_configuration(session.id))
+
+    async def _configure_pending(self, cp_id: str, config: dict[str, str]) -> None:
+        """Boot policy Pending with follow-up configuration: set it, then accept the boot."""
+        try:
+            for key, value in config.items():
+                await self.change_configuration(cp_id, key, value)
+            cp = self.store.charge_point(cp_id)
+            interval = cp["heartbeat_interval"] if cp else 60
+            self.store.set_boot_policy(cp_id, "Accepted", interval)
+            self._follow_up.pop(cp_id, None)
+            await self.trigger_message(cp_id, "BootNotification")
+        except (NotConnected, CallErrorReceived, TimeoutError, OperationError) as exc:
+            LOG.warning("%s: follow-up configuration stopped: %s", cp_id, exc)
+
+    async def _read_configuration(self, cp_id: str) -> None:
+        try:
+            await self.get_configuration(cp_id)
+        except (NotConnected, CallErrorReceived, TimeoutError, OperationError) as exc:
+            LOG.warning("%s: reading the configuration after boot failed: %s", cp_id, exc)
 
     async def __aenter__(self) -> CentralSystem:
         await self.start()
@@ -126,11 +356,28 @@ class CentralSystem(Operations):
         """Allow ``cp_id`` with this Basic-Auth password (stored only as a hash)."""
         self.store.put_charge_point(cp_id, hash_password(password))
 
-    def set_boot_policy(self, cp_id: str, status: str = "Accepted", interval: int = 60) -> None:
-        """How BootNotification is answered; ``interval`` is the HeartbeatInterval (s)."""
+    def set_boot_policy(
+        self,
+        cp_id: str,
+        status: str = "Accepted",
+        interval: int = 60,
+        follow_up: dict[str, str] | None = None,
+    ) -> None:
+        """How BootNotification is answered; ``interval`` is the HeartbeatInterval (s).
+
+        ``follow_up`` (with Pending): configuration keys the CSMS sets once it has
+        answered the boot Pending; then it accepts the charge point (the policy becomes
+        Accepted) and asks for a new BootNotification (TriggerMessage).
+        """
         if status not in BOOT_STATUSES:
             raise ValueError(f"boot status must be one of {BOOT_STATUSES}")
+        if follow_up and status != "Pending":
+            raise ValueError("a follow-up configuration goes with boot status Pending")
         self.store.set_boot_policy(cp_id, status, interval)
+        if follow_up:
+            self._follow_up[cp_id] = dict(follow_up)
+        else:
+            self._follow_up.pop(cp_id, None)
 
     def add_id_tag(
         self,
@@ -149,6 +396,48 @@ class CentralSystem(Operations):
     def connected(self, cp_id: str) -> bool:
         session = self._sessions.get(cp_id)
         return session is not None and not session.closed
+
+    def connected_ids(self) -> list[str]:
+        return sorted(cp for cp in self._sessions if self.connected(cp))
+
+    def charge_points(self) -> list[dict[str, Any]]:
+        """Every registered charge point: connection, boot, heartbeat, connector statuses."""
+        out = []
+        for row in self.store.charge_points():
+            statuses = self.store.connector_statuses(row["id"])
+            out.append(
+                {
+                    **row,
+                    "connected": self.connected(row["id"]),
+                    "connectors": {
+                        str(c): {
+                            "status": s["status"],
+                            "error_code": s["error_code"],
+                            "ts": s["ts"],
+                        }
+                        for c, s in statuses.items()
+                    },
+                }
+            )
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """What the CSMS is and where it listens (for the API's /status)."""
+        return {
+            "ocpp_url": self.url("{chargePointId}"),
+            "connected": self.connected_ids(),
+            "charge_points": len(self.store.charge_points()),
+            "now": iso(self.clock.now()),
+            "clock_speed": self.clock.speed,
+            "started": iso(datetime.fromtimestamp(self.started_at, UTC))
+            if self.started_at
+            else None,
+            "octt_compatible": self.octt_compatible,
+            "response_timeout_s": self.response_timeout,
+            "api": self.api_url,
+            "ftp": self._ftp.info() if self._ftp else None,
+            "state_dir": str(self.state_dir) if self.state_dir else None,
+        }
 
     async def wait_connected(self, cp_id: str, timeout: float = 30.0) -> None:
         """Until ``cp_id`` has an open connection (``timeout`` in simulated seconds)."""
@@ -254,6 +543,8 @@ class CentralSystem(Operations):
             self.clock,
             on_frame=self.frames.recorder(cp_id),
             response_timeout=self.clock.wall(self.response_timeout),
+            vendor_hooks=self.vendor_hooks,
+            on_answered=self._on_answered,
         )
         previous = self._sessions.get(cp_id)
         self._sessions[cp_id] = session

@@ -8,16 +8,26 @@ so that would deadlock until the response timeout).
 
 from __future__ import annotations
 
+import inspect
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.charge_point import camel_to_snake_case
+from ocpp.messages import Call
 from ocpp.routing import on
 from ocpp.v16 import call_result
 
 from bench.clock import Clock
-from bench.csms.handlers import HANDLERS, Handler
+from bench.csms.handlers import HANDLERS, Handler, VendorHook
 from bench.csms.store import Store
 from bench.protocol.link import FrameCallback, Link
+
+LOG = logging.getLogger(__name__)
+
+#: ``on_answered(session, action, request, response)``: called once the response to a
+#: charge point's CALL is on the wire (follow-up requests go out from here, as tasks).
+AnsweredHook = Callable[["ChargePointSession", str, dict[str, Any], dict[str, Any]], None]
 
 
 class ChargePointSession(Link):
@@ -32,17 +42,44 @@ class ChargePointSession(Link):
         *,
         on_frame: FrameCallback | None = None,
         response_timeout: float = 30,
+        vendor_hooks: dict[str, VendorHook] | None = None,
+        on_answered: AnsweredHook | None = None,
     ):
         super().__init__(
             cp_id, connection, on_frame=on_frame, clock=clock, response_timeout=response_timeout
         )
         self.store = store
+        self.vendor_hooks = vendor_hooks if vendor_hooks is not None else {}
+        self.on_answered = on_answered
+        self._answers: dict[str, dict[str, Any]] = {}
+
+    def handle(self, action: str, handler: Handler, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "DataTransfer":
+            return handler(self.store, self.clock, self.id, payload, hooks=self.vendor_hooks)
+        return handler(self.store, self.clock, self.id, payload)
+
+    async def _handle_call(self, msg: Call) -> None:
+        try:
+            await super()._handle_call(msg)
+        finally:
+            response = self._answers.pop(msg.unique_id, None)
+        if response is not None and self.on_answered is not None:
+            try:
+                result = self.on_answered(
+                    self, msg.action, self.inbound_payload(msg.unique_id), response
+                )
+                if inspect.isawaitable(result):  # not meant to be: never block the link
+                    LOG.error("%s: on_answered returned an awaitable; ignored", self.id)
+                    result.close()  # type: ignore[union-attr]
+            except Exception:
+                LOG.exception("%s: on_answered failed after %s", self.id, msg.action)
 
 
 def _route(action: str, handler: Handler) -> Any:
     def answer(self: ChargePointSession, call_unique_id: str, **_: Any) -> Any:
         payload = self.inbound_payload(call_unique_id)
-        response = handler(self.store, self.clock, self.id, payload)
+        response = self.handle(action, handler, payload)
+        self._answers[call_unique_id] = response
         return getattr(call_result, action)(**camel_to_snake_case(response))
 
     # The ocpp package finds routes by function name, so name it before decorating.

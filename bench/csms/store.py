@@ -103,6 +103,88 @@ CREATE TABLE IF NOT EXISTS notifications (  -- firmware, diagnostics, log, secur
     payload TEXT NOT NULL,
     received_ts TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS operations (  -- every CSMS-initiated request and its outcome
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    request TEXT NOT NULL,     -- JSON, as sent
+    response TEXT,             -- JSON, as received (NULL until answered / on error)
+    error TEXT,                -- NotConnected, Timeout, CALLERROR <code>, ...
+    requested_ts TEXT NOT NULL,
+    answered_ts TEXT
+);
+CREATE INDEX IF NOT EXISTS operations_by_cp ON operations (cp_id, id);
+CREATE TABLE IF NOT EXISTS firmware_updates (
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    firmware TEXT,             -- file name in the FTP store, if the CSMS built the location
+    location TEXT NOT NULL,
+    retrieve_date TEXT NOT NULL,
+    requested_ts TEXT NOT NULL,
+    status TEXT NOT NULL,      -- Requested, Refused, then the FirmwareStatusNotification status
+    status_ts TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS diagnostics_requests (
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    location TEXT NOT NULL,
+    file_name TEXT,            -- GetDiagnostics.conf fileName
+    requested_ts TEXT NOT NULL,
+    status TEXT NOT NULL,      -- Requested, NoFile, Refused, then DiagnosticsStatusNotification
+    status_ts TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY,    -- the reservationId
+    cp_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    parent_id_tag TEXT,
+    expiry_date TEXT NOT NULL,
+    status TEXT NOT NULL,      -- Requested, the ReserveNow.conf status, Cancelled, Used
+    created_ts TEXT NOT NULL,
+    ended_ts TEXT,
+    transaction_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS local_lists (
+    cp_id TEXT PRIMARY KEY,
+    version INTEGER,           -- of the last SendLocalList the charge point accepted
+    entries TEXT NOT NULL DEFAULT '{}',  -- JSON idTag -> idTagInfo it holds since then
+    last_update_type TEXT,
+    last_status TEXT,
+    updated_ts TEXT,
+    reported_version INTEGER,  -- from the last GetLocalListVersion
+    reported_ts TEXT
+);
+CREATE TABLE IF NOT EXISTS charging_profiles (  -- installed on the charge point, as we know it
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    profile_id INTEGER NOT NULL,
+    stack_level INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    transaction_id INTEGER,
+    profile TEXT NOT NULL,     -- JSON ChargingProfile
+    installed_ts TEXT
+);
+CREATE TABLE IF NOT EXISTS composite_checks (
+    id INTEGER PRIMARY KEY,
+    cp_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    checked_ts TEXT NOT NULL,
+    expected TEXT,             -- JSON ChargingSchedule the CSMS predicted
+    reported TEXT,             -- JSON GetCompositeSchedule.conf
+    problems TEXT NOT NULL,    -- JSON list; empty = the charge point agrees
+    ok INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS configuration (  -- keys as last reported by GetConfiguration
+    cp_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT,
+    readonly INTEGER,
+    reported_ts TEXT NOT NULL,
+    PRIMARY KEY (cp_id, key)
+);
 """
 
 METER_VALUE_COLUMNS = (
@@ -361,4 +443,334 @@ class Store:
         )
         for row in rows:
             row["payload"] = json.loads(row["payload"])
+        return rows
+
+    # -- operations log ---------------------------------------------------------------
+
+    def add_operation(self, cp_id: str, action: str, request: dict[str, Any], ts: str) -> int:
+        with self._db:
+            cur = self._db.execute(
+                "INSERT INTO operations (cp_id, action, request, requested_ts) VALUES (?, ?, ?, ?)",
+                (cp_id, action, json.dumps(request), ts),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_operation(
+        self, op_id: int, response: dict[str, Any] | None, error: str | None, ts: str
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE operations SET response = ?, error = ?, answered_ts = ? WHERE id = ?",
+                (None if response is None else json.dumps(response), error, ts, op_id),
+            )
+
+    def operations(self, cp_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._all(
+            "SELECT * FROM operations WHERE (? IS NULL OR cp_id = ?) ORDER BY id DESC LIMIT ?",
+            (cp_id, cp_id, limit),
+        )
+        for row in rows:
+            row["request"] = json.loads(row["request"])
+            row["response"] = json.loads(row["response"]) if row["response"] else None
+        return rows[::-1]
+
+    # -- charge points, listing ----------------------------------------------------------
+
+    def charge_points(self) -> list[dict[str, Any]]:
+        rows = self._all(
+            "SELECT id, boot_policy, heartbeat_interval, last_boot, last_boot_ts,"
+            " last_heartbeat_ts FROM charge_points ORDER BY id"
+        )
+        for row in rows:
+            row["last_boot"] = json.loads(row["last_boot"]) if row["last_boot"] else None
+        return rows
+
+    def connector_statuses(self, cp_id: str) -> dict[int, dict[str, Any]]:
+        """The latest StatusNotification of each connector."""
+        rows = self._all(
+            "SELECT s.* FROM status_notifications s JOIN (SELECT connector_id, MAX(id) AS id"
+            " FROM status_notifications WHERE cp_id = ? GROUP BY connector_id) m ON s.id = m.id"
+            " ORDER BY s.connector_id",
+            (cp_id,),
+        )
+        return {r["connector_id"]: r for r in rows}
+
+    def open_transaction(self, cp_id: str, connector_id: int) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM transactions WHERE cp_id = ? AND connector_id = ? AND stop_ts IS NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (cp_id, connector_id),
+        )
+
+    def id_tags(self) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM id_tags ORDER BY id_tag")
+
+    def all_meter_values(
+        self, cp_id: str | None = None, transaction_id: int | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        rows = self._all(
+            "SELECT * FROM meter_values WHERE (? IS NULL OR cp_id = ?)"
+            " AND (? IS NULL OR transaction_id = ?) ORDER BY id DESC LIMIT ?",
+            (cp_id, cp_id, transaction_id, transaction_id, limit),
+        )
+        return rows[::-1]
+
+    # -- firmware and diagnostics ------------------------------------------------------------
+
+    def add_firmware_update(
+        self,
+        cp_id: str,
+        firmware: str | None,
+        location: str,
+        retrieve_date: str,
+        status: str,
+        ts: str,
+    ) -> int:
+        with self._db:
+            cur = self._db.execute(
+                "INSERT INTO firmware_updates (cp_id, firmware, location, retrieve_date,"
+                " requested_ts, status, status_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cp_id, firmware, location, retrieve_date, ts, status, ts),
+            )
+        return int(cur.lastrowid or 0)
+
+    def set_firmware_status(self, cp_id: str, status: str, ts: str, update_id: int | None = None):
+        """The status of ``update_id`` (default: the charge point's latest update)."""
+        with self._db:
+            self._db.execute(
+                "UPDATE firmware_updates SET status = ?, status_ts = ? WHERE id = COALESCE(?,"
+                " (SELECT MAX(id) FROM firmware_updates WHERE cp_id = ?))",
+                (status, ts, update_id, cp_id),
+            )
+
+    def firmware_updates(self, cp_id: str | None = None) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM firmware_updates WHERE (? IS NULL OR cp_id = ?) ORDER BY id",
+            (cp_id, cp_id),
+        )
+
+    def add_diagnostics_request(self, cp_id: str, location: str, status: str, ts: str) -> int:
+        with self._db:
+            cur = self._db.execute(
+                "INSERT INTO diagnostics_requests (cp_id, location, requested_ts, status,"
+                " status_ts) VALUES (?, ?, ?, ?, ?)",
+                (cp_id, location, ts, status, ts),
+            )
+        return int(cur.lastrowid or 0)
+
+    def set_diagnostics_status(
+        self,
+        cp_id: str,
+        status: str,
+        ts: str,
+        request_id: int | None = None,
+        file_name: str | None = None,
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE diagnostics_requests SET status = ?, status_ts = ?,"
+                " file_name = COALESCE(?, file_name) WHERE id = COALESCE(?,"
+                " (SELECT MAX(id) FROM diagnostics_requests WHERE cp_id = ?))",
+                (status, ts, file_name, request_id, cp_id),
+            )
+
+    def diagnostics_requests(self, cp_id: str | None = None) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM diagnostics_requests WHERE (? IS NULL OR cp_id = ?) ORDER BY id",
+            (cp_id, cp_id),
+        )
+
+    # -- reservations ------------------------------------------------------------------------
+
+    def next_reservation_id(self) -> int:
+        row = self._one("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM reservations")
+        return int(row["next"]) if row else 1
+
+    def put_reservation(
+        self,
+        reservation_id: int,
+        cp_id: str,
+        connector_id: int,
+        id_tag: str,
+        parent_id_tag: str | None,
+        expiry_date: str,
+        status: str,
+        ts: str,
+    ) -> None:
+        """A new reservation (one with the same id is replaced, as on the charge point)."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO reservations (id, cp_id, connector_id, id_tag,"
+                " parent_id_tag, expiry_date, status, created_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    reservation_id,
+                    cp_id,
+                    connector_id,
+                    id_tag,
+                    parent_id_tag,
+                    expiry_date,
+                    status,
+                    ts,
+                ),
+            )
+
+    def set_reservation_status(
+        self,
+        reservation_id: int,
+        status: str,
+        ended_ts: str | None = None,
+        transaction_id: int | None = None,
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE reservations SET status = ?, ended_ts = COALESCE(?, ended_ts),"
+                " transaction_id = COALESCE(?, transaction_id) WHERE id = ?",
+                (status, ended_ts, transaction_id, reservation_id),
+            )
+
+    def reservation(self, reservation_id: int) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM reservations WHERE id = ?", (reservation_id,))
+
+    def reservations(self, cp_id: str | None = None) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM reservations WHERE (? IS NULL OR cp_id = ?) ORDER BY id",
+            (cp_id, cp_id),
+        )
+
+    # -- local authorization lists -------------------------------------------------------------
+
+    def local_list(self, cp_id: str) -> dict[str, Any]:
+        row = self._one("SELECT * FROM local_lists WHERE cp_id = ?", (cp_id,))
+        if row is None:
+            return {
+                "cp_id": cp_id,
+                "version": None,
+                "entries": {},
+                "last_update_type": None,
+                "last_status": None,
+                "updated_ts": None,
+                "reported_version": None,
+                "reported_ts": None,
+            }
+        row["entries"] = json.loads(row["entries"])
+        return row
+
+    def save_local_list(
+        self,
+        cp_id: str,
+        version: int | None,
+        entries: dict[str, Any],
+        update_type: str,
+        status: str,
+        ts: str,
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO local_lists (cp_id, version, entries, last_update_type,"
+                " last_status, updated_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cp_id) DO UPDATE"
+                " SET version = excluded.version, entries = excluded.entries,"
+                " last_update_type = excluded.last_update_type,"
+                " last_status = excluded.last_status, updated_ts = excluded.updated_ts",
+                (cp_id, version, json.dumps(entries), update_type, status, ts),
+            )
+
+    def record_local_list_version(self, cp_id: str, version: int, ts: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO local_lists (cp_id, reported_version, reported_ts) VALUES (?, ?, ?)"
+                " ON CONFLICT (cp_id) DO UPDATE SET reported_version = excluded.reported_version,"
+                " reported_ts = excluded.reported_ts",
+                (cp_id, version, ts),
+            )
+
+    # -- charging profiles ------------------------------------------------------------------------
+
+    def charging_profiles(self, cp_id: str) -> list[dict[str, Any]]:
+        """Installed profiles as ``{"connectorId", "chargingProfile", "installedAt"}``."""
+        rows = self._all("SELECT * FROM charging_profiles WHERE cp_id = ? ORDER BY id", (cp_id,))
+        return [
+            {
+                "connectorId": r["connector_id"],
+                "chargingProfile": json.loads(r["profile"]),
+                **({"installedAt": r["installed_ts"]} if r["installed_ts"] else {}),
+            }
+            for r in rows
+        ]
+
+    def replace_charging_profiles(self, cp_id: str, installed: list[dict[str, Any]]) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM charging_profiles WHERE cp_id = ?", (cp_id,))
+            self._db.executemany(
+                "INSERT INTO charging_profiles (cp_id, connector_id, profile_id, stack_level,"
+                " purpose, kind, transaction_id, profile, installed_ts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        cp_id,
+                        item["connectorId"],
+                        item["chargingProfile"].get("chargingProfileId", 0),
+                        item["chargingProfile"].get("stackLevel", 0),
+                        item["chargingProfile"].get("chargingProfilePurpose", ""),
+                        item["chargingProfile"].get("chargingProfileKind", ""),
+                        item["chargingProfile"].get("transactionId"),
+                        json.dumps(item["chargingProfile"]),
+                        item.get("installedAt"),
+                    )
+                    for item in installed
+                ],
+            )
+
+    def add_composite_check(
+        self,
+        cp_id: str,
+        connector_id: int,
+        ts: str,
+        expected: dict[str, Any] | None,
+        reported: dict[str, Any],
+        problems: list[str],
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO composite_checks (cp_id, connector_id, checked_ts, expected,"
+                " reported, problems, ok) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cp_id,
+                    connector_id,
+                    ts,
+                    json.dumps(expected),
+                    json.dumps(reported),
+                    json.dumps(problems),
+                    int(not problems),
+                ),
+            )
+
+    def composite_checks(self, cp_id: str | None = None) -> list[dict[str, Any]]:
+        rows = self._all(
+            "SELECT * FROM composite_checks WHERE (? IS NULL OR cp_id = ?) ORDER BY id",
+            (cp_id, cp_id),
+        )
+        for row in rows:
+            for key in ("expected", "reported", "problems"):
+                row[key] = json.loads(row[key]) if row[key] else None
+            row["ok"] = bool(row["ok"])
+        return rows
+
+    # -- configuration as reported ----------------------------------------------------------------
+
+    def record_configuration(self, cp_id: str, keys: list[dict[str, Any]], ts: str) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO configuration (cp_id, key, value, readonly, reported_ts)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (cp_id, k["key"], k.get("value"), int(bool(k.get("readonly"))), ts)
+                    for k in keys
+                    if "key" in k
+                ],
+            )
+
+    def configuration(self, cp_id: str) -> list[dict[str, Any]]:
+        rows = self._all("SELECT * FROM configuration WHERE cp_id = ? ORDER BY key", (cp_id,))
+        for row in rows:
+            row["readonly"] = bool(row["readonly"])
         return rows

@@ -699,6 +699,117 @@ class Operator:
         """Any other console action: make the CSMS send this ``ocpp.v16.call`` request."""
         return await self._do("call", payload=payload)
 
+    # -- optional profiles: local list, firmware, reservation, smart charging ---------------
+
+    async def get_local_list_version(self) -> OperatorRequest:
+        return await self._do("get_local_list_version")
+
+    async def send_local_list(
+        self,
+        update_type: str = "Full",
+        local_authorization_list: list[dict[str, Any]] | None = None,
+        list_version: int | None = None,
+    ) -> OperatorRequest:
+        """Without a list or version the DUT chooses them (ours: its idTags, version + 1)."""
+        return await self._do(
+            "send_local_list",
+            update_type=update_type,
+            local_authorization_list=local_authorization_list,
+            list_version=list_version,
+        )
+
+    async def update_firmware(
+        self,
+        firmware: str | None = None,
+        location: str | None = None,
+        retrieve_date: str | None = None,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> OperatorRequest:
+        """``firmware``: a firmware image the DUT offers (ours builds the ftp:// location)."""
+        return await self._do(
+            "update_firmware",
+            firmware=firmware,
+            location=location,
+            retrieve_date=retrieve_date,
+            retries=retries,
+            retry_interval=retry_interval,
+        )
+
+    async def get_diagnostics(
+        self,
+        location: str | None = None,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        start_time: str | None = None,
+        stop_time: str | None = None,
+    ) -> OperatorRequest:
+        """Without a location the DUT chooses where the upload goes (ours: its FTP server)."""
+        return await self._do(
+            "get_diagnostics",
+            location=location,
+            retries=retries,
+            retry_interval=retry_interval,
+            start_time=start_time,
+            stop_time=stop_time,
+        )
+
+    async def reserve_now(
+        self,
+        connector_id: int,
+        id_tag: str,
+        expiry_date: str | None = None,
+        reservation_id: int | None = None,
+        parent_id_tag: str | None = None,
+    ) -> OperatorRequest:
+        return await self._do(
+            "reserve_now",
+            connector_id=connector_id,
+            id_tag=id_tag,
+            expiry_date=expiry_date,
+            reservation_id=reservation_id,
+            parent_id_tag=parent_id_tag,
+        )
+
+    async def cancel_reservation(self, reservation_id: int) -> OperatorRequest:
+        return await self._do("cancel_reservation", reservation_id=reservation_id)
+
+    async def set_charging_profile(
+        self, connector_id: int, charging_profile: dict[str, Any]
+    ) -> OperatorRequest:
+        """``charging_profile``: the csChargingProfiles object (camelCase)."""
+        return await self._do(
+            "set_charging_profile", connector_id=connector_id, charging_profile=charging_profile
+        )
+
+    async def clear_charging_profile(
+        self,
+        id: int | None = None,
+        connector_id: int | None = None,
+        charging_profile_purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> OperatorRequest:
+        return await self._do(
+            "clear_charging_profile",
+            id=id,
+            connector_id=connector_id,
+            charging_profile_purpose=charging_profile_purpose,
+            stack_level=stack_level,
+        )
+
+    async def get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None
+    ) -> OperatorRequest:
+        return await self._do(
+            "get_composite_schedule",
+            connector_id=connector_id,
+            duration=duration,
+            charging_rate_unit=charging_rate_unit,
+        )
+
+    def provide_firmware(self, name: str, data: bytes) -> None:
+        """Make a firmware image available at the DUT (an external one's operator has it)."""
+
     def last_failure(self) -> str | None:
         for request in reversed(self.requests):
             if request.failed:
@@ -730,6 +841,10 @@ class LocalOperator(Operator):
 
     def transactions(self) -> list[dict[str, Any]] | None:
         return self.csms.transactions(self.cp_id)
+
+    def provide_firmware(self, name: str, data: bytes) -> None:
+        """Put the image into our CSMS's firmware store (its FTP server)."""
+        self.csms.add_firmware(name, data)
 
 
 class ExternalOperator(Operator):

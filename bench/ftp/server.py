@@ -1,0 +1,257 @@
+"""The bench's FTP server: firmware for chargers to download, an area for their uploads.
+
+pyftpdlib in a thread of its own (its own IOLoop, so several benches can run in one
+process). Layout of the root::
+
+    ROOT/firmware/      firmware images (read only over FTP): UpdateFirmware points here
+    ROOT/diagnostics/   diagnostics uploads (GetDiagnostics points here; no delete)
+
+One user per rig, generated on first start into a credentials file that lies
+*outside* the root (mode 0600). pyftpdlib keeps every path inside the root: ``..``
+stops at ``/`` and a symlink leading out is refused (its ``validpath``); the server
+also refuses symlinks inside the root outright. Bound to 127.0.0.1 by default; for a
+charger on the LAN give ``host="0.0.0.0"`` and ``public_host`` (the address put in
+``ftp://`` URLs and in PASV replies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.filesystems import AbstractedFS
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.ioloop import IOLoop
+from pyftpdlib.servers import FTPServer
+
+LOG = logging.getLogger(__name__)
+logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+
+FIRMWARE = "firmware"
+DIAGNOSTICS = "diagnostics"
+#: Read-only everywhere; the diagnostics area also takes uploads (store, append,
+#: mkdir, rename) but nothing there can be deleted over FTP.
+ROOT_PERM = "elr"
+UPLOAD_PERM = "elrawmf"
+#: A firmware file name: no directories, no leading dot.
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}$")
+
+
+class _JailedFS(AbstractedFS):
+    """pyftpdlib's file system view, refusing any symlink (in or out of the root)."""
+
+    def validpath(self, path: str) -> bool:
+        if not super().validpath(path):
+            return False
+        root = os.path.realpath(self.root)
+        probe = os.path.abspath(path)
+        while probe.startswith(root) and probe != root:
+            if os.path.islink(probe):
+                return False
+            probe = os.path.dirname(probe)
+        return True
+
+
+class FtpServer:
+    """FTP for firmware delivery and diagnostics uploads, rooted at ``root``."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        credentials_file: str | os.PathLike[str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_host: str | None = None,
+        passive_ports: range | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.credentials_file = (
+            Path(credentials_file) if credentials_file else self.root.parent / "ftp.json"
+        )
+        if self.credentials_file.resolve().is_relative_to(self.root):
+            raise ValueError("the FTP credentials file must not lie inside the FTP root")
+        self.host = host
+        self.public_host = public_host or host
+        self.passive_ports = passive_ports
+        self._port = port
+        self._server: FTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._serving = threading.Event()
+        self.user, self.password = "", ""
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.firmware_dir.mkdir(parents=True, exist_ok=True)
+        self.diagnostics_dir.mkdir(parents=True, exist_ok=True)
+        self.user, self.password = self._credentials()
+        authorizer = DummyAuthorizer()
+        authorizer.add_user(self.user, self.password, str(self.root), perm=ROOT_PERM)
+        authorizer.override_perm(self.user, str(self.diagnostics_dir), UPLOAD_PERM, recursive=True)
+        handler = type(
+            "BenchFtpHandler",
+            (FTPHandler,),
+            {
+                "authorizer": authorizer,
+                "abstracted_fs": _JailedFS,
+                "banner": "OCPP bench FTP ready.",
+                "passive_ports": list(self.passive_ports) if self.passive_ports else None,
+                "masquerade_address": self.public_host if self.public_host != self.host else None,
+                "timeout": 120,
+            },
+        )
+        self._server = FTPServer((self.host, self._port), handler, ioloop=IOLoop())
+        self._port = self._server.address[1]
+        self._serving.set()
+        self._thread = threading.Thread(target=self._loop, name="bench-ftp", daemon=True)
+        self._thread.start()
+        LOG.info("FTP server on %s:%s, root %s", self.host, self._port, self.root)
+
+    def _loop(self) -> None:
+        assert self._server is not None
+        try:
+            while self._serving.is_set():
+                self._server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+        finally:
+            self._server.close_all()
+
+    def stop(self) -> None:
+        self._serving.clear()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+        self._server = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> FtpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def _credentials(self) -> tuple[str, str]:
+        """This rig's FTP user and password, generated on first use (file mode 0600)."""
+        path = self.credentials_file
+        if path.exists():
+            data = json.loads(path.read_text())
+            return data["user"], data["password"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"user": f"bench-{secrets.token_hex(3)}", "password": secrets.token_urlsafe(18)}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        return data["user"], data["password"]
+
+    # -- the two areas ------------------------------------------------------------------------
+
+    @property
+    def firmware_dir(self) -> Path:
+        return self.root / FIRMWARE
+
+    @property
+    def diagnostics_dir(self) -> Path:
+        return self.root / DIAGNOSTICS
+
+    def url(self, path: str = "/", *, credentials: bool = True) -> str:
+        """``ftp://user:password@host:port/path`` (the form a charger is given)."""
+        if not self.user:
+            self.user, self.password = self._credentials()
+        auth = (
+            f"{quote(self.user, safe='')}:{quote(self.password, safe='')}@" if credentials else ""
+        )
+        host = f"[{self.public_host}]" if ":" in self.public_host else self.public_host
+        return f"ftp://{auth}{host}:{self._port}/{path.lstrip('/')}"
+
+    def firmware_location(self, name: str) -> str:
+        """The URL of a firmware file in the store; ValueError if it is not there."""
+        path = self.firmware_path(name)
+        if not path.is_file():
+            known = ", ".join(f["name"] for f in self.firmware_files()) or "none"
+            raise ValueError(f"no firmware file {name!r} in the store (have: {known})")
+        return self.url(f"{FIRMWARE}/{quote(name)}")
+
+    def diagnostics_location(self) -> str:
+        """The directory URL a charger uploads its diagnostics file to."""
+        return self.url(f"{DIAGNOSTICS}/")
+
+    def firmware_path(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise ValueError(f"not a firmware file name: {name!r} (no directories, no dot first)")
+        return self.firmware_dir / name
+
+    def add_firmware(self, name: str, data: bytes | str | os.PathLike[str]) -> dict[str, Any]:
+        """Put a firmware image into the store (bytes, or a file to copy)."""
+        target = self.firmware_path(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{name}.part")
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            shutil.copyfile(data, tmp)
+        tmp.replace(target)
+        return _describe(target)
+
+    def firmware_files(self) -> list[dict[str, Any]]:
+        return _listing(self.firmware_dir)
+
+    def diagnostics_files(self) -> list[dict[str, Any]]:
+        return _listing(self.diagnostics_dir)
+
+    def info(self) -> dict[str, Any]:
+        """What the API shows: where it listens (no password)."""
+        return {
+            "running": self.running,
+            "host": self.host,
+            "public_host": self.public_host,
+            "port": self._port,
+            "user": self.user,
+            "root": str(self.root),
+            "firmware": self.url(f"{FIRMWARE}/", credentials=False),
+            "diagnostics": self.url(f"{DIAGNOSTICS}/", credentials=False),
+        }
+
+
+def _listing(directory: Path) -> list[dict[str, Any]]:
+    if not directory.is_dir():
+        return []
+    return [
+        _describe(p)
+        for p in sorted(directory.iterdir())
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+    ]
+
+
+def _describe(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with contextlib.suppress(OSError), path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    stat = path.stat()
+    return {
+        "name": path.name,
+        "size": stat.st_size,
+        "sha256": digest.hexdigest(),
+        "modified": stat.st_mtime,
+    }

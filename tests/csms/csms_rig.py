@@ -1,0 +1,72 @@
+"""A running CSMS (plain ws) with the bench's simulated charge point connected to it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from contextlib import asynccontextmanager
+from typing import Any
+
+from ocpp.v16 import call
+
+from bench.clock import Clock
+from bench.csms.server import CentralSystem
+from bench.scenarios.csms_role import SimChargePoint
+
+CP = "CP-API-1"
+PASSWORD = "api-password-0123456789"
+OTHER = "CP-API-2"
+
+
+@asynccontextmanager
+async def running(tmp_path, *, connect: bool = True, speed: float = 1.0, **options: Any):
+    options.setdefault("api_port", 0)
+    cs = CentralSystem(tmp_path / "csms", Clock.start(speed), **options)
+    await cs.start()
+    cs.register_charge_point(CP, PASSWORD)
+    cs.register_charge_point(OTHER, PASSWORD)
+    cs.add_id_tag("PARENT-1")
+    cs.add_id_tag("TAG-1", parent="PARENT-1")
+    cs.add_id_tag("TAG-2", "Blocked")
+    frames: list[tuple] = []
+    cp = SimChargePoint(CP, cs.url(CP), PASSWORD, cs.clock, lambda *f: frames.append(f))
+    cp.frames = frames  # type: ignore[attr-defined]
+    try:
+        if connect:
+            await cp.connect()
+            await cp.request(cp.boot_payload())
+            await cs.wait_connected(CP, 5)
+        yield cs, cp
+    finally:
+        await cp.close()
+        await cs.stop()
+
+
+def http(
+    method: str, url: str, body: Any = None, token: str | None = None, raw: bytes | None = None
+) -> tuple[int, Any]:
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+async def ahttp(*args: Any, **kwargs: Any) -> tuple[int, Any]:
+    return await asyncio.to_thread(http, *args, **kwargs)
+
+
+async def send(cp: SimChargePoint, payload: Any) -> dict[str, Any]:
+    return await asyncio.wait_for(cp.request(payload), 5)
+
+
+def firmware_status(status: str) -> Any:
+    return call.FirmwareStatusNotification(status=status)
