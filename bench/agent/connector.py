@@ -91,6 +91,7 @@ class ConnectorLogic:
     pending_operative: bool | None = None  # ChangeAvailability "Scheduled" for after the tx
     evse_suspended: bool = False  # the EVSE offers no energy (invalid id, energy cap)
     reservation: dict | None = None  # {reservation_id, id_tag, parent} while Reserved
+    limit_a: float | None = None  # the smart-charging limit in force (None: none)
     authorized_reservation: int | None = None  # the reservation the pending tag redeems
 
     # --- events -------------------------------------------------------------
@@ -311,6 +312,8 @@ class ConnectorLogic:
             current = max(
                 0.0, min(ev.target_current_a, lim.max_current_a, lim.max_power_w / present)
             )
+            if self.limit_a is not None:
+                current = min(current, max(0.0, self.limit_a))
             if self.evse_suspended:
                 current = 0.0
             isolation_valid = True

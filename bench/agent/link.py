@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocpp.charge_point import camel_to_snake_case
 from ocpp.exceptions import OccurenceConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import call_result
@@ -29,8 +30,14 @@ class AgentLink(Link):
         await super().route_message(raw_msg)
 
     @on(Action.remote_start_transaction)
-    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any):
-        status = self.charger.remote_start(id_tag, connector_id)
+    def on_remote_start(
+        self,
+        id_tag: str,
+        connector_id: int | None = None,
+        charging_profile: dict | None = None,
+        **_: Any,
+    ):
+        status = self.charger.remote_start(id_tag, connector_id, charging_profile)
         return call_result.RemoteStartTransaction(status=status)
 
     @on(Action.remote_stop_transaction)
@@ -116,3 +123,36 @@ class AgentLink(Link):
     def on_trigger_message(self, requested_message: str, connector_id: int | None = None, **_: Any):
         status = self.charger.trigger(requested_message, connector_id)
         return call_result.TriggerMessage(status=status)
+
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict, **_: Any):
+        status = self.charger.set_charging_profile(connector_id, cs_charging_profiles)
+        return call_result.SetChargingProfile(status=status)
+
+    @on(Action.clear_charging_profile)
+    def on_clear_charging_profile(
+        self,
+        id: int | None = None,
+        connector_id: int | None = None,
+        charging_profile_purpose: str | None = None,
+        stack_level: int | None = None,
+        **_: Any,
+    ):
+        status = self.charger.clear_charging_profile(
+            id, connector_id, charging_profile_purpose, stack_level
+        )
+        return call_result.ClearChargingProfile(status=status)
+
+    @on(Action.get_composite_schedule)
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
+    ):
+        answer = self.charger.composite_schedule(connector_id, duration, charging_rate_unit)
+        if answer.get("status") != "Accepted":
+            return call_result.GetCompositeSchedule(status="Rejected")
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=answer["connectorId"],
+            schedule_start=answer["scheduleStart"],
+            charging_schedule=camel_to_snake_case(answer["chargingSchedule"]),
+        )

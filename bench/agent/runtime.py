@@ -15,6 +15,7 @@ import logging
 import random
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from bench.agent.configuration import Configuration
 from bench.agent.connector import ConnectorLogic, Inputs
 from bench.agent.link import AgentLink
 from bench.agent.settings import AgentSettings
+from bench.agent.smart_charging import SmartCharging, to_wire
 from bench.agent.store import AgentStore
 from bench.clock import Clock, iso
 from bench.hw.interfaces import (
@@ -39,6 +41,8 @@ from bench.hw.interfaces import (
     TagEvent,
 )
 from bench.protocol.errors import CallErrorReceived, NotConnected
+from bench.smartcharging.schedule import Transaction
+from bench.smartcharging.schedule import check_profile as sc_problems
 
 log = logging.getLogger("bench.agent")
 
@@ -121,6 +125,9 @@ class Charger:
         self.pending_status: dict[int, tuple[act.SendStatus, float]] = {}
         self.sent_status: dict[int, tuple[str, str]] = {}
         self.station_reservation: dict[str, Any] | None = None  # ReserveNow on connector 0
+        self.smart = SmartCharging(self.config, ids)
+        self.tx_started: dict[int, datetime] = {}
+        self.pending_tx_profile: dict[int, dict[str, Any]] = {}  # from RemoteStart
         for r in self.store.reservations():
             self._hold(r)
         for cid, operative in self._saved_availability().items():
@@ -213,6 +220,7 @@ class Charger:
                 cap = self.energy_cap.get(cid)
                 if cap is not None and logic.tx_active:
                     logic.evse_suspended = self._energy_now(cid) >= cap
+                logic.limit_a = self._limit_a(cid)
                 try:
                     cp = hw.pilot.cp()
                     pp = hw.pilot.pp()
@@ -261,6 +269,10 @@ class Charger:
                 )
                 if rid is not None:
                     self.store.unreserve(rid)
+                self.tx_started[cid] = self.clock.now()
+                profile = self.pending_tx_profile.pop(cid, None)
+                if profile is not None:  # RemoteStartTransaction's chargingProfile
+                    self.smart.install(cid, profile, self.clock.now())
                 self.local_tx[cid] = local
                 self.last_sample[cid] = self.clock.monotonic()
                 self.energy_cap.pop(cid, None)
@@ -274,6 +286,9 @@ class Charger:
                 local = self.local_tx.pop(cid, None)
                 if local is None:
                     return
+                ended = self.store.transaction(local)
+                self.smart.transaction_ended(ended.csms_id if ended else None, cid)
+                self.tx_started.pop(cid, None)
                 meter_stop = await self._fresh_energy(cid)
                 data = [
                     self._meter_value(cid, "Transaction.End", self.config.csl("StopTxnSampledData"))
@@ -487,8 +502,17 @@ class Charger:
 
     # --- operations the CSMS asks for ------------------------------------------------
 
-    def remote_start(self, id_tag: str, connector_id: int | None) -> str:
+    def remote_start(
+        self, id_tag: str, connector_id: int | None, profile: dict[str, Any] | None = None
+    ) -> str:
         parent = self.tag_parent.get(id_tag.upper())
+        wire_profile = to_wire(profile) if profile else None
+        if wire_profile is not None and (
+            wire_profile.get("chargingProfilePurpose") != "TxProfile"
+            or wire_profile.get("transactionId") is not None
+            or sc_problems(wire_profile)
+        ):
+            return "Rejected"  # only a TxProfile without transactionId (§5.11)
         if connector_id is not None:
             logic = self.connectors.get(connector_id)
             if logic is None or not logic.accepts(id_tag, parent):
@@ -499,6 +523,8 @@ class Charger:
             if logic is None:
                 return "Rejected"
         target = logic
+        if wire_profile is not None:
+            self.pending_tx_profile[target.connector_id] = wire_profile
         if self.config.bool("AuthorizeRemoteTxRequests"):
 
             async def authorize_first() -> None:
@@ -745,6 +771,59 @@ class Charger:
 
     def firmware_version(self) -> str:
         return self.settings.firmware_version
+
+    # smart charging
+
+    def _transaction(self, cid: int) -> Transaction | None:
+        if cid not in self.local_tx or cid not in self.tx_started:
+            return None
+        tx = self.store.transaction(self.local_tx[cid])
+        return Transaction(self.tx_started[cid], tx.csms_id if tx else None)
+
+    def _voltage(self, cid: int) -> float:
+        reading = self.readings[cid]
+        if reading and reading.voltage_v > 50:
+            return reading.voltage_v
+        target = self.hw.power.ev(cid).target_voltage_v
+        return target if target > 50 else 400.0
+
+    def _limit_a(self, cid: int) -> float | None:
+        return self.smart.limit_a(cid, self.clock.now(), self._voltage(cid), self._transaction(cid))
+
+    def set_charging_profile(self, connector_id: int, profile: dict[str, Any]) -> str:
+        wire = to_wire(profile)
+        active: int | bool | None = None
+        if connector_id in self.local_tx:
+            tx = self._transaction(connector_id)
+            active = tx.transaction_id if tx and tx.transaction_id is not None else True
+        why = self.smart.validate(connector_id, wire, active)
+        if why is not None:
+            log.info("SetChargingProfile rejected: %s", why)
+            return "Rejected"
+        self.smart.install(connector_id, wire, self.clock.now())
+        return "Accepted"
+
+    def clear_charging_profile(
+        self,
+        id: int | None,
+        connector_id: int | None,
+        purpose: str | None,
+        stack_level: int | None,
+    ) -> str:
+        removed = self.smart.clear(id, connector_id, purpose, stack_level)
+        return "Accepted" if removed else "Unknown"
+
+    def composite_schedule(self, connector_id: int, duration: int, unit: str | None) -> dict:
+        cid = connector_id if connector_id in self.connectors else None
+        return self.smart.composite(
+            connector_id,
+            duration,
+            {"Current": "A", "Power": "W"}.get(unit or "", unit),
+            self.clock.now(),
+            self._voltage(cid) if cid else 400.0,
+            self._transaction(cid) if cid else None,
+            self.settings.limits.max_current_a,
+        )
 
     def unlock_connector(self, connector_id: int) -> str:
         """Fixed cables (HFS-2): there is no lock to open."""

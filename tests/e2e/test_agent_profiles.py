@@ -95,3 +95,51 @@ def test_trigger_message_sends_what_was_asked_and_rejects_unknown_connectors():
         assert bad["status"] == "Rejected"
 
     run_on_bench(body)
+
+
+def _profile(pid: int, purpose: str, limit: float, unit: str = "A", level: int = 0) -> dict:
+    return {
+        "chargingProfileId": pid,
+        "stackLevel": level,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative" if purpose == "TxProfile" else "Absolute",
+        "chargingSchedule": {
+            "chargingRateUnit": unit,
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+        },
+    }
+
+
+def test_a_charging_profile_limits_the_power_the_meter_sees():
+    async def body(t: Handle):
+        await t.booted()
+        t.plug(1)
+        mark = t.mark()
+        await t.tap(TAG)
+        await charging(t, 1, mark)
+        await t.wait_until("full current", lambda: t.rig.outputs[1].current_a > 150, within=20)
+        tx = t.csms.transactions(t.cp_id)[-1]["id"]
+        profile = _profile(11, "TxProfile", 50.0)
+        profile["transactionId"] = tx
+        answer = await t.call(call.SetChargingProfile(connector_id=1, cs_charging_profiles=profile))
+        assert answer["status"] == "Accepted"
+        await t.wait_until("50 A", lambda: t.rig.outputs[1].current_a <= 50.5, within=10)
+        composite = await t.call(call.GetCompositeSchedule(connector_id=1, duration=600))
+        assert composite["status"] == "Accepted"
+        periods = composite["chargingSchedule"]["chargingSchedulePeriod"]
+        assert periods[0]["limit"] == 50.0
+        # a W cap for the whole charger wins when it is lower: 10 kW at ~340 V is ~29 A
+        cap = _profile(12, "ChargePointMaxProfile", 10_000.0, unit="W")
+        answer = await t.call(call.SetChargingProfile(connector_id=0, cs_charging_profiles=cap))
+        assert answer["status"] == "Accepted"
+        await t.wait_until("10 kW", lambda: t.rig.power_w(1) <= 10_100, within=10)
+        assert t.rig.power_w(1) > 5_000  # limited, not stopped
+        cleared = await t.call(call.ClearChargingProfile())
+        assert cleared["status"] == "Accepted"
+        await t.wait_until("unlimited", lambda: t.rig.outputs[1].current_a > 150, within=15)
+        wrong = _profile(13, "TxProfile", 10.0)
+        wrong["transactionId"] = tx + 100
+        answer = await t.call(call.SetChargingProfile(connector_id=1, cs_charging_profiles=wrong))
+        assert answer["status"] == "Rejected"
+
+    run_on_bench(body)
