@@ -10,10 +10,10 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from bench.agent import REBOOT_EXIT_CODE
+from bench.agent.slots import agent_command
 from bench.clock import ENV, Clock
 
 
@@ -51,9 +51,11 @@ class AgentProcess:
         env = dict(os.environ)
         env[ENV] = self.clock.to_env()
         env["PYTHONUNBUFFERED"] = "1"
+        argv, slot_env = agent_command(self.settings_file)  # the active A/B slot, or the tree
+        env.update(slot_env)
         out = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.agent", str(self.settings_file)],
+            argv,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -18,6 +18,7 @@ from bench.scenarios.registry import PROFILES, ROLES, Scenario, all_scenarios, s
 from bench.scenarios.runner import CaseResult, RunOptions, run_cases, run_document
 from bench.statedir import StateDir
 from bench.system import BenchSystem
+from firmware_image.cli import add_subcommands as add_firmware_commands
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--report", help="write results.json, junit.xml and index.html here")
     run.set_defaults(func=_cmd_run)
     add_csms_subcommands(sub)
+    add_firmware_commands(sub)
     scen = sub.add_parser("scenarios", help="list the scenarios")
     _selection(scen)
     scen.add_argument("--all", action="store_true", help="include the bench's own sessions")

@@ -22,6 +22,7 @@ from bench.linkproxy import LinkProxy
 from bench.rig.sim import SimRig
 from bench.security.pki import ensure_pki, server_ssl_context
 from bench.statedir import StateDir
+from firmware_image.keys import ensure_signing_key
 
 log = logging.getLogger("bench.system")
 
@@ -85,6 +86,7 @@ class BenchSystem:
             initial_password=self.password,
             initial_config=self.agent_config,
             quirks=self.agent_quirks,
+            firmware_public_key=str(ensure_signing_key(self.state.pki / "firmware").public_path),
         )
         settings_file = self.state.agent / "settings.json"
         settings.dump(settings_file)

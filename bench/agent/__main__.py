@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bench.agent.diagnostics import log_formatter
 from bench.agent.runtime import Charger
 from bench.agent.settings import AgentSettings
 from bench.clock import Clock
@@ -37,11 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = AgentSettings.load(args.settings)
     log_file = Path(settings.state_dir) / "agent.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=[logging.FileHandler(log_file), logging.StreamHandler(sys.stderr)],
-    )
+    handlers = [logging.FileHandler(log_file), logging.StreamHandler(sys.stderr)]
+    for handler in handlers:  # simulated UTC time: what GetDiagnostics windows are in
+        handler.setFormatter(log_formatter(Clock.from_env()))
+    logging.basicConfig(level=logging.INFO, handlers=handlers)
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)
     return asyncio.run(_main(settings))

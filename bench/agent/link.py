@@ -10,13 +10,14 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
+from bench.agent.firmware import FirmwareHandlers
 from bench.protocol.link import Link
 
 if TYPE_CHECKING:
     from bench.agent.runtime import Charger
 
 
-class AgentLink(Link):
+class AgentLink(FirmwareHandlers, Link):
     """Handlers stay synchronous and short: follow-ups run as tasks, never inside @on."""
 
     def __init__(self, cp_id: str, connection: Any, charger: Charger, **kwargs: Any) -> None:

@@ -29,6 +29,8 @@ from bench.agent.authorization import is_valid, may_stop, offline_decision, pars
 from bench.agent.config_keys import KeyTable
 from bench.agent.configuration import Configuration
 from bench.agent.connector import ConnectorLogic, Inputs
+from bench.agent.diagnostics import Diagnostics
+from bench.agent.firmware import FirmwareManager
 from bench.agent.link import AgentLink
 from bench.agent.settings import AgentSettings
 from bench.agent.smart_charging import SmartCharging, to_wire
@@ -141,6 +143,7 @@ class Charger:
         self.started_at = self.clock.monotonic()
         await self.hw.power.start()
         await self._recover_after_power_loss()
+        FirmwareManager.of(self).resume()  # an update interrupted by a reboot or power loss
         self.hw.rfid.start(self._tag_from_thread)
         for cid in self.connectors:
             self.tasks.append(asyncio.create_task(self._poll_meter(cid), name=f"meter{cid}"))
@@ -764,13 +767,14 @@ class Charger:
         return out
 
     def firmware_status(self) -> str:
-        return "Idle"
+        return FirmwareManager.of(self).status()
 
     def diagnostics_status(self) -> str:
-        return "Idle"
+        return Diagnostics.of(self).status()
 
     def firmware_version(self) -> str:
-        return self.settings.firmware_version
+        """The active A/B slot's version (the settings' when running from the tree)."""
+        return FirmwareManager.of(self).running_version()
 
     # smart charging
 

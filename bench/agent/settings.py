@@ -31,6 +31,7 @@ class AgentSettings:
     # (a DUT double): status_override {"Charging": "SuspendedEV"}, reply_delay_s,
     # drop_stop_transaction. Empty on every real charger.
     quirks: dict[str, Any] = field(default_factory=dict)
+    firmware_public_key: str | None = None  # PEM: whose signed images this charger installs
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2))

@@ -294,6 +294,31 @@ class Handle(BaseHandle):
         self.step("start the CSMS")
         await self.system.start_csms()
 
+    async def firmware_location(self, kind: str = "good") -> str:
+        """ftp:// URL of a firmware image on the bench CSMS's FTP server.
+
+        "good": a signed image of version 2.0.0 that the agent trusts; "broken": signed,
+        but its content does not match the manifest (installation fails); "missing":
+        no such file (the download fails)."""
+        from firmware_image.build import build_image
+        from firmware_image.keys import ensure_signing_key
+
+        ftp = self.csms.ftp_server()
+        if kind == "missing":
+            return ftp.url("firmware/no-such-image.tar.gz")
+        key = ensure_signing_key(self.system.state.pki / "firmware")
+        image = build_image(
+            "2.0.0", self.system.state.root / "images", key, broken=kind == "broken"
+        )
+        self.csms.add_firmware(image.path.name, image.path)
+        return ftp.firmware_location(image.path.name)
+
+    def diagnostics_location(self, ok: bool = True) -> str:
+        """ftp:// directory for GetDiagnostics: the upload area, or (``ok=False``) the
+        read-only firmware store, which refuses the upload."""
+        ftp = self.csms.ftp_server()
+        return ftp.diagnostics_location() if ok else ftp.url("firmware/")
+
     def emergency_stop(self, pressed: bool = True) -> None:
         self.step("press the emergency stop" if pressed else "release the emergency stop")
         self.rig.emergency_stop(pressed)

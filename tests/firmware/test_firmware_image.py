@@ -1,0 +1,286 @@
+"""Firmware images: build, sign, check; what the agent refuses; the CLI; a slot that runs."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from bench.agent.fwimage import (
+    MANIFEST,
+    PAYLOAD,
+    SIGNATURE,
+    ImageError,
+    check_image,
+    load_public_key,
+    read_image,
+)
+from bench.agent.slots import SlotStore, agent_command
+from firmware_image import agent_files, build_image, ensure_signing_key
+from firmware_image.build import BROKEN_FILE
+from firmware_image.cli import add_subcommands
+
+
+def public(keys):
+    return load_public_key(keys.public_path.read_bytes())
+
+
+def repack(data: bytes, change) -> bytes:
+    """Rewrite an image's members: ``change(name, content)`` -> content, or None to drop."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as src:
+        with tarfile.open(fileobj=out, mode="w:gz") as dst:
+            for member in src:
+                content = src.extractfile(member).read()
+                content = change(member.name, content)
+                if content is None:
+                    continue
+                info = tarfile.TarInfo(member.name)
+                info.size = len(content)
+                dst.addfile(info, io.BytesIO(content))
+    return out.getvalue()
+
+
+def test_the_image_holds_the_agent_a_signed_manifest_and_hashes(images, keys):
+    data = images.good.path.read_bytes()
+    checked = check_image(data, public(keys))
+    manifest = json.loads(checked.manifest.raw)
+    assert manifest["version"] == "2.0.0" and manifest["format"] == 1
+    assert manifest["created"].endswith("Z")
+    assert manifest["signer"] == keys.fingerprint
+    paths = [f["path"] for f in manifest["files"]]
+    assert paths == sorted(paths) == agent_files()
+    for needed in (
+        "bench/__init__.py",
+        "bench/agent/__main__.py",
+        "bench/agent/runtime.py",
+        "bench/agent/firmware.py",
+        "bench/agent/fwimage.py",
+        "bench/clock.py",
+        "bench/hw/factory.py",
+        "bench/hw/rfid/driver.py",
+        "bench/protocol/link.py",
+    ):
+        assert needed in paths
+    assert not any(
+        p.startswith(("bench/csms/", "bench/scenarios/", "firmware_image/")) for p in paths
+    )
+    assert all(len(f["sha256"]) == 64 and f["size"] >= 0 for f in manifest["files"])
+    assert images.good.path.name == "bench-agent-2.0.0.tar.gz"
+
+
+def test_the_key_is_made_once_and_kept_private(tmp_path):
+    first = ensure_signing_key(tmp_path / "k")
+    again = ensure_signing_key(tmp_path / "k")
+    assert first.fingerprint == again.fingerprint
+    assert stat.S_IMODE(os.stat(first.private_path).st_mode) == 0o600
+    assert b"PRIVATE" not in first.public_pem
+
+
+def test_builds_are_reproducible(tmp_path, keys, images):
+    from datetime import UTC, datetime
+
+    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    a = build_image("2.0.0", tmp_path / "a", keys, created=when)
+    b = build_image("2.0.0", tmp_path / "b", keys, created=when)
+    assert a.path.read_bytes() == b.path.read_bytes()
+
+
+def test_a_tampered_file_is_refused(images, keys):
+    data = repack(
+        images.good.path.read_bytes(),
+        lambda name, c: c + b"\n# evil\n" if name == PAYLOAD + "bench/agent/runtime.py" else c,
+    )
+    with pytest.raises(ImageError, match="bench/agent/runtime.py.*SHA-256"):
+        check_image(data, public(keys))
+
+
+def test_an_extra_or_missing_file_is_refused(images, keys):
+    data = images.good.path.read_bytes()
+    dropped = repack(data, lambda n, c: None if n == PAYLOAD + "bench/clock.py" else c)
+    with pytest.raises(ImageError, match="missing \\['bench/clock.py'\\]"):
+        check_image(dropped, public(keys))
+
+    payload, manifest, signature = read_image(data)
+    extra = io.BytesIO()
+    with tarfile.open(fileobj=extra, mode="w:gz") as tar:
+        for name, content in (
+            [(MANIFEST, manifest), (SIGNATURE, signature)]
+            + [(PAYLOAD + p, c) for p, c in payload.items()]
+            + [(PAYLOAD + "bench/backdoor.py", b"print('hi')\n")]
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    with pytest.raises(ImageError, match="extra \\['bench/backdoor.py'\\]"):
+        check_image(extra.getvalue(), public(keys))
+
+
+def test_a_bad_signature_is_refused(images, keys):
+    # signed by another key
+    with pytest.raises(ImageError, match="signature does not verify"):
+        check_image(images.foreign.path.read_bytes(), public(keys))
+    # the manifest edited after signing (a hash changed to fit a tampered file)
+    data = repack(
+        images.good.path.read_bytes(),
+        lambda name, c: (
+            c.replace(b'"version":"2.0.0"', b'"version":"9.9.9"') if name == MANIFEST else c
+        ),
+    )
+    with pytest.raises(ImageError, match="signature does not verify"):
+        check_image(data, public(keys))
+    # a signature that is not even base64
+    garbage = repack(images.good.path.read_bytes(), lambda n, c: b"%%%" if n == SIGNATURE else c)
+    with pytest.raises(ImageError, match="signature does not verify"):
+        check_image(garbage, public(keys))
+
+
+def test_an_unsigned_image_or_one_without_manifest_is_refused(images, keys):
+    data = images.good.path.read_bytes()
+    unsigned = repack(data, lambda n, c: None if n == SIGNATURE else c)
+    with pytest.raises(ImageError, match="unsigned"):
+        check_image(unsigned, public(keys))
+    no_manifest = repack(data, lambda n, c: None if n == MANIFEST else c)
+    with pytest.raises(ImageError, match="no manifest"):
+        check_image(no_manifest, public(keys))
+    with pytest.raises(ImageError, match="no trusted firmware key"):
+        check_image(data, None)
+
+
+def test_a_corrupt_archive_is_refused(images, keys):
+    data = images.good.path.read_bytes()
+    with pytest.raises(ImageError, match="corrupt"):
+        check_image(data[: len(data) // 2], public(keys))
+    with pytest.raises(ImageError, match="corrupt"):
+        check_image(b"BENCH-FW\x00not an archive", public(keys))
+    traversal = io.BytesIO()
+    with tarfile.open(fileobj=traversal, mode="w:gz") as tar:
+        info = tarfile.TarInfo(PAYLOAD + "../../etc/evil")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(ImageError, match="unsafe path"):
+        check_image(traversal.getvalue(), public(keys))
+
+
+def test_a_broken_image_is_signed_but_its_content_does_not_match(images, keys):
+    data = images.broken.path.read_bytes()
+    payload, manifest, _ = read_image(data)
+    assert payload[BROKEN_FILE].startswith(b"raise SystemExit")
+    assert json.loads(manifest)["version"] == "2.0.1"
+    with pytest.raises(ImageError, match=f"{BROKEN_FILE}: content does not match"):
+        check_image(data, public(keys))
+    assert images.broken.path.name == "bench-agent-2.0.1-broken.tar.gz"
+
+
+def test_a_version_must_fit_boot_notification():
+    with pytest.raises(ValueError):
+        build_image("x" * 51, "/nonexistent", "/nonexistent")
+    with pytest.raises(ValueError):
+        build_image("1.0 beta", "/nonexistent", "/nonexistent")
+
+
+def cli(argv):
+    parser = argparse.ArgumentParser(prog="bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_subcommands(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_bench_firmware_build_and_verify(tmp_path, capsys):
+    keys = tmp_path / "keys"
+    out = tmp_path / "out"
+    assert (
+        cli(["firmware", "build", "--version", "4.1.0", "--out", str(out), "--key-dir", str(keys)])
+        == 0
+    )
+    assert (keys / "firmware-signing.key").exists() and (keys / "firmware-signing.pub").exists()
+    image = out / "bench-agent-4.1.0.tar.gz"
+    assert image.exists()
+    assert cli(["firmware", "verify", str(image), "--key-dir", str(keys)]) == 0
+    assert "OK 4.1.0" in capsys.readouterr().out
+    assert (
+        cli(
+            [
+                "firmware",
+                "build",
+                "--version",
+                "4.1.1",
+                "--out",
+                str(out),
+                "--key-dir",
+                str(keys),
+                "--broken",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli(
+            [
+                "firmware",
+                "verify",
+                str(out / "bench-agent-4.1.1-broken.tar.gz"),
+                "--key-dir",
+                str(keys),
+            ]
+        )
+        == 1
+    )
+    assert "REFUSED" in capsys.readouterr().err
+    assert (
+        cli(
+            [
+                "firmware",
+                "build",
+                "--version",
+                "no spaces",
+                "--out",
+                str(out),
+                "--key-dir",
+                str(keys),
+            ]
+        )
+        == 2
+    )
+
+
+def test_an_installed_slot_runs_the_agent_from_its_own_files(tmp_path, images, keys):
+    """The supervisor's command imports ``bench`` from the slot, not from the source tree."""
+    state = tmp_path / "agent"
+    slots = SlotStore(state)
+    slots.install("A", check_image(images.good.path.read_bytes(), public(keys)))
+    slots.activate("A")
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"state_dir": str(state)}))
+    argv, env = agent_command(settings)
+    assert argv[1:3] == ["-P", "-m"] and argv[-2:] == ["bench.agent", str(settings)]
+    probe = (
+        "import bench, bench.agent.runtime, bench.agent.firmware, bench.hw.factory;"
+        "import bench.agent.__main__ as m; print(bench.__file__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        env={**os.environ, **env},
+        cwd=os.getcwd(),  # the source tree: -P keeps it off sys.path
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str((state / "slots" / "A" / "bench" / "__init__.py").resolve())
+    help_run = subprocess.run(
+        argv[:-1] + ["--help"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert help_run.returncode == 0 and "settings" in help_run.stdout
