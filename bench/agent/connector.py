@@ -92,6 +92,7 @@ class ConnectorLogic:
     evse_suspended: bool = False  # the EVSE offers no energy (invalid id, energy cap)
     reservation: dict | None = None  # {reservation_id, id_tag, parent} while Reserved
     limit_a: float | None = None  # the smart-charging limit in force (None: none)
+    station_reservation: dict | None = None  # connector 0's, held here: the last free one
     authorized_reservation: int | None = None  # the reservation the pending tag redeems
 
     # --- events -------------------------------------------------------------
@@ -100,12 +101,17 @@ class ConnectorLogic:
         """An idTag was accepted for this connector (RFID or RemoteStart)."""
         self.authorized_tag = id_tag
         self.authorized_at = now
-        if self.reservation is not None and self.holds_reservation_for(id_tag, parent):
-            self.authorized_reservation = self.reservation["reservation_id"]
+        held = self.held()
+        if held is not None and self.holds_reservation_for(id_tag, parent):
+            self.authorized_reservation = held["reservation_id"]
+
+    def held(self) -> dict | None:
+        """The reservation this connector keeps: its own, or connector 0's."""
+        return self.reservation or self.station_reservation
 
     def holds_reservation_for(self, id_tag: str, parent: str | None) -> bool:
         """Reserved for this tag, or for its parentIdTag (OCPP 1.6 §5.13)."""
-        r = self.reservation
+        r = self.held()
         if r is None:
             return False
         if r["id_tag"].upper() == id_tag.upper():
@@ -115,7 +121,7 @@ class ConnectorLogic:
     def accepts(self, id_tag: str, parent: str | None) -> bool:
         """Free for this tag: no reservation, or one it may redeem."""
         return self.is_free() and (
-            self.reservation is None or self.holds_reservation_for(id_tag, parent)
+            self.held() is None or self.holds_reservation_for(id_tag, parent)
         )
 
     def clear_authorization(self) -> None:
@@ -195,6 +201,7 @@ class ConnectorLogic:
             reservation_id = self.authorized_reservation
             if reservation_id is not None:
                 self.reservation = None  # redeemed
+                self.station_reservation = None
             out.append(StartTransaction(cid, self.authorized_tag, reservation_id))
             self.clear_authorization()
 
@@ -374,6 +381,6 @@ class ConnectorLogic:
             return SendStatus(cid, "Finishing")
         if self.plugged or self.authorized_tag is not None:
             return SendStatus(cid, "Preparing")
-        if self.reservation is not None:
+        if self.held() is not None:
             return SendStatus(cid, "Reserved")
         return SendStatus(cid, "Available")

@@ -249,6 +249,7 @@ class Charger:
                 self._maybe_sample(cid, now)
             self._flush_status(now)
             self._expire_reservations()
+            self._place_station_reservation()
             await self.clock.sleep(self.settings.tick_s)
 
     async def _execute(self, action: act.Action) -> None:
@@ -272,6 +273,9 @@ class Charger:
                 )
                 if rid is not None:
                     self.store.unreserve(rid)
+                    station = self.station_reservation
+                    if station is not None and station["reservation_id"] == rid:
+                        self.station_reservation = None
                 self.tx_started[cid] = self.clock.now()
                 profile = self.pending_tx_profile.pop(cid, None)
                 if profile is not None:  # RemoteStartTransaction's chargingProfile
@@ -421,6 +425,9 @@ class Charger:
         self._spawn(self._tag_presented(event.uid.upper()))
 
     async def _tag_presented(self, id_tag: str) -> None:
+        if self._blocked_by_reservation(id_tag):
+            log.info("idTag %s: the plugged connector is reserved for another tag", id_tag)
+            return
         info = await self.authorize(id_tag)
         now = self.clock.monotonic()
         if info.get("status") != "Accepted":
@@ -434,6 +441,22 @@ class Charger:
                     return
         self.pending_tag = (id_tag, now)
         self._route_pending_tag(now, self.config.int("ConnectionTimeOut"))
+
+    def _blocked_by_reservation(self, id_tag: str) -> bool:
+        """No connector this card could use: the plugged ones (else every free one) are
+        reserved for someone else (OCTT 046_1: no Authorize is sent for such a card)."""
+        parent = self.tag_parent.get(id_tag)
+
+        def held_for_others(c: ConnectorLogic) -> bool:
+            held = c.held()
+            if held is None or c.holds_reservation_for(id_tag, parent):
+                return False
+            return not (held.get("parent") and parent is None)  # else: Authorize tells
+
+        free = [c for c in self.connectors.values() if c.is_free()]
+        plugged = [c for c in free if c.plugged]
+        in_hand = plugged or free  # the connector the driver stands at, else any free one
+        return bool(in_hand) and all(held_for_others(c) for c in in_hand)
 
     def _route_pending_tag(self, now: float, timeout: float) -> None:
         """An accepted tag goes to a plugged free connector, else the first one plugged."""
@@ -518,8 +541,23 @@ class Charger:
             return "Rejected"  # only a TxProfile without transactionId (§5.11)
         if connector_id is not None:
             logic = self.connectors.get(connector_id)
-            if logic is None or not logic.accepts(id_tag, parent):
+            if logic is None:
                 return "Rejected"
+            if not logic.accepts(id_tag, parent):
+                held = logic.held()
+                if not (logic.is_free() and held and held.get("parent") and parent is None):
+                    return "Rejected"
+                # reserved for a parentIdTag: an Authorize tells whether this tag belongs
+                target = logic
+
+                async def learn_parent_then_start() -> None:
+                    info = await self.authorize(id_tag)
+                    learnt = info.get("parentIdTag")
+                    if info.get("status") == "Accepted" and target.accepts(id_tag, learnt):
+                        target.authorize(id_tag, self.clock.monotonic(), learnt)
+
+                self._spawn(learn_parent_then_start())
+                return "Accepted"
         else:
             free = [c for c in self.connectors.values() if c.accepts(id_tag, parent)]
             logic = next((c for c in free if c.plugged), free[0] if free else None)
@@ -636,7 +674,7 @@ class Charger:
         )
         if any(r is not None and r["reservation_id"] != reservation_id for r in held):
             return "Occupied"
-        if not any(c.is_free() for c in logics):
+        if not any(c.is_free() and not c.plugged for c in logics):
             return "Occupied"
         self._cancel(reservation_id)  # a new ReserveNow with the same id replaces it
         reservation = {
@@ -665,6 +703,16 @@ class Charger:
     def cancel_reservation(self, reservation_id: int) -> str:
         return "Accepted" if self._cancel(reservation_id) else "Rejected"
 
+    def _place_station_reservation(self) -> None:
+        """A reservation of connector 0 keeps one connector free: when only one is
+        left, that one is Reserved (and only the reserved tag may use it)."""
+        station = self.station_reservation
+        free = [c for c in self.connectors.values() if c.is_free() and c.reservation is None]
+        for logic in self.connectors.values():
+            logic.station_reservation = (
+                station if station and len(free) == 1 and logic in free else None
+            )
+
     def _expire_reservations(self) -> None:
         now = self.clock.now()
         for r in self.store.reservations():
@@ -678,6 +726,8 @@ class Charger:
     def local_list_version(self) -> int:
         if not self.config.bool("LocalAuthListEnabled"):
             return -1
+        if self.store.list_size() == 0:
+            return 0  # 0: there is no list (§5.9), whatever version emptied it
         return int(self.config.values.get("_LocalListVersion") or 0)
 
     def send_local_list(

@@ -36,6 +36,7 @@ _MODULES = (
     "bench.scenarios.sessions",
     "bench.scenarios.soak",
     "bench.scenarios.cs_core",
+    "bench.scenarios.cs_optional",
     "bench.scenarios.csms_core",
     "bench.scenarios.csms_optional",
 )
@@ -53,8 +54,13 @@ class Scenario:
     agent_config: dict[str, str] = field(default_factory=dict)
 
     def missing(self, pics: dict[str, Any]) -> list[str]:
-        """The PICS items this case needs that the device does not declare."""
-        return [item for item in self.requires if not pics.get(item)]
+        """The PICS items this case needs that the device does not declare
+        (``!item``: the device must not declare it)."""
+        return [
+            item
+            for item in self.requires
+            if (bool(pics.get(item[1:])) if item.startswith("!") else not pics.get(item))
+        ]
 
 
 def scenario(
