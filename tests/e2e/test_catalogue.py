@@ -52,3 +52,37 @@ def test_core_central_system_suite_against_our_csms(tmp_path):
     results = run_suite(tmp_path, "--role", "csms", "--profile", "core")
     assert len(results["cases"]) == 34
     assert all(c["verdict"] == "pass" for c in results["cases"])
+
+
+OPTIONAL = ["local-list", "reservation", "smart-charging", "trigger", "firmware", "diagnostics"]
+
+
+def test_optional_profiles_charge_point_suite_against_our_agent(tmp_path):
+    selection = ["--role", "cs"]
+    for profile in OPTIONAL:
+        selection += ["--profile", profile]
+    results = run_suite(tmp_path, *selection)
+    verdicts = {c["id"]: c["verdict"] for c in results["cases"]}
+    assert len(verdicts) == 41
+    # n/a: a charger without a local list (043_1), one told to refuse reservations
+    assert {i for i, v in verdicts.items() if v == "n/a"} == {
+        "TC_043_1_CS",
+        "TC_048_4_CS",
+        "TC_050_4_CS",
+    }
+    firmware = next(c for c in results["cases"] if c["id"] == "TC_044_1_CS")
+    boots = [
+        f["payload"].get("firmwareVersion")
+        for f in firmware["trace"]
+        if f["action"] == "BootNotification" and f["message_type"] == 2
+    ]
+    assert boots[0] != "2.0.0" and boots[-1] == "2.0.0"  # runs what it downloaded
+
+
+def test_optional_profiles_central_system_suite_against_our_csms(tmp_path):
+    selection = ["--role", "csms"]
+    for profile in OPTIONAL:
+        selection += ["--profile", profile]
+    results = run_suite(tmp_path, *selection)
+    assert len(results["cases"]) == 28
+    assert all(c["verdict"] == "pass" for c in results["cases"])
