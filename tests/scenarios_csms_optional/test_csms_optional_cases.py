@@ -42,10 +42,13 @@ def test_the_catalogue_cases_are_registered_with_profile_and_pics():
             assert case.title and inspect.getdoc(case.fn)
 
 
-def test_a_csms_without_the_profile_makes_them_not_applicable():
+def test_a_csms_without_the_profile_makes_them_not_applicable(tmp_path):
+    pics = tmp_path / "no-reservation.toml"
+    pics.write_text('role = "csms"\n[items]\n"profile.core" = true\n')
     case = optional_cases()["TC_046_CSMS"]
-    result = asyncio.run(run_case(case, RunOptions(pics="agent", speed=SPEED)))
+    result = asyncio.run(run_case(case, RunOptions(pics=str(pics), speed=SPEED)))
     assert result.verdict == "n/a"
+    assert "profile.reservation" in result.details["message"]
 
 
 @pytest.mark.parametrize("case_id", IDS)
