@@ -125,6 +125,16 @@ async def _up(args: argparse.Namespace) -> int:
     print(f"charge point id {endpoints.charge_point_id}")
     print(f"agent pid       {endpoints.agent_pid}")
     print(f"state directory {endpoints.state_dir}")
+    from web.serve import start_panel
+
+    panel_url, stop_panel = start_panel(
+        system,
+        asyncio.get_running_loop(),
+        Path(args.state_dir).resolve(),
+        host=args.panel_host,
+        port=args.panel_port,
+    )
+    print(f"panel           {panel_url}  (`bench user add NAME --role operator` first)")
     if rig.mode == "real":
         print(f"rig             real parts from {args.rig}")
     else:
@@ -138,8 +148,15 @@ async def _up(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         print("stopping ...", flush=True)
+        stop_panel()
         await system.stop()
     return 0
+
+
+def _users_main(argv: list[str]) -> int:
+    from web.users import main as users_main
+
+    return int(users_main(argv) or 0)
 
 
 def _selection(parser: argparse.ArgumentParser) -> None:
@@ -156,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--state-dir", default="bench-state")
     up.add_argument("--port", type=int, default=9000, help="CSMS port on 127.0.0.1")
     up.add_argument("--rig", help="rig config TOML (default: simulated)")
+    up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
+    up.add_argument("--panel-port", type=int, default=8080, help="web panel port")
+    user = sub.add_parser(
+        "user",
+        help="panel users: add NAME --role operator|viewer, remove NAME, list",
+        add_help=False,
+    )
+    user.add_argument("rest", nargs=argparse.REMAINDER)
+    user.set_defaults(func=lambda a: _users_main(a.rest))
     up.set_defaults(func=lambda a: asyncio.run(_up(a)))
     run = sub.add_parser("run", help="run scenarios, each against a fresh simulated rig")
     run.add_argument("ids", nargs="*", help="scenario ids (see `bench scenarios`)")
@@ -188,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     _selection(scen)
     scen.add_argument("--all", action="store_true", help="include the bench's own sessions")
     scen.set_defaults(func=_cmd_scenarios)
+    raw = sys.argv[1:] if argv is None else argv
+    if raw[:1] == ["user"]:  # the panel's own user CLI takes everything after "user"
+        return _users_main(raw[1:])
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -1,0 +1,68 @@
+"""Run the panel next to a live bench: ``start_panel(system, loop, state_dir)``.
+
+The Flask app runs in werkzeug's threaded server on a background thread; the bench
+keeps its asyncio loop. ``bench up`` calls :func:`start_panel` after
+``system.start()`` and the returned ``stop`` before ``system.stop()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from web import create_app
+from web.bench_api import BenchApi
+from web.users import UserStore, users_file
+
+log = logging.getLogger("web.serve")
+
+
+def start_panel(
+    bench_system: Any,
+    loop: asyncio.AbstractEventLoop,
+    state_dir: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    config: dict[str, Any] | None = None,
+    default_speed: float | None = None,
+) -> tuple[str, Callable[[], None]]:
+    """Serve the panel for ``bench_system`` (running on ``loop``); returns (url, stop).
+
+    ``port`` 0 picks a free port. ``stop()`` may be called from any thread, the
+    bench's loop included: it never waits on the loop. Runs still going on are
+    cancelled; their cases clean up on the loop as it keeps running (or as
+    ``asyncio.run`` cancels the remaining tasks).
+    """
+    state_dir = Path(state_dir)
+    speed = default_speed if default_speed is not None else bench_system.clock.speed
+    api = BenchApi(bench_system, loop, state_dir, default_speed=speed).start()
+    app = create_app(api, {"STATE_DIR": str(state_dir), **(config or {})})
+    server = make_server(host, port, app, threaded=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="bench panel", daemon=True)
+    thread.start()
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{server.server_port}/"
+    if not UserStore(users_file(state_dir)).names():
+        log.warning(
+            "the panel has no users yet: add one with `bench user add NAME --role operator`"
+        )
+    stopped = threading.Event()
+
+    def stop() -> None:
+        if stopped.is_set():
+            return
+        stopped.set()
+        api.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return url, stop

@@ -1,0 +1,60 @@
+/* Manual control: the EV and the driver, faults, and any OCPP operation from its schema. */
+"use strict";
+(function () {
+  const { api, toast } = Panel;
+  const $ = (id) => document.getElementById(id);
+  Panel.operatorOnly();
+  Panel.live(["snapshot"], {});
+
+  async function post(url, body, what) {
+    try {
+      const answer = await api("POST", url, body);
+      toast(answer && answer.done ? answer.done : what);
+      return answer;
+    } catch (e) { toast(e.message, true); return null; }
+  }
+
+  document.querySelectorAll("[data-rig]").forEach((b) => b.addEventListener("click", () => {
+    const c = $("ctl-connector").value;
+    post(`/api/rig/${c}/${b.dataset.rig}`, {}, `${b.dataset.rig} on connector ${c}: done`);
+  }));
+  $("ctl-present").addEventListener("click", () =>
+    post("/api/rig/tag", { uid: $("ctl-tag").value, hold_s: Number($("ctl-hold").value) }, `RFID ${$("ctl-tag").value} presented`));
+  document.querySelectorAll("[data-fault]").forEach((b) => b.addEventListener("click", () => post(`/api/faults/${b.dataset.fault}`, {}, b.textContent)));
+  $("meter-apply").addEventListener("click", () =>
+    post("/api/faults/meter", { connector: Number($("meter-connector").value), fault: $("meter-fault").value || null }, "meter fault set"));
+
+  let form = null;
+  function showJson(value) { $("op-json").value = JSON.stringify(value || {}, null, 2); }
+  async function loadSchema() {
+    const action = $("op-action").value;
+    try {
+      const schema = await api("GET", `/api/operations/${action}/schema`);
+      form = SchemaForm.build($("op-form"), schema, showJson);
+      showJson(form.get());
+      if (!Panel.isOperator) Panel.operatorOnly();
+    } catch (e) { toast(e.message, true); }
+  }
+  $("op-action").addEventListener("change", loadSchema);
+  $("op-from-json").addEventListener("click", (e) => {
+    e.preventDefault();
+    try { form.set(JSON.parse($("op-json").value)); showJson(form.get()); } catch (err) { toast("not valid JSON: " + err.message, true); }
+  });
+  $("op-form").addEventListener("submit", (e) => e.preventDefault());
+  $("op-send").addEventListener("click", async () => {
+    const action = $("op-action").value;
+    let payload;
+    try { payload = JSON.parse($("op-json").value); } catch (err) { toast("not valid JSON: " + err.message, true); return; }
+    $("op-result").textContent = `sending ${action} …`;
+    try {
+      const answer = await api("POST", `/api/operations/${action}`, payload);
+      $("op-result").textContent = answer.callerror
+        ? `CALLERROR ${answer.callerror.errorCode}: ${answer.callerror.errorDescription}\n` + JSON.stringify(answer.callerror.errorDetails || {}, null, 2)
+        : JSON.stringify(answer.result, null, 2);
+    } catch (e) {
+      const errors = e.payload && e.payload.errors ? "\n" + e.payload.errors.map((x) => `  ${x.path}: ${x.message}`).join("\n") : "";
+      $("op-result").textContent = `refused: ${e.message}${errors}`;
+    }
+  });
+  loadSchema();
+})();

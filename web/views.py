@@ -1,0 +1,55 @@
+"""The panel's pages; each is a template plus a small script that talks to the API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, send_file
+
+bp = Blueprint("views", __name__)
+
+
+def _api():  # type: ignore[no-untyped-def]
+    return current_app.extensions["bench_api"]
+
+
+@bp.get("/")
+def rig():  # type: ignore[no-untyped-def]
+    return render_template("rig.html", page="rig")
+
+
+@bp.get("/scenarios")
+def scenarios():  # type: ignore[no-untyped-def]
+    return render_template("scenarios.html", page="scenarios", filters=_api().filters())
+
+
+@bp.get("/runs/<run_id>")
+def run(run_id: str):  # type: ignore[no-untyped-def]
+    record = _api().run(run_id)
+    if record is None:
+        abort(404)
+    return render_template("run.html", page="scenarios", run=record)
+
+
+@bp.get("/runs/<run_id>/report/")
+@bp.get("/runs/<run_id>/report/<name>")
+def report(run_id: str, name: str = "index.html"):  # type: ignore[no-untyped-def]
+    path = _api().report_file(run_id, name)
+    if path is None:
+        abort(404)
+    response = send_file(path, max_age=0)
+    if name == "index.html":  # the report is self-contained: inline styles, inline SVG
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+        )
+    return response
+
+
+@bp.get("/control")
+def control():  # type: ignore[no-untyped-def]
+    return render_template(
+        "control.html", page="control", operations=_api().operations(), faults=True
+    )
+
+
+@bp.get("/trace")
+def trace():  # type: ignore[no-untyped-def]
+    return render_template("trace.html", page="trace")
