@@ -19,37 +19,12 @@ from jsonschema import Draft4Validator, FormatChecker
 from ocpp.charge_point import snake_to_camel_case
 from ocpp.v16 import call
 
+from bench.protocol.actions import CSMS_ACTIONS as CORE_AND_OPTIONAL
+from bench.protocol.actions import CSMS_SECURITY_ACTIONS
+
 #: Requests a Central System sends to a charge point in OCPP 1.6 (core and the
 #: optional profiles) and in the 1.6 security whitepaper.
-CSMS_ACTIONS = (
-    "CancelReservation",
-    "ChangeAvailability",
-    "ChangeConfiguration",
-    "ClearCache",
-    "ClearChargingProfile",
-    "DataTransfer",
-    "GetCompositeSchedule",
-    "GetConfiguration",
-    "GetDiagnostics",
-    "GetLocalListVersion",
-    "RemoteStartTransaction",
-    "RemoteStopTransaction",
-    "ReserveNow",
-    "Reset",
-    "SendLocalList",
-    "SetChargingProfile",
-    "TriggerMessage",
-    "UnlockConnector",
-    "UpdateFirmware",
-    # security extension
-    "CertificateSigned",
-    "DeleteCertificate",
-    "ExtendedTriggerMessage",
-    "GetInstalledCertificateIds",
-    "GetLog",
-    "InstallCertificate",
-    "SignedUpdateFirmware",
-)
+CSMS_ACTIONS = (*CORE_AND_OPTIONAL, *CSMS_SECURITY_ACTIONS)
 
 
 class PayloadInvalid(ValueError):

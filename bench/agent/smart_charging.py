@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from ocpp.charge_point import snake_to_camel_case
 
 from bench.agent.configuration import Configuration
+from bench.protocol.link import plain
 from bench.smartcharging import schedule as sc
 
 KEY = "_ChargingProfiles"  # internal config key: the installed list, as JSON
@@ -25,17 +25,7 @@ DC_PHASES = 1
 def to_wire(profile: dict[str, Any]) -> dict[str, Any]:
     """The ocpp package hands handlers snake_case with Decimal numbers; the shared
     module speaks wire JSON, and the profiles are stored as JSON."""
-    return _plain(snake_to_camel_case(profile))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return plain(snake_to_camel_case(profile))
 
 
 class SmartCharging:

@@ -204,7 +204,7 @@ class Link(ChargePoint):
                         response.error_details or {},
                     ) from None
                 raise
-            return _plain(self._responses[uid].payload)
+            return plain(self._responses[uid].payload)
         finally:
             call.cancel()
             closed.cancel()
@@ -256,12 +256,12 @@ def _error_payload(code: str, description: str, details: Any) -> dict[str, Any]:
     return {"errorCode": code, "errorDescription": description, "errorDetails": details}
 
 
-def _plain(value: Any) -> Any:
-    """Undo the ocpp package's Decimal parsing (GetCompositeSchedule) for callers."""
+def plain(value: Any) -> Any:
+    """Undo the ocpp package's Decimal parsing (JSON-able numbers again) for callers."""
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value

@@ -35,7 +35,6 @@ import shlex
 import shutil
 import ssl
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +48,7 @@ from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from bench.clock import Clock, iso
+from bench.protocol.actions import CSMS_ACTIONS
 from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.protocol.frames import CALL, CALLERROR
 from bench.protocol.link import Link
@@ -69,27 +69,6 @@ VENDOR = "OCPP-Bench"
 MODEL = "Bench-CSMS-Tester"
 
 #: Requests a Central System may send to a charge point (OCPP 1.6 core + optional profiles).
-CSMS_ACTIONS = (
-    "CancelReservation",
-    "ChangeAvailability",
-    "ChangeConfiguration",
-    "ClearCache",
-    "ClearChargingProfile",
-    "DataTransfer",
-    "GetCompositeSchedule",
-    "GetConfiguration",
-    "GetDiagnostics",
-    "GetLocalListVersion",
-    "RemoteStartTransaction",
-    "RemoteStopTransaction",
-    "ReserveNow",
-    "Reset",
-    "SendLocalList",
-    "SetChargingProfile",
-    "TriggerMessage",
-    "UnlockConnector",
-    "UpdateFirmware",
-)
 
 
 class _NoAnswer:
@@ -1102,17 +1081,8 @@ class CsmsHandle(BaseHandle):
     def _trace(self) -> list[dict[str, Any]]:
         return self.bench.trace
 
-    async def _wait_from_dut(
-        self, action: str, predicate: Callable[[dict], bool], within: float, since: int
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + self.clock.wall(within)
-        while True:
-            for frame in self.from_dut(since, action):
-                if predicate(frame["payload"]):
-                    return frame["payload"]
-            if time.monotonic() >= deadline:
-                raise TimeoutError
-            await self.bench.trace_changed(deadline - time.monotonic())
+    async def _trace_changed(self, timeout: float) -> None:
+        await self.bench.trace_changed(timeout)
 
     def reply_to(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """The trace entry with the bench's answer to a CALL from the CSMS, if sent yet."""

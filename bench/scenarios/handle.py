@@ -56,10 +56,21 @@ class BaseHandle:
     def _trace(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    async def _trace_changed(self, timeout: float) -> None:
+        """Return when a frame is added to the trace, or after ``timeout`` wall seconds."""
+        raise NotImplementedError
+
     async def _wait_from_dut(
         self, action: str, predicate: Callable[[dict], bool], within: float, since: int
     ) -> dict[str, Any]:
-        raise NotImplementedError
+        deadline = time.monotonic() + self.clock.wall(within)
+        while True:
+            for frame in self.from_dut(since, action):
+                if predicate(frame["payload"]):
+                    return frame["payload"]
+            if time.monotonic() >= deadline:
+                raise TimeoutError
+            await self._trace_changed(deadline - time.monotonic())
 
     # --- shared ------------------------------------------------------------------
 
@@ -170,17 +181,8 @@ class Handle(BaseHandle):
     def _trace(self) -> list[dict[str, Any]]:
         return self.system.trace
 
-    async def _wait_from_dut(
-        self, action: str, predicate: Callable[[dict], bool], within: float, since: int
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + self.clock.wall(within)
-        while True:
-            for frame in self.from_dut(since, action):
-                if predicate(frame["payload"]):
-                    return frame["payload"]
-            if time.monotonic() >= deadline:
-                raise TimeoutError
-            await self.system.trace_changed(deadline - time.monotonic())
+    async def _trace_changed(self, timeout: float) -> None:
+        await self.system.trace_changed(timeout)
 
     async def booted(self, within: float = 30.0) -> None:
         """The agent is connected, accepted, and has reported every connector."""
