@@ -184,17 +184,7 @@ class AgentStore:
     # --- authorization cache -------------------------------------------------
 
     def cache_get(self, id_tag: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT status, expiry, parent FROM auth_cache WHERE id_tag=?", (id_tag,)
-        ).fetchone()
-        if row is None:
-            return None
-        info: dict[str, Any] = {"status": row[0]}
-        if row[1]:
-            info["expiryDate"] = row[1]
-        if row[2]:
-            info["parentIdTag"] = row[2]
-        return info
+        return self._id_tag_info("auth_cache", id_tag)
 
     def cache_put(self, id_tag: str, info: dict[str, Any], now: float) -> None:
         self.db.execute(
@@ -210,8 +200,13 @@ class AgentStore:
     # --- local authorization list -----------------------------------------------
 
     def list_get(self, id_tag: str) -> dict[str, Any] | None:
+        return self._id_tag_info("local_list", id_tag)
+
+    def _id_tag_info(self, table: str, id_tag: str) -> dict[str, Any] | None:
+        """idTagInfo (wire form) as the cache or the local list holds it."""
         row = self.db.execute(
-            "SELECT status, expiry, parent FROM local_list WHERE id_tag=?", (id_tag,)
+            f"SELECT status, expiry, parent FROM {table} WHERE id_tag=?",  # noqa: S608
+            (id_tag,),
         ).fetchone()
         if row is None:
             return None
