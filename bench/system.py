@@ -21,6 +21,7 @@ from bench.hw.config import HardwareConfig
 from bench.linkproxy import LinkProxy
 from bench.rig.sim import SimRig
 from bench.security.pki import ensure_pki, server_ssl_context
+from bench.security.redact import redact
 from bench.statedir import StateDir
 from firmware_image.keys import ensure_signing_key
 
@@ -141,6 +142,7 @@ class BenchSystem:
             port=self.csms_port,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
             api_port=self.api_port,
+            pki_dir=self.state.pki,
         )
         self.csms.frames.add_listener(self._record)
         await self.csms.start()
@@ -158,7 +160,8 @@ class BenchSystem:
                 "message_type": entry["message_type"],
                 "unique_id": entry["unique_id"],
                 "action": entry["action"],
-                "payload": entry["payload"],
+                # What the panel shows and reports keep: no FTP or Basic-auth passwords.
+                "payload": redact(entry["payload"]),
             }
         )
         self._trace_event.set()

@@ -56,12 +56,14 @@ from websockets.typing import Subprotocol
 from bench.clock import Clock, iso
 from bench.csms.handlers import VendorHook
 from bench.csms.operations import OperationError, Operations
+from bench.csms.security_ops import SecurityOperations
 from bench.csms.session import ChargePointSession
 from bench.csms.store import Store
 from bench.csms.trace import Entry, FrameTrace, Predicate
 from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.protocol.frames import CALL
 from bench.protocol.transport import OCPP16
+from bench.security.ca import CertificateAuthority, cpo_ca, manufacturer_ca
 from bench.security.passwords import hash_password, verify_password
 
 LOG = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
 ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 
 
-class CentralSystem(Operations):
+class CentralSystem(SecurityOperations, Operations):
     """OCPP 1.6-J Central System for one bench.
 
     ``state``: a directory (the database is ``<state>/csms.sqlite3``), a database file
@@ -98,6 +100,7 @@ class CentralSystem(Operations):
         api_host: str = "127.0.0.1",
         api_token: str | None = None,
         octt_compatible: bool = True,
+        pki_dir: str | Path | None = None,
     ):
         self.clock = clock or Clock.from_env()
         db_path = _db_path(state)
@@ -130,6 +133,12 @@ class CentralSystem(Operations):
         self._connected = asyncio.Condition()
         self._tasks: set[asyncio.Task] = set()
         self._follow_up: dict[str, dict[str, str]] = {}
+        #: The CPO CA (``ca.pem``/``ca.key``, bench.security.pki) and ``manufacturer/``;
+        #: None: in a temporary directory made on first need.
+        self.pki_dir: Path | None = Path(pki_dir) if pki_dir is not None else None
+        self._pki_tmp: str | None = None
+        self._cpo_ca: CertificateAuthority | None = None
+        self._manufacturer_ca: CertificateAuthority | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -167,7 +176,38 @@ class CentralSystem(Operations):
         if self._ftp_tmp is not None:
             shutil.rmtree(self._ftp_tmp, ignore_errors=True)
             self._ftp_tmp = None
+        if self._pki_tmp is not None:
+            shutil.rmtree(self._pki_tmp, ignore_errors=True)
+            self._pki_tmp = None
         self.store.close()
+
+    # -- certificate authorities -------------------------------------------------------------
+
+    def _pki(self) -> Path:
+        if self.pki_dir is None:
+            self._pki_tmp = tempfile.mkdtemp(prefix="bench-csms-pki-")
+            self.pki_dir = Path(self._pki_tmp)
+        return self.pki_dir
+
+    def cpo_ca(self) -> CertificateAuthority:
+        """The CA that signs charge point certificates (and the CSMS's server certificate)."""
+        if self._cpo_ca is None:
+            self._cpo_ca = cpo_ca(self._pki())
+        return self._cpo_ca
+
+    def manufacturer_ca(self) -> CertificateAuthority:
+        """The CA that issues firmware-signing certificates (SignedUpdateFirmware)."""
+        if self._manufacturer_ca is None:
+            self._manufacturer_ca = manufacturer_ca(self._pki() / "manufacturer")
+        return self._manufacturer_ca
+
+    def serves_profile(self, profile: int) -> bool:
+        return profile == self.main_profile
+
+    @property
+    def main_profile(self) -> int:
+        """The main port's security profile: 2 with TLS, 1 on plain ws."""
+        return 2 if self.ssl_context is not None else 1
 
     # -- FTP --------------------------------------------------------------------------
 
@@ -305,8 +345,14 @@ class CentralSystem(Operations):
     def _on_answered(
         self, session: ChargePointSession, action: str, request: dict, response: dict
     ) -> None:
-        """After a charge point's CALL is answered: follow-ups, never in OCTT mode unasked."""
-        if action != "BootNotification":
+        """After a charge point's CALL is answered: follow-ups, never in OCTT mode unasked.
+
+        SignCertificate Accepted: the CA signs the CSR and the CSMS sends CertificateSigned
+        from a task (never from the handler, which would deadlock on the link)."""
+        if action not in ("BootNotification", "SignCertificate"):
+            return
+        if action == "SignCertificate" and response.get("status") == "Accepted":
+            self.spawn(self._send_signed_certificate(session.id, request["csr"]))
             return
         status = response.get("status")
         follow_up = self._follow_up.get(session.id)
@@ -327,6 +373,12 @@ class CentralSystem(Operations):
             await self.trigger_message(cp_id, "BootNotification")
         except (NotConnected, CallErrorReceived, TimeoutError, OperationError) as exc:
             LOG.warning("%s: follow-up configuration stopped: %s", cp_id, exc)
+
+    async def _send_signed_certificate(self, cp_id: str, csr: str) -> None:
+        try:
+            await self.certificate_signed(cp_id, csr=csr)
+        except (NotConnected, CallErrorReceived, TimeoutError, OperationError) as exc:
+            LOG.warning("%s: CertificateSigned after SignCertificate failed: %s", cp_id, exc)
 
     async def _read_configuration(self, cp_id: str) -> None:
         try:
@@ -352,9 +404,13 @@ class CentralSystem(Operations):
 
     # -- registry --------------------------------------------------------------------
 
-    def register_charge_point(self, cp_id: str, password: str) -> None:
-        """Allow ``cp_id`` with this Basic-Auth password (stored only as a hash)."""
-        self.store.put_charge_point(cp_id, hash_password(password))
+    def register_charge_point(
+        self, cp_id: str, password: str | None, profile: int | None = None
+    ) -> None:
+        """Allow ``cp_id`` with this Basic-Auth password (stored only as a hash) and
+        security ``profile`` (default: the main port's)."""
+        self.store.put_charge_point(cp_id, hash_password(password) if password else None)
+        self.security_store.set_profile(cp_id, profile or self.main_profile)
 
     def set_boot_policy(
         self,
@@ -520,12 +576,21 @@ class CentralSystem(Operations):
         if cp is None:
             return connection.respond(HTTPStatus.NOT_FOUND, "Unknown charge point\n")
         stored_hash = cp["password_hash"] or ""
+        pending = (self.security_store.security(cp_id) or {}).get("pending_hash")
 
         async def check_credentials(username: str, password: str) -> bool:
             if username != cp_id:
                 return False
             # scrypt takes tens of ms: keep it off the event loop.
-            return await asyncio.to_thread(verify_password, password, stored_hash)
+            if await asyncio.to_thread(verify_password, password, stored_hash):
+                return True
+            if pending and await asyncio.to_thread(verify_password, password, pending):
+                # The charge point uses its new AuthorizationKey: the old one is void now.
+                self.store.put_charge_point(cp_id, pending)
+                self.security_store.clear_pending(cp_id, key=True)
+                LOG.info("%s: connected with its new AuthorizationKey", cp_id)
+                return True
+            return False
 
         return await basic_auth(realm=REALM, check_credentials=check_credentials)(
             connection, request

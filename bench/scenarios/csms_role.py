@@ -48,12 +48,13 @@ from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from bench.clock import Clock, iso
-from bench.protocol.actions import CSMS_ACTIONS
+from bench.protocol.actions import CSMS_ACTIONS, CSMS_SECURITY_ACTIONS
 from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.protocol.frames import CALL, CALLERROR
 from bench.protocol.link import Link
 from bench.protocol.transport import connect_client
 from bench.scenarios.handle import BaseHandle, ScenarioFailed
+from bench.scenarios.sim_security import CpSecurity
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem
@@ -218,7 +219,7 @@ class _CpLink(Link):
     def __init__(self, cp: SimChargePoint, connection: Any, **kwargs: Any) -> None:
         super().__init__(cp.cp_id, connection, **kwargs)
         self.cp = cp
-        for action in CSMS_ACTIONS:
+        for action in (*CSMS_ACTIONS, *CSMS_SECURITY_ACTIONS):
             self.route_map[action] = {"_on_action": self._placeholder}
 
     @staticmethod
@@ -283,6 +284,8 @@ class SimChargePoint:
         self._heartbeat: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.errors: list[str] = []  # follow-ups that failed, for the report
+        #: Certificates, keys, security log and profile (the whitepaper's side).
+        self.security = CpSecurity(self)
 
     # -- connection ------------------------------------------------------------------
 
@@ -335,6 +338,7 @@ class SimChargePoint:
         for task in list(self._tasks):
             task.cancel()
         await self.disconnect()
+        self.security.close()
 
     # -- sending ---------------------------------------------------------------------
 
@@ -396,7 +400,7 @@ class SimChargePoint:
     # -- answering the Central System --------------------------------------------------
 
     def script(self, action: str, answer: Answer | None, delay: float = 0.0) -> None:
-        if action not in CSMS_ACTIONS:
+        if action not in CSMS_ACTIONS and action not in CSMS_SECURITY_ACTIONS:
             raise ValueError(f"{action} is not a request a Central System sends")
         if answer is None:
             self.scripts.pop(action, None)
@@ -426,7 +430,12 @@ class SimChargePoint:
         n = self.connectors
         if action == "GetConfiguration":
             return self.config.report(p.get("key")), None
+        if action in CSMS_SECURITY_ACTIONS:
+            return self.security.answer(action, p)
         if action == "ChangeConfiguration":
+            security = self.security.change(p["key"], p["value"])
+            if security is not None:
+                return security
             status = self.config.change(p["key"], p["value"])
             if status == "Accepted" and p["key"] == "HeartbeatInterval" and self._heartbeat:
                 self.start_heartbeat(self.config.int("HeartbeatInterval"))
@@ -964,6 +973,7 @@ class CsmsBench:
             self._root / "csms",
             self.clock,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
+            pki_dir=_shared_pki_dir(),
         )
         await self.csms.start()
         # What the lab's operator sets up in the DUT before the run.

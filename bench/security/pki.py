@@ -146,11 +146,11 @@ def _server_cert_usable(files: PkiFiles, ca_cert: x509.Certificate, hosts: tuple
     return all(str(_general_name(h).value) in present for h in hosts)
 
 
-def _issue_ca(key: rsa.RSAPrivateKey) -> x509.Certificate:
+def _issue_ca(key: rsa.RSAPrivateKey, common_name: str = "OCPP bench local CA") -> x509.Certificate:
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OCPP bench"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "OCPP bench local CA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
     now = _now()
