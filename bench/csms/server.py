@@ -1,14 +1,23 @@
 """The bench's Central System: WebSocket server, charge point registry, scenario API.
 
-Handshake rules (OCPP-J 1.6 section 3 and the security whitepaper, profiles 1/2):
+Each charge point has a security profile (1, 2 or 3, stored with it) and each port serves
+one profile: the main port 2 (TLS + Basic auth; 1 when started without TLS), optional
+``plain_port`` 1 (plain ws + Basic auth, off unless asked for) and ``client_cert_port`` 3
+(TLS with a client certificate issued by the CPO CA whose subject CN is the charge point
+id; no Basic auth). A charge point that connects on another profile's port is refused
+with 401 (whitepaper: one profile at a time); a higher profile it accepted through
+ChangeConfiguration SecurityProfile is allowed next to the old one until it has
+connected with it.
+
+Handshake rules (OCPP-J 1.6 section 3 and the security whitepaper):
 
 * path ``/ocpp/<chargePointId>``; an id that is not registered gets HTTP 404, as
   OCPP-J 1.6 3.1.1 asks ("SHOULD send an HTTP response with status 404"). It is
   checked before the credentials so a misconfigured URL is told apart from a wrong
   password; the cost is that ids can be probed, acceptable on a bench network.
-* HTTP Basic Auth: username = that id, password checked against the stored scrypt
-  hash; anything else gets HTTP 401 with ``WWW-Authenticate`` (websockets'
-  ``basic_auth``).
+* HTTP Basic Auth: username = that id, password checked against the stored hash
+  (:mod:`bench.csms.credentials`: cached once verified, back-off on failures); anything
+  else gets HTTP 401 with ``WWW-Authenticate`` (websockets' ``basic_auth``).
 * subprotocol ``ocpp1.6``: a client that does not offer it is answered without the
   Sec-WebSocket-Protocol header and the connection is then closed (1002), as
   OCPP-J 1.6 3.1.2 prescribes, instead of websockets' default HTTP 400.
@@ -54,6 +63,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from bench.clock import Clock, iso
+from bench.csms.credentials import CredentialChecker
 from bench.csms.handlers import VendorHook
 from bench.csms.operations import OperationError, Operations
 from bench.csms.security_ops import SecurityOperations
@@ -63,8 +73,9 @@ from bench.csms.trace import Entry, FrameTrace, Predicate
 from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.protocol.frames import CALL
 from bench.protocol.transport import OCPP16
+from bench.security.backoff import Backoff
 from bench.security.ca import CertificateAuthority, cpo_ca, manufacturer_ca
-from bench.security.passwords import hash_password, verify_password
+from bench.security.passwords import hash_password
 
 LOG = logging.getLogger(__name__)
 
@@ -101,6 +112,10 @@ class CentralSystem(SecurityOperations, Operations):
         api_token: str | None = None,
         octt_compatible: bool = True,
         pki_dir: str | Path | None = None,
+        plain_port: int | None = None,
+        client_cert_port: int | None = None,
+        client_cert_ssl_context: ssl.SSLContext | None = None,
+        backoff: Backoff | None = None,
     ):
         self.clock = clock or Clock.from_env()
         db_path = _db_path(state)
@@ -129,6 +144,18 @@ class CentralSystem(SecurityOperations, Operations):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port = port
         self._server: Server | None = None
+        #: Ports per security profile besides the main one (None: off): profile 1 on
+        #: plain ws, profile 3 on TLS with client certificates (no Basic auth).
+        self._extra_ports: dict[int, int] = {}
+        if plain_port is not None:
+            self._extra_ports[1] = plain_port
+        if client_cert_port is not None:
+            if client_cert_ssl_context is None:
+                raise ValueError("client_cert_port needs client_cert_ssl_context")
+            self._extra_ports[3] = client_cert_port
+        self.client_cert_ssl_context = client_cert_ssl_context
+        self._extra_servers: dict[int, Server] = {}
+        self.credentials = CredentialChecker(backoff)
         self._sessions: dict[str, ChargePointSession] = {}
         self._connected = asyncio.Condition()
         self._tasks: set[asyncio.Task] = set()
@@ -145,17 +172,15 @@ class CentralSystem(SecurityOperations, Operations):
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.started_at = self.clock.time()
-        self._server = await serve(
-            self._serve_connection,
-            self.host,
-            self._port,
-            ssl=self.ssl_context,
-            subprotocols=[OCPP16],
-            select_subprotocol=_select_ocpp16,
-            process_request=self._authenticate,
-        )
+        self._server = await self._listen(self.main_profile, self._port, self.ssl_context)
         self._port = self._server.sockets[0].getsockname()[1]
         LOG.info("CSMS listening on %s", self.url("<id>"))
+        for profile, port in sorted(self._extra_ports.items()):
+            context = None if profile == 1 else self.client_cert_ssl_context
+            server = await self._listen(profile, port, context)
+            self._extra_servers[profile] = server
+            self._extra_ports[profile] = server.sockets[0].getsockname()[1]
+            LOG.info("CSMS profile %d on %s", profile, self.url("<id>", profile))
         if self.ftp_mode:
             self.ftp_server()
         if self.api_port is not None:
@@ -166,10 +191,12 @@ class CentralSystem(SecurityOperations, Operations):
         for task in list(self._tasks):
             task.cancel()
         await self.stop_api()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        for server in [self._server, *self._extra_servers.values()]:
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+        self._server = None
+        self._extra_servers.clear()
         if self._ftp is not None:
             await asyncio.to_thread(self._ftp.stop)
             self._ftp = None
@@ -202,7 +229,7 @@ class CentralSystem(SecurityOperations, Operations):
         return self._manufacturer_ca
 
     def serves_profile(self, profile: int) -> bool:
-        return profile == self.main_profile
+        return profile == self.main_profile or profile in self._extra_ports
 
     @property
     def main_profile(self) -> int:
@@ -397,10 +424,21 @@ class CentralSystem(SecurityOperations, Operations):
     def port(self) -> int:
         return self._port
 
-    def url(self, cp_id: str) -> str:
-        """The URL a charge point connects to: ``wss://host:port/ocpp/<id>``."""
-        scheme = "wss" if self.ssl_context is not None else "ws"
-        return f"{scheme}://{self.host}:{self._port}{PATH_PREFIX}{cp_id}"
+    def url(self, cp_id: str, profile: int | None = None) -> str:
+        """The URL a charge point connects to: ``wss://host:port/ocpp/<id>``; with
+        ``profile``, the port serving that security profile."""
+        if profile is None or profile == self.main_profile:
+            scheme = "wss" if self.ssl_context is not None else "ws"
+            port = self._port
+        elif profile in self._extra_ports:
+            scheme, port = ("ws" if profile == 1 else "wss"), self._extra_ports[profile]
+        else:
+            raise ValueError(f"this CSMS serves no port for security profile {profile}")
+        return f"{scheme}://{self.host}:{port}{PATH_PREFIX}{cp_id}"
+
+    def profile_ports(self) -> dict[int, int]:
+        """Security profile -> port, for every listener."""
+        return {self.main_profile: self._port, **self._extra_ports}
 
     # -- registry --------------------------------------------------------------------
 
@@ -410,7 +448,9 @@ class CentralSystem(SecurityOperations, Operations):
         """Allow ``cp_id`` with this Basic-Auth password (stored only as a hash) and
         security ``profile`` (default: the main port's)."""
         self.store.put_charge_point(cp_id, hash_password(password) if password else None)
-        self.security_store.set_profile(cp_id, profile or self.main_profile)
+        self.credentials.forget(cp_id)
+        if profile is not None or self.security_store.security(cp_id) is None:
+            self.security_store.set_profile(cp_id, profile or self.main_profile)
 
     def set_boot_policy(
         self,
@@ -568,33 +608,89 @@ class CentralSystem(SecurityOperations, Operations):
 
     # -- WebSocket side ------------------------------------------------------------------
 
+    async def _listen(self, profile: int, port: int, context: ssl.SSLContext | None) -> Server:
+        async def process_request(connection: ServerConnection, request: Request):
+            return await self._authenticate(connection, request, profile)
+
+        return await serve(
+            self._serve_connection,
+            self.host,
+            port,
+            ssl=context,
+            subprotocols=[OCPP16],
+            select_subprotocol=_select_ocpp16,
+            process_request=process_request,
+        )
+
     async def _authenticate(
-        self, connection: ServerConnection, request: Request
+        self, connection: ServerConnection, request: Request, profile: int
     ) -> Response | None:
+        """404 for an unknown id, 401 for a wrong profile or credentials (whitepaper:
+        a charge point connecting with another profile than its own is refused)."""
         cp_id = _cp_id_from_path(request.path)
         cp = self.store.charge_point(cp_id) if cp_id else None
-        if cp is None:
+        if cp_id is None or cp is None:
             return connection.respond(HTTPStatus.NOT_FOUND, "Unknown charge point\n")
+        sec = self.security_store.security(cp_id) or {"profile": self.main_profile}
+        allowed = {sec["profile"], sec.get("pending_profile")}
+        source = str((connection.remote_address or ("?",))[0])
+        if profile not in allowed:
+            LOG.warning("%s: refused on the profile-%d port (uses %s)", cp_id, profile, sec)
+            await self.credentials.refuse(source, cp_id)
+            return _unauthorized(
+                connection,
+                f"charge point {cp_id} uses security profile {sec['profile']}; "
+                f"this port serves profile {profile}",
+            )
+        if profile == 3:
+            return await self._check_client_certificate(connection, cp_id, source, sec)
         stored_hash = cp["password_hash"] or ""
-        pending = (self.security_store.security(cp_id) or {}).get("pending_hash")
+        pending = sec.get("pending_hash")
 
         async def check_credentials(username: str, password: str) -> bool:
             if username != cp_id:
+                await self.credentials.refuse(source, cp_id)
                 return False
-            # scrypt takes tens of ms: keep it off the event loop.
-            if await asyncio.to_thread(verify_password, password, stored_hash):
+            if await self.credentials.matches(cp_id, password, stored_hash):
+                self._connected_with(cp_id, profile, sec)
                 return True
-            if pending and await asyncio.to_thread(verify_password, password, pending):
+            if pending and await self.credentials.matches(cp_id, password, pending):
                 # The charge point uses its new AuthorizationKey: the old one is void now.
                 self.store.put_charge_point(cp_id, pending)
                 self.security_store.clear_pending(cp_id, key=True)
+                self.credentials.forget(cp_id)
+                self._connected_with(cp_id, profile, sec)
                 LOG.info("%s: connected with its new AuthorizationKey", cp_id)
                 return True
+            await self.credentials.refuse(source, cp_id)
             return False
 
         return await basic_auth(realm=REALM, check_credentials=check_credentials)(
             connection, request
         )
+
+    async def _check_client_certificate(
+        self, connection: ServerConnection, cp_id: str, source: str, sec: dict[str, Any]
+    ) -> Response | None:
+        """Profile 3: the TLS layer verified the chain to the CPO CA; the subject's CN
+        must be the charge point id of the URL. No Basic auth."""
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        peer = ssl_object.getpeercert() if ssl_object is not None else None
+        names = [v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
+        if names != [cp_id]:
+            await self.credentials.refuse(source, cp_id)
+            return _unauthorized(
+                connection, f"the client certificate's subject {names} is not {cp_id}"
+            )
+        connection.username = cp_id
+        self._connected_with(cp_id, 3, sec)
+        return None
+
+    def _connected_with(self, cp_id: str, profile: int, sec: dict[str, Any]) -> None:
+        """A charge point that connects with its pending higher profile now has it."""
+        if profile != sec["profile"] and profile == sec.get("pending_profile"):
+            self.security_store.set_profile(cp_id, profile)
+            LOG.info("%s: now on security profile %d", cp_id, profile)
 
     async def _serve_connection(self, connection: ServerConnection) -> None:
         cp_id = connection.username
@@ -628,6 +724,12 @@ class CentralSystem(SecurityOperations, Operations):
     async def _notify_connected(self) -> None:
         async with self._connected:
             self._connected.notify_all()
+
+
+def _unauthorized(connection: ServerConnection, message: str) -> Response:
+    response = connection.respond(HTTPStatus.UNAUTHORIZED, message + "\n")
+    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+    return response
 
 
 def _select_ocpp16(

@@ -964,7 +964,7 @@ class CsmsBench:
 
     async def _start_local_dut(self) -> tuple[str, str]:
         from bench.csms.server import CentralSystem
-        from bench.security.pki import ensure_pki, server_ssl_context
+        from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
 
         self._root = Path(tempfile.mkdtemp(prefix="bench-csms-dut-"))
         pki = ensure_pki(_shared_pki_dir())
@@ -974,6 +974,11 @@ class CsmsBench:
             self.clock,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
             pki_dir=_shared_pki_dir(),
+            plain_port=0,
+            client_cert_port=0,
+            client_cert_ssl_context=client_cert_server_context(
+                pki.server_cert, pki.server_key, pki.ca_cert
+            ),
         )
         await self.csms.start()
         # What the lab's operator sets up in the DUT before the run.

@@ -99,6 +99,17 @@ def server_ssl_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]
     return ctx
 
 
+def client_cert_server_context(
+    cert: str | os.PathLike[str], key: str | os.PathLike[str], ca_file: str | os.PathLike[str]
+) -> ssl.SSLContext:
+    """Security profile 3: :func:`server_ssl_context` that requires a client certificate
+    issued by the CPO CA in ``ca_file``."""
+    ctx = server_ssl_context(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=os.fspath(ca_file))
+    return ctx
+
+
 def client_ssl_context(
     ca_file: str | os.PathLike[str],
     *,
