@@ -36,7 +36,7 @@ from bench.csms.openapi import (
     request_schema,
 )
 from bench.csms.operations import OPERATIONS, Operation, OperationError
-from bench.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.errors import CallErrorReceived, NotConnected
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem

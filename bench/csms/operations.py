@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 
-from bench.clock import Clock, iso
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.frames import schema_violation
-from bench.smartcharging import (
+from charger.clock import Clock, iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import schema_violation
+from charger.smartcharging import (
     Transaction,
     check_profile,
     clear,
