@@ -87,6 +87,17 @@ def server_ssl_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]
     return ctx
 
 
+def client_cert_server_context(
+    cert: str | os.PathLike[str], key: str | os.PathLike[str], ca_file: str | os.PathLike[str]
+) -> ssl.SSLContext:
+    """Security profile 3: :func:`server_ssl_context` that requires a client certificate
+    issued by the CPO CA in ``ca_file``."""
+    ctx = server_ssl_context(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=os.fspath(ca_file))
+    return ctx
+
+
 def _server_cert_usable(files: PkiFiles, ca_cert: x509.Certificate, hosts: tuple[str, ...]) -> bool:
     if not (files.server_cert.exists() and files.server_key.exists()):
         return False
@@ -103,11 +114,11 @@ def _server_cert_usable(files: PkiFiles, ca_cert: x509.Certificate, hosts: tuple
     return all(str(_general_name(h).value) in present for h in hosts)
 
 
-def _issue_ca(key: rsa.RSAPrivateKey) -> x509.Certificate:
+def _issue_ca(key: rsa.RSAPrivateKey, common_name: str = "OCPP bench local CA") -> x509.Certificate:
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OCPP bench"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "OCPP bench local CA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
     now = _now()

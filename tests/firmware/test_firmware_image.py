@@ -273,7 +273,9 @@ def test_an_installed_slot_runs_the_agent_from_its_own_files(tmp_path, images, k
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str((state / "slots" / "A" / "charger" / "__init__.py").resolve())
+    assert result.stdout.strip() == str(
+        (state / "slots" / "A" / "charger" / "__init__.py").resolve()
+    )
     help_run = subprocess.run(
         argv[:-1] + ["--help"],
         env={**os.environ, **env},
