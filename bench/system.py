@@ -13,16 +13,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bench.agent.settings import AgentSettings
 from bench.agent_process import AgentProcess
-from bench.clock import Clock
 from bench.csms.server import CentralSystem
-from bench.hw.config import HardwareConfig
+from bench.doubles.charger import write_quirks
 from bench.linkproxy import LinkProxy
 from bench.rig.sim import SimRig
 from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
 from bench.security.redact import redact
 from bench.statedir import StateDir
+from charger.agent.settings import AgentSettings
+from charger.clock import Clock
+from charger.hw.config import HardwareConfig
 from firmware_image.keys import ensure_signing_key
 
 log = logging.getLogger("bench.system")
@@ -92,12 +93,17 @@ class BenchSystem:
             ca_file=str(pki.ca_cert),
             initial_password=self.password,
             initial_config=self.agent_config,
-            quirks=self.agent_quirks,
             firmware_public_key=str(ensure_signing_key(self.state.pki / "firmware").public_path),
         )
         settings_file = self.state.agent / "settings.json"
         settings.dump(settings_file)
-        self.agent = AgentProcess(settings_file, self.clock, self.state.agent / "agent.out")
+        module = "charger"
+        if self.agent_quirks:  # a DUT double: the firmware behind a faulty link
+            write_quirks(settings_file, self.agent_quirks)
+            module = "bench.doubles.charger"
+        self.agent = AgentProcess(
+            settings_file, self.clock, self.state.agent / "agent.out", module=module
+        )
         self.agent.start()
         self._watchdog = asyncio.create_task(self._watch_agent())
         return self.endpoints()

@@ -37,7 +37,7 @@ from bench.csms.openapi import (
 )
 from bench.csms.operations import OPERATIONS, Operation, OperationError
 from bench.csms.registry_api import RegistryApiError, registry_routes
-from bench.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.errors import CallErrorReceived, NotConnected
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem

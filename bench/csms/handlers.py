@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.clock import Clock, iso
 from bench.csms.security_handlers import SECURITY_HANDLERS
 from bench.csms.store import Store
-from bench.smartcharging import end_transaction
+from charger.clock import Clock, iso
+from charger.smartcharging import end_transaction
 
 LOG = logging.getLogger(__name__)
 

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 
-from bench.clock import Clock, iso
 from bench.csms.operation_types import Operation, OperationError, Payload, UnknownOperation
 from bench.csms.security_ops import SECURITY_OPERATIONS
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.frames import schema_violation
 from bench.security.redact import redact
-from bench.smartcharging import (
+from charger.clock import Clock, iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import schema_violation
+from charger.smartcharging import (
     Transaction,
     check_profile,
     clear,

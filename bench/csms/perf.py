@@ -25,11 +25,11 @@ from typing import Any
 
 from websockets.exceptions import InvalidStatus
 
-from bench.clock import Clock
 from bench.csms.chargepoints import hash_records
 from bench.csms.server import CentralSystem
-from bench.protocol.transport import connect_client
 from bench.security.pki import ensure_pki, server_ssl_context
+from charger.clock import Clock
+from charger.protocol.transport import connect_client
 
 CONCURRENCY = 50
 

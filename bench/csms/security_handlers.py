@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bench.clock import Clock, iso
 from bench.csms.security_store import SecurityStore
 from bench.csms.store import Store
 from bench.security.ca import CsrError, check_csr
+from charger.clock import Clock, iso
 
 LOG = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bench.clock import Clock, iso
 from bench.csms.operation_types import Operation, OperationError, Payload
 from bench.csms.security_store import SecurityStore
 from bench.security.ca import (
@@ -40,7 +39,8 @@ from bench.security.ca import (
 )
 from bench.security.passwords import fast_hash, generate_password, hash_password
 from bench.security.redact import redact_text
-from bench.smartcharging import parse_time
+from charger.clock import Clock, iso
+from charger.smartcharging import parse_time
 
 if TYPE_CHECKING:
     from bench.csms.store import Store

@@ -62,7 +62,6 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from bench.clock import Clock, iso
 from bench.csms.chargepoints import ChargePointRegistry
 from bench.csms.credentials import CredentialChecker
 from bench.csms.handlers import VendorHook
@@ -71,12 +70,13 @@ from bench.csms.security_ops import SecurityOperations
 from bench.csms.session import ChargePointSession
 from bench.csms.store import Store
 from bench.csms.trace import Entry, FrameTrace, Predicate
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.frames import CALL
-from bench.protocol.transport import OCPP16
 from bench.security.backoff import Backoff
 from bench.security.ca import CertificateAuthority, cpo_ca, manufacturer_ca
 from bench.security.passwords import hash_password
+from charger.clock import Clock, iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import CALL
+from charger.protocol.transport import OCPP16
 
 LOG = logging.getLogger(__name__)
 

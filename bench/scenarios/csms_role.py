@@ -2,7 +2,7 @@
 
 Three parts:
 
-* :class:`SimChargePoint` - an OCPP 1.6-J charge point on :class:`bench.protocol.link.Link`.
+* :class:`SimChargePoint` - an OCPP 1.6-J charge point on :class:`charger.protocol.link.Link`.
   It sends what a case tells it to (``request``) and answers every CALL from the
   Central System: with the answer a case scripted for that action, or else with a
   sane default (its own configuration keys, connectors and transactions).
@@ -47,14 +47,14 @@ from ocpp.messages import Call, validate_payload
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from bench.clock import Clock, iso
-from bench.protocol.actions import CSMS_ACTIONS, CSMS_SECURITY_ACTIONS
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.frames import CALL, CALLERROR
-from bench.protocol.link import Link
-from bench.protocol.transport import connect_client
 from bench.scenarios.handle import BaseHandle, ScenarioFailed
 from bench.scenarios.sim_security import CpSecurity
+from charger.clock import Clock, iso
+from charger.protocol.actions import CSMS_ACTIONS, CSMS_SECURITY_ACTIONS
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import CALL, CALLERROR
+from charger.protocol.link import Link
+from charger.protocol.transport import connect_client
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem

@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.clock import Clock, iso
 from bench.pics import load_pics
 from bench.scenarios.handle import BaseHandle, Handle, ScenarioFailed
 from bench.scenarios.registry import Scenario
 from bench.security.redact import redact_frame
 from bench.statedir import StateDir
 from bench.system import BenchSystem
+from charger.clock import Clock, iso
 
 log = logging.getLogger("bench.runner")
 

@@ -30,7 +30,7 @@ from cryptography.x509.oid import NameOID
 from ocpp.v16 import call
 
 from bench.security.ca import certificate_hash_data, verify_data
-from bench.security.pki import client_ssl_context
+from charger.protocol.tls import client_ssl_context
 
 if TYPE_CHECKING:
     from bench.scenarios.csms_role import SimChargePoint

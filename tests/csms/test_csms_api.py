@@ -7,15 +7,15 @@ import re
 import pytest
 from csms_rig import CP, OTHER, PASSWORD, ahttp, running
 
-from bench.clock import Clock
 from bench.csms.api import create_app
 from bench.csms.cli import add_subcommands, parse_fields
 from bench.csms.openapi import ocpp_schema
 from bench.csms.operations import OPERATIONS, OperationError
 from bench.csms.server import CentralSystem
-from bench.protocol.errors import NotConnected
 from bench.scenarios.csms_role import NO_ANSWER
 from bench.security.redact import redact
+from charger.clock import Clock
+from charger.protocol.errors import NotConnected
 
 
 def ensure_pki_pem():

@@ -13,7 +13,7 @@ from ocpp.v16 import call
 from websockets.asyncio.client import connect
 from websockets.headers import build_authorization_basic
 
-from bench.smartcharging import composite_response
+from charger.smartcharging import composite_response
 
 
 def _download(location: str) -> bytes:

@@ -11,12 +11,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from websockets.exceptions import InvalidStatus
 
-from bench.clock import Clock
 from bench.csms.server import CentralSystem
-from bench.protocol.transport import connect_client
 from bench.scenarios.csms_role import SimChargePoint
 from bench.scenarios.sim_security import Endpoint
-from bench.security.pki import client_cert_server_context, client_ssl_context, server_ssl_context
+from bench.security.pki import client_cert_server_context, server_ssl_context
+from charger.clock import Clock
+from charger.protocol.tls import client_ssl_context
+from charger.protocol.transport import connect_client
 
 PASSWORD = "profile-password-0123456789"
 

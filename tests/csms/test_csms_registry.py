@@ -10,7 +10,7 @@ from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus
 
 from bench.csms.cli import add_subcommands
-from bench.protocol.transport import connect_client
+from charger.protocol.transport import connect_client
 
 
 def cli(state):

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from bench.clock import Clock
 from bench.csms.server import CentralSystem
+from charger.clock import Clock
 
 
 @pytest.fixture
