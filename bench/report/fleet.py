@@ -69,7 +69,11 @@ def _read_rig(rig: str, stamp: str, folder: Path) -> RigRun:
     if isinstance(rc, int) and not isinstance(rc, bool):
         entry.selftest = "pass" if rc == 0 else "fail"
         if rc != 0 and not entry.problem:
-            entry.problem = f"bench selftest failed (exit {rc}), see selftest.json"
+            said = str(status.get("selftest_message") or "").strip()
+            entry.problem = f"bench selftest failed (exit {rc}){': ' + said if said else ''}"
+    run_rc = status.get("run_rc")
+    if isinstance(run_rc, int) and run_rc not in (0, 1) and not entry.problem:
+        entry.problem = f"bench run exited {run_rc} (0 is all passed, 1 is some failed)"
     results = folder / "results.json"
     if results.is_file():
         data, problem = _read_json(results)

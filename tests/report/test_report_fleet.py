@@ -147,3 +147,15 @@ def test_cli_says_in_one_line_when_there_is_nothing_to_merge(tmp_path, capsys, a
 
     err = capsys.readouterr().err
     assert err.startswith("bench report-fleet: ") and err.count("\n") == 1
+
+
+def test_what_the_selftest_said_and_a_crashed_run_reach_the_summary(tmp_path) -> None:
+    said = "meter 1: no answer from unit 1 on /dev/bench-rs485"
+    rig_report(tmp_path, "rig-a", None, selftest_rc=1, selftest_message=said)
+    rig_report(tmp_path, "rig-b", None, run_rc=2)
+
+    rigs = {r.rig: r for r in collect(tmp_path)}
+
+    assert rigs["rig-a"].problem == f"bench selftest failed (exit 1): {said}"
+    assert rigs["rig-b"].selftest == "pass"
+    assert rigs["rig-b"].problem.startswith("bench run exited 2")
