@@ -119,10 +119,15 @@ async def _up(args: argparse.Namespace) -> int:
         csms_port=args.port,
         hardware=rig.hardware,
         api_port=args.port + 1,
+        client_cert_port=args.port + 2,
+        plain_port=args.plain_port,
     )
     endpoints = await system.start()
     print(f"CSMS            {endpoints.csms_url}")
     print(f"CSMS API        http://127.0.0.1:{args.port + 1}/api  (`bench csms --help`)")
+    print(f"CSMS profile 3  wss://127.0.0.1:{args.port + 2}/ocpp/<id>  (client certificates)")
+    if args.plain_port is not None:
+        print(f"CSMS profile 1  ws://127.0.0.1:{args.plain_port}/ocpp/<id>  (plain, Basic auth)")
     print(f"charge point id {endpoints.charge_point_id}")
     print(f"agent pid       {endpoints.agent_pid}")
     print(f"state directory {endpoints.state_dir}")
@@ -172,7 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the CSMS, the agent and the simulated rig")
     up.add_argument("--state-dir", default="bench-state")
-    up.add_argument("--port", type=int, default=9000, help="CSMS port on 127.0.0.1")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=9000,
+        help="CSMS port on 127.0.0.1 (profile 2); +1 its HTTP API, +2 profile 3",
+    )
+    up.add_argument(
+        "--plain-port", type=int, help="also serve security profile 1 (plain ws) on this port"
+    )
     up.add_argument("--rig", help="rig config TOML (default: simulated)")
     up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
     up.add_argument("--panel-port", type=int, default=8080, help="web panel port")

@@ -36,7 +36,7 @@ from bench.csms.openapi import (
     request_schema,
 )
 from bench.csms.operations import OPERATIONS, Operation, OperationError
-from bench.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.errors import CallErrorReceived, NotConnected
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem
@@ -99,6 +99,10 @@ def routes(cs: CentralSystem) -> list[Route]:
     def notifications(cp_id: str) -> Any:
         known(cp_id)
         return read(cs.store.notifications, cp_id, request.args.get("action") or None)
+
+    def security(cp_id: str) -> Any:
+        known(cp_id)
+        return read(cs.security_overview, cp_id)
 
     def configuration(cp_id: str) -> Any:
         known(cp_id)
@@ -218,6 +222,15 @@ def routes(cs: CentralSystem) -> list[Route]:
             notifications,
             params=(Param("action", {"type": "string"}, "e.g. FirmwareStatusNotification"),),
             response=LIST,
+            errors=cp_errors,
+        ),
+        Route(
+            "GET",
+            f"{PREFIX}/charge-points/{{cp_id}}/security",
+            "security",
+            "Security profile, certificates issued and installed, GetLog and "
+            "SignedUpdateFirmware requests, security events.",
+            security,
             errors=cp_errors,
         ),
         Route(

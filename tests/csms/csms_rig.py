@@ -11,9 +11,9 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from bench.clock import Clock
 from bench.csms.server import CentralSystem
 from bench.scenarios.csms_role import SimChargePoint
+from charger.clock import Clock
 
 CP = "CP-API-1"
 PASSWORD = "api-password-0123456789"

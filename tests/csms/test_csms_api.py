@@ -7,14 +7,24 @@ import re
 import pytest
 from csms_rig import CP, OTHER, PASSWORD, ahttp, running
 
-from bench.clock import Clock
 from bench.csms.api import create_app
 from bench.csms.cli import add_subcommands, parse_fields
 from bench.csms.openapi import ocpp_schema
 from bench.csms.operations import OPERATIONS, OperationError
 from bench.csms.server import CentralSystem
-from bench.protocol.errors import NotConnected
 from bench.scenarios.csms_role import NO_ANSWER
+from bench.security.redact import redact
+from charger.clock import Clock
+from charger.protocol.errors import NotConnected
+
+
+def ensure_pki_pem():
+    import tempfile
+
+    from bench.security.pki import ensure_pki
+
+    with tempfile.TemporaryDirectory() as d:
+        return ensure_pki(d).ca_cert.read_text()
 
 
 def _rules(app):
@@ -45,7 +55,7 @@ def test_openapi_document_matches_the_routes(tmp_path):
         body = item["requestBody"]["content"]["application/json"]["schema"]
         assert set(ocpp_schema(action)["properties"]) <= set(body["properties"])
         assert {"200", "400", "404", "409", "502", "504"} <= set(item["responses"])
-    assert len(OPERATIONS) == 19
+    assert len(OPERATIONS) == 26  # 19 of Core and the optional profiles, 7 of security
     # Fields the CSMS fills are optional in the API.
     update = doc["paths"]["/api/charge-points/{cp_id}/operations/UpdateFirmware"]["post"]
     schema = update["requestBody"]["content"]["application/json"]["schema"]
@@ -98,6 +108,8 @@ def test_bad_requests_get_400(tmp_path):
     asyncio.run(main())
 
 
+SOME_PEM = ensure_pki_pem()
+
 #: A minimal valid payload per action (what the CSMS fills is left out).
 MINIMAL = {
     "CancelReservation": {"reservationId": 1},
@@ -131,6 +143,20 @@ MINIMAL = {
     "TriggerMessage": {"requestedMessage": "Heartbeat"},
     "UnlockConnector": {"connectorId": 1},
     "UpdateFirmware": {"location": "ftp://example.invalid/fw.bin"},
+    "CertificateSigned": {"certificateChain": SOME_PEM},
+    "DeleteCertificate": {"certificate": SOME_PEM},
+    "ExtendedTriggerMessage": {"requestedMessage": "Heartbeat"},
+    "GetInstalledCertificateIds": {"certificateType": "CentralSystemRootCertificate"},
+    "GetLog": {"logType": "SecurityLog", "log": {"remoteLocation": "ftp://example.invalid/"}},
+    "InstallCertificate": {"certificateType": "CentralSystemRootCertificate"},
+    "SignedUpdateFirmware": {
+        "firmware": {
+            "location": "ftp://example.invalid/fw.bin",
+            "retrieveDateTime": "2030-01-01T00:00:00Z",
+            "signingCertificate": SOME_PEM,
+            "signature": "c2lnbmF0dXJl",
+        }
+    },
 }
 
 
@@ -145,9 +171,10 @@ def test_every_operation_over_http_reaches_the_charge_point(tmp_path):
                 assert status == 200, (action, body)
                 assert body["action"] == action
                 assert isinstance(body["response"], dict)
-                # The charge point got exactly the request the API reports as sent.
+                # The charge point got exactly the request the API reports as sent
+                # (where the API shows credentials masked: FTP passwords).
                 sent = [f for f in cp.frames if f[0] == "in" and f[1] == action and f[2] == 2]
-                assert sent and sent[-1][4] == body["request"], action
+                assert sent and redact(sent[-1][4]) == body["request"], action
             log = cs.store.operations(CP, limit=100)
             assert [r["action"] for r in log] == list(MINIMAL)
             assert all(r["response"] is not None and r["error"] is None for r in log)

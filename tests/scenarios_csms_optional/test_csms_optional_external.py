@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from bench.clock import Clock
 from bench.csms.hook import payload_for
 from bench.csms.server import CentralSystem
 from bench.scenarios import csms_optional  # noqa: F401 - registers the cases
@@ -16,6 +15,7 @@ from bench.scenarios.csms_optional.firmware import FIRMWARE_IMAGE, FIRMWARE_NAME
 from bench.scenarios.csms_role import IdTags
 from bench.scenarios.registry import select
 from bench.scenarios.runner import RunOptions, run_case
+from charger.clock import Clock
 
 CP_ID = "EXT-CP-01"
 CASES = [
