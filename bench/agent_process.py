@@ -12,14 +12,17 @@ import signal
 import subprocess
 from pathlib import Path
 
-from bench.agent import REBOOT_EXIT_CODE
-from bench.agent.slots import agent_command
-from bench.clock import ENV, Clock
+from charger.agent import REBOOT_EXIT_CODE
+from charger.agent.slots import agent_command
+from charger.clock import ENV, Clock
 
 
 class AgentProcess:
-    def __init__(self, settings_file: Path, clock: Clock, log_file: Path) -> None:
+    def __init__(
+        self, settings_file: Path, clock: Clock, log_file: Path, module: str = "charger"
+    ) -> None:
         self.settings_file = settings_file
+        self.module = module  # the firmware, or a test double wrapping it
         self.clock = clock
         self.log_file = log_file
         self.proc: subprocess.Popen | None = None
@@ -51,7 +54,9 @@ class AgentProcess:
         env = dict(os.environ)
         env[ENV] = self.clock.to_env()
         env["PYTHONUNBUFFERED"] = "1"
-        argv, slot_env = agent_command(self.settings_file)  # the active A/B slot, or the tree
+        argv, slot_env = agent_command(
+            self.settings_file, module=self.module
+        )  # the active A/B slot, or the tree
         env.update(slot_env)
         out = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(

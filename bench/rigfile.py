@@ -1,7 +1,7 @@
 """The rig config file: simulated twins (the default) or the real parts on the Pi.
 
     mode = "simulated"          # or "real"
-    [hardware]                  # mode = "real" only: a bench.hw.config.HardwareConfig
+    [hardware]                  # mode = "real" only: a charger.hw.config.HardwareConfig
     ...
 
 In real mode the bench starts no twins and hands ``[hardware]`` to the agent as is;
@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.hw.config import HardwareConfig
+from charger.hw.config import HardwareConfig
 
 MODES = ("simulated", "real")
 TOP_LEVEL_KEYS = ("mode", "hardware")

@@ -13,15 +13,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bench.agent.settings import AgentSettings
 from bench.agent_process import AgentProcess
-from bench.clock import Clock
 from bench.csms.server import CentralSystem
-from bench.hw.config import HardwareConfig
+from bench.doubles.charger import write_quirks
 from bench.linkproxy import LinkProxy
 from bench.rig.sim import SimRig
-from bench.security.pki import ensure_pki, server_ssl_context
+from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
+from bench.security.redact import redact
 from bench.statedir import StateDir
+from charger.agent.settings import AgentSettings
+from charger.clock import Clock
+from charger.hw.config import HardwareConfig
 from firmware_image.keys import ensure_signing_key
 
 log = logging.getLogger("bench.system")
@@ -51,6 +53,8 @@ class BenchSystem:
         hardware: HardwareConfig | None = None,
         agent_quirks: dict[str, Any] | None = None,
         api_port: int | None = None,
+        client_cert_port: int | None = None,
+        plain_port: int | None = None,
     ) -> None:
         self.state = state
         self.clock = clock or Clock.start()
@@ -61,6 +65,10 @@ class BenchSystem:
         self.hardware = hardware  # real parts: no twins are started
         self.agent_quirks = agent_quirks or {}
         self.api_port = api_port  # the CSMS's HTTP operations API (bench up), None: off
+        # The CSMS's ports for security profile 3 (client certificates) and 1 (plain ws),
+        # None: off.
+        self.client_cert_port = client_cert_port
+        self.plain_port = plain_port
         self.rig = SimRig(state.rig, self.clock)
         self.agent: AgentProcess | None = None
         self.proxy: LinkProxy | None = None
@@ -85,12 +93,17 @@ class BenchSystem:
             ca_file=str(pki.ca_cert),
             initial_password=self.password,
             initial_config=self.agent_config,
-            quirks=self.agent_quirks,
             firmware_public_key=str(ensure_signing_key(self.state.pki / "firmware").public_path),
         )
         settings_file = self.state.agent / "settings.json"
         settings.dump(settings_file)
-        self.agent = AgentProcess(settings_file, self.clock, self.state.agent / "agent.out")
+        module = "charger"
+        if self.agent_quirks:  # a DUT double: the firmware behind a faulty link
+            write_quirks(settings_file, self.agent_quirks)
+            module = "bench.doubles.charger"
+        self.agent = AgentProcess(
+            settings_file, self.clock, self.state.agent / "agent.out", module=module
+        )
         self.agent.start()
         self._watchdog = asyncio.create_task(self._watch_agent())
         return self.endpoints()
@@ -141,11 +154,20 @@ class BenchSystem:
             port=self.csms_port,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
             api_port=self.api_port,
+            pki_dir=self.state.pki,
+            client_cert_port=self.client_cert_port,
+            client_cert_ssl_context=client_cert_server_context(
+                pki.server_cert, pki.server_key, pki.ca_cert
+            ),
+            plain_port=self.plain_port,
         )
         self.csms.frames.add_listener(self._record)
         await self.csms.start()
         self.csms_port = self.csms.port
-        self.csms.register_charge_point(self.cp_id, self.password)
+        ports = self.csms.profile_ports()
+        self.client_cert_port, self.plain_port = ports.get(3), ports.get(1)  # same on restart
+        if self.csms.store.charge_point(self.cp_id) is None:  # keep a rotated key, its profile
+            self.csms.register_charge_point(self.cp_id, self.password)
         for tag, status in DEMO_TAGS.items():
             self.csms.add_id_tag(tag, status)
 
@@ -158,7 +180,8 @@ class BenchSystem:
                 "message_type": entry["message_type"],
                 "unique_id": entry["unique_id"],
                 "action": entry["action"],
-                "payload": entry["payload"],
+                # What the panel shows and reports keep: no FTP or Basic-auth passwords.
+                "payload": redact(entry["payload"]),
             }
         )
         self._trace_event.set()

@@ -1,6 +1,6 @@
 """Build and sign installable images of the charger agent (``bench firmware build``).
 
-The format and the agent's checks live in :mod:`bench.agent.fwimage`; see README.md.
+The format and the agent's checks live in :mod:`charger.agent.fwimage`; see README.md.
 """
 
 from firmware_image.build import BuiltImage, agent_files, build_image

@@ -1,16 +1,14 @@
-"""Build an installable, signed image of the charger agent.
+"""Build an installable, signed image of the charger firmware.
 
-The payload is the agent's closure in the ``bench`` package: every module of
-``bench.agent`` plus, transitively, every ``bench.*`` module they import (at module
-level or inside functions; found by reading the source, not by running it), their
-parent packages' ``__init__.py`` and the data files beside them. Third-party
-packages (ocpp, websockets, pymodbus, ...) are not part of the image: they are the
-charger's platform, installed with the bench.
+The payload is the ``charger`` package, whole: everything that runs on the charger
+lives there and imports nothing from the bench (``tests/test_layout.py`` enforces
+it), so the image is that folder and its data files. Third-party packages (ocpp,
+websockets, pymodbus, ...) are not part of the image: they are the charger's
+platform, installed with it.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
 import gzip
 import io
@@ -20,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import bench
-from bench.agent.fwimage import (
+import charger
+from charger.agent.fwimage import (
     FORMAT,
     MANIFEST,
     PAYLOAD,
@@ -32,91 +30,30 @@ from bench.agent.fwimage import (
 )
 from firmware_image.keys import SigningKey, ensure_signing_key
 
-ROOT_PACKAGE = "bench"
-ENTRY_PACKAGE = "bench.agent"
+FIRMWARE_PACKAGE = "charger"
+ENTRY_PACKAGE = "charger"  # ``python -m charger SETTINGS``
 #: What ``--broken`` puts in place of this file (the manifest keeps the real hash).
-BROKEN_FILE = "bench/agent/__main__.py"
+BROKEN_FILE = "charger/__main__.py"
 BROKEN_CONTENT = b"raise SystemExit('this firmware image is deliberately broken')\n"
 
 
 def default_source_root() -> Path:
-    """The directory holding the ``bench`` package the bench itself runs."""
-    return Path(bench.__file__).resolve().parent.parent
-
-
-def _module_file(root: Path, name: str) -> Path | None:
-    base = root.joinpath(*name.split("."))
-    if (base / "__init__.py").is_file():
-        return base / "__init__.py"
-    if base.with_suffix(".py").is_file():
-        return base.with_suffix(".py")
-    return None
-
-
-def _package_of(root: Path, name: str) -> str:
-    """The package a module belongs to (itself for a package's __init__)."""
-    path = _module_file(root, name)
-    return name if path is not None and path.name == "__init__.py" else name.rpartition(".")[0]
-
-
-def _imports(root: Path, name: str, path: Path) -> set[str]:
-    """``bench.*`` modules named by the import statements of ``name``."""
-    tree = ast.parse(path.read_bytes(), filename=str(path))
-    found: set[str] = set()
-    package = _package_of(root, name)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1])
-                module = f"{base}.{node.module}" if node.module else base
-            else:
-                module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)  # submodules
-    return {m for m in found if m == ROOT_PACKAGE or m.startswith(ROOT_PACKAGE + ".")}
-
-
-def agent_modules(root: Path | None = None) -> dict[str, Path]:
-    """Module name -> source file of everything ``python -m bench.agent`` may import."""
-    root = root or default_source_root()
-    todo = [ROOT_PACKAGE, ENTRY_PACKAGE]
-    entry_dir = root.joinpath(*ENTRY_PACKAGE.split("."))
-    for path in sorted(entry_dir.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
-        rel = path.relative_to(root).with_suffix("")
-        parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
-        todo.append(".".join(parts))
-    modules: dict[str, Path] = {}
-    while todo:
-        name = todo.pop()
-        if name in modules:
-            continue
-        path = _module_file(root, name)
-        if path is None:
-            continue  # ``from bench.x import some_function``: not a module
-        modules[name] = path
-        parent = name.rpartition(".")[0]
-        if parent:
-            todo.append(parent)
-        todo.extend(_imports(root, name, path))
-    return modules
+    """The directory holding the ``charger`` package the bench itself runs."""
+    return Path(charger.__file__).resolve().parent.parent
 
 
 def agent_files(root: Path | None = None) -> list[str]:
-    """Paths (relative to ``root``, POSIX) of the agent's sources and package data."""
+    """Paths (relative to ``root``, POSIX) of the firmware package's files."""
     root = root or default_source_root()
-    files: set[Path] = set()
-    for path in agent_modules(root).values():
-        files.add(path)
-        if path.name == "__init__.py":  # data files beside a package's modules
-            for data in path.parent.iterdir():
-                if data.is_file() and data.suffix not in (".py", ".pyc", ".pyo"):
-                    if not data.name.startswith("."):
-                        files.add(data)
+    package = root / FIRMWARE_PACKAGE
+    files = [
+        p
+        for p in package.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix not in (".pyc", ".pyo")
+        and not p.name.startswith(".")
+    ]
     return sorted(p.relative_to(root).as_posix() for p in files)
 
 

@@ -56,7 +56,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from bench.agent.fwimage import ImageError, check_image, load_public_key
+    from charger.agent.fwimage import ImageError, check_image, load_public_key
     from firmware_image.keys import PUBLIC
 
     key_path = args.public_key or Path(args.key_dir) / PUBLIC

@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.agent.fwimage import key_fingerprint
+from charger.agent.fwimage import key_fingerprint
 
 PRIVATE = "firmware-signing.key"
 PUBLIC = "firmware-signing.pub"

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.pics import SHIPPED, load_pics
-from bench.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.errors import CallErrorReceived, NotConnected
 from web import schemas
 
 log = logging.getLogger("web.bench_api")

@@ -19,8 +19,8 @@ from jsonschema import Draft4Validator, FormatChecker
 from ocpp.charge_point import snake_to_camel_case
 from ocpp.v16 import call
 
-from bench.protocol.actions import CSMS_ACTIONS as CORE_AND_OPTIONAL
-from bench.protocol.actions import CSMS_SECURITY_ACTIONS
+from charger.protocol.actions import CSMS_ACTIONS as CORE_AND_OPTIONAL
+from charger.protocol.actions import CSMS_SECURITY_ACTIONS
 
 #: Requests a Central System sends to a charge point in OCPP 1.6 (core and the
 #: optional profiles) and in the 1.6 security whitepaper.

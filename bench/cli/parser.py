@@ -61,7 +61,13 @@ def _up(sub: argparse._SubParsersAction) -> None:
     )
     up.add_argument("--state-dir", default="bench-state", help=STATE_HELP)
     up.add_argument(
-        "--port", type=int, default=9000, help="CSMS port on 127.0.0.1; its HTTP API uses +1"
+        "--port",
+        type=int,
+        default=9000,
+        help="CSMS port on 127.0.0.1 (profile 2); +1 its HTTP API, +2 profile 3",
+    )
+    up.add_argument(
+        "--plain-port", type=int, help="also serve security profile 1 (plain ws) on this port"
     )
     up.add_argument("--rig", help="rig file (TOML, see wiring/rig.example.toml); default simulated")
     up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
@@ -135,6 +141,7 @@ def _user(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from bench.csms.cli import add_subcommands as add_csms
+    from bench.report.fleet import add_subcommand as add_report_fleet
     from firmware_image.cli import add_subcommands as add_firmware
 
     parser = argparse.ArgumentParser(
@@ -157,5 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
     _scenarios(sub)
     add_csms(sub)
     add_firmware(sub)
+    add_report_fleet(sub)
     _user(sub)
     return parser

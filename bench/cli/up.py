@@ -42,6 +42,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     state = StateDir(Path(args.state_dir).resolve()).ensure()
     check_port_free("127.0.0.1", args.port, "CSMS", "--port")
     check_port_free("127.0.0.1", args.port + 1, "CSMS HTTP API, --port + 1", "--port")
+    check_port_free("127.0.0.1", args.port + 2, "CSMS profile 3, --port + 2", "--port")
+    if args.plain_port is not None:
+        check_port_free("127.0.0.1", args.plain_port, "CSMS profile 1", "--plain-port")
     check_port_free(args.panel_host, args.panel_port, "panel", "--panel-port")
     setup_logging(args.verbose, state.logs / "bench.log")
     return asyncio.run(_up(args, rig, state))
@@ -51,7 +54,14 @@ async def _up(args: argparse.Namespace, rig: RigFile, state: StateDir) -> int:
     from bench.system import BenchSystem
     from web.serve import start_panel
 
-    system = BenchSystem(state, csms_port=args.port, hardware=rig.hardware, api_port=args.port + 1)
+    system = BenchSystem(
+        state,
+        csms_port=args.port,
+        hardware=rig.hardware,
+        api_port=args.port + 1,
+        client_cert_port=args.port + 2,
+        plain_port=args.plain_port,
+    )
     stop_panel = None
     try:
         endpoints = await system.start()
@@ -64,6 +74,9 @@ async def _up(args: argparse.Namespace, rig: RigFile, state: StateDir) -> int:
         )
         print(f"CSMS            {endpoints.csms_url}")
         print(f"CSMS API        http://127.0.0.1:{args.port + 1}/api  (`bench csms --help`)")
+        print(f"CSMS profile 3  wss://127.0.0.1:{args.port + 2}/ocpp/<id>  (client certificates)")
+        if args.plain_port is not None:
+            print(f"CSMS profile 1  ws://127.0.0.1:{args.plain_port}/ocpp/<id>  (plain, Basic auth)")
         print(f"charge point id {endpoints.charge_point_id}")
         print(f"agent pid       {endpoints.agent_pid}")
         print(f"state directory {endpoints.state_dir}")

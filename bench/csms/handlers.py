@@ -16,9 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.clock import Clock, iso
+from bench.csms.security_handlers import SECURITY_HANDLERS
 from bench.csms.store import Store
-from bench.smartcharging import end_transaction
+from charger.clock import Clock, iso
+from charger.smartcharging import end_transaction
 
 LOG = logging.getLogger(__name__)
 
@@ -234,22 +235,6 @@ def diagnostics_status_notification(
     return {}
 
 
-def sign_certificate(store: Store, clock: Clock, cp_id: str, payload: Payload) -> Payload:
-    """Security profile 3 (client certificates) is not offered by the bench CSMS."""
-    _notify(store, clock, cp_id, "SignCertificate", None, payload)
-    return {"status": "Rejected"}
-
-
-def _notification(action: str, status_key: str | None = "status") -> Handler:
-    def handler(store: Store, clock: Clock, cp_id: str, payload: Payload) -> Payload:
-        _notify(store, clock, cp_id, action, payload.get(status_key or ""), payload)
-        return {}
-
-    handler.__name__ = handler.__qualname__ = f"on_{action}"
-    handler.__doc__ = f"Store the {action} as a notification row."
-    return handler
-
-
 def _notify(
     store: Store, clock: Clock, cp_id: str, action: str, status: str | None, payload: Payload
 ) -> None:
@@ -268,11 +253,8 @@ HANDLERS: dict[str, Handler] = {
     "DataTransfer": data_transfer,
     "FirmwareStatusNotification": firmware_status_notification,
     "DiagnosticsStatusNotification": diagnostics_status_notification,
-    # Security extension (whitepaper): sent by profile-2 chargers like the seed.
-    "SecurityEventNotification": _notification("SecurityEventNotification", "type"),
-    "SignedFirmwareStatusNotification": _notification("SignedFirmwareStatusNotification"),
-    "LogStatusNotification": _notification("LogStatusNotification"),
-    "SignCertificate": sign_certificate,
+    # Security extension (whitepaper).
+    **SECURITY_HANDLERS,
 }
 
 

@@ -89,9 +89,26 @@ def ocpp_schema(name: str) -> Schema:
     """An OCPP 1.6 JSON schema of the ``ocpp`` package (e.g. "ReserveNow",
     "ReserveNowResponse"), as an OpenAPI 3.1 schema object."""
     schema = json.loads(_ocpp_schema_text(name))
-    for key in ("$schema", "id"):
+    for key in ("$schema", "id", "$id"):
         schema.pop(key, None)
-    return schema
+    definitions = schema.pop("definitions", {})
+    return _inline(schema, definitions)
+
+
+def _inline(node: Any, definitions: Schema) -> Any:
+    """The security extension's schemas use ``#/definitions/...``: inline them, since in
+    the OpenAPI document such a reference would point at the document's root."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/"):
+            target = copy.deepcopy(definitions[ref.rsplit("/", 1)[-1]])
+            return _inline(
+                {**target, **{k: v for k, v in node.items() if k != "$ref"}}, definitions
+            )
+        return {k: _inline(v, definitions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, definitions) for v in node]
+    return node
 
 
 def request_schema(op: Operation) -> Schema:

@@ -29,10 +29,13 @@ from typing import TYPE_CHECKING, Any
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 
-from bench.clock import Clock, iso
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.frames import schema_violation
-from bench.smartcharging import (
+from bench.csms.operation_types import Operation, OperationError, Payload, UnknownOperation
+from bench.csms.security_ops import SECURITY_OPERATIONS
+from bench.security.redact import redact
+from charger.clock import Clock, iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import schema_violation
+from charger.smartcharging import (
     Transaction,
     check_profile,
     clear,
@@ -48,34 +51,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-Payload = dict[str, Any]
 #: A reservation made without an expiry lasts this long (simulated seconds).
 DEFAULT_RESERVATION_S = 3600
-
-
-class OperationError(ValueError):
-    """A request that cannot be sent as given (HTTP 400); the message says why."""
-
-
-class UnknownOperation(OperationError):
-    """Not a request a 1.6 Central System sends (HTTP 404)."""
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One CSMS-initiated action: its wire name, Python method and what the CSMS adds.
-
-    ``fills``: fields the OCPP schema requires that the Central System fills in when
-    the caller leaves them out. ``extras``: request fields beyond OCPP (JSON schema),
-    consumed by the Central System and never sent.
-    """
-
-    action: str
-    method: str
-    summary: str
-    profile: str
-    fills: tuple[str, ...] = ()
-    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -91,7 +68,13 @@ OPERATIONS: dict[str, Operation] = {
             "Core",
         ),
         Operation(
-            "ChangeConfiguration", "change_configuration", "Set a configuration key.", "Core"
+            "ChangeConfiguration",
+            "change_configuration",
+            "Set a configuration key. AuthorizationKey without a value: the CSMS generates a "
+            "new key (the old one stays valid until the charge point reconnects with it); "
+            "SecurityProfile only upwards.",
+            "Core",
+            fills=("value",),
         ),
         Operation("ClearCache", "clear_cache", "Clear the authorization cache.", "Core"),
         Operation(
@@ -190,10 +173,12 @@ OPERATIONS: dict[str, Operation] = {
                 }
             },
         ),
+        *SECURITY_OPERATIONS,
     )
 }
 
 BY_METHOD = {op.method: op for op in OPERATIONS.values()}
+# The security extension's operations are implemented in ``bench.csms.security_ops``.
 
 
 @dataclass
@@ -276,7 +261,7 @@ class Operations:
                 f"{op.action}: {problem.details.get('cause')}" + (f" (at {where})" if where else "")
             )
         now = iso(self.clock.now())
-        op_id = self.store.add_operation(cp_id, op.action, request, now)
+        op_id = self.store.add_operation(cp_id, op.action, redact(request), now)
         try:
             message = getattr(call, op.action)(**camel_to_snake_case(request))
             response = await self.call(cp_id, message)
@@ -291,7 +276,7 @@ class Operations:
         after = getattr(self, f"_after_{op.method}", None)
         if after:
             after(cp_id, request, response, notes)
-        return Outcome(op.action, request, response, notes)
+        return Outcome(op.action, redact(request), response, notes)
 
     # -- Core ------------------------------------------------------------------------------
 
@@ -316,7 +301,10 @@ class Operations:
     async def get_configuration(self, cp_id: str, keys: list[str] | None = None) -> dict[str, Any]:
         return await self._run(cp_id, "GetConfiguration", key=keys)
 
-    async def change_configuration(self, cp_id: str, key: str, value: str) -> dict[str, Any]:
+    async def change_configuration(
+        self, cp_id: str, key: str, value: str | None = None
+    ) -> dict[str, Any]:
+        """Set ``key``; AuthorizationKey without ``value`` gets a new random key."""
         return await self._run(cp_id, "ChangeConfiguration", key=key, value=value)
 
     async def reset(self, cp_id: str, kind: str = "Soft") -> dict[str, Any]:
@@ -851,7 +839,7 @@ class Operations:
     def _after_change_configuration(self, cp_id: str, req: Payload, res: Payload, notes: Payload):
         if res.get("status") in ("Accepted", "RebootRequired"):
             self.store.record_configuration(
-                cp_id, [{"key": req["key"], "value": req["value"]}], iso(self.clock.now())
+                cp_id, redact([{"key": req["key"], "value": req["value"]}]), iso(self.clock.now())
             )
 
     # -- plumbing --------------------------------------------------------------------------------

@@ -1,14 +1,23 @@
 """The bench's Central System: WebSocket server, charge point registry, scenario API.
 
-Handshake rules (OCPP-J 1.6 section 3 and the security whitepaper, profiles 1/2):
+Each charge point has a security profile (1, 2 or 3, stored with it) and each port serves
+one profile: the main port 2 (TLS + Basic auth; 1 when started without TLS), optional
+``plain_port`` 1 (plain ws + Basic auth, off unless asked for) and ``client_cert_port`` 3
+(TLS with a client certificate issued by the CPO CA whose subject CN is the charge point
+id; no Basic auth). A charge point that connects on another profile's port is refused
+with 401 (whitepaper: one profile at a time); a higher profile it accepted through
+ChangeConfiguration SecurityProfile is allowed next to the old one until it has
+connected with it.
+
+Handshake rules (OCPP-J 1.6 section 3 and the security whitepaper):
 
 * path ``/ocpp/<chargePointId>``; an id that is not registered gets HTTP 404, as
   OCPP-J 1.6 3.1.1 asks ("SHOULD send an HTTP response with status 404"). It is
   checked before the credentials so a misconfigured URL is told apart from a wrong
   password; the cost is that ids can be probed, acceptable on a bench network.
-* HTTP Basic Auth: username = that id, password checked against the stored scrypt
-  hash; anything else gets HTTP 401 with ``WWW-Authenticate`` (websockets'
-  ``basic_auth``).
+* HTTP Basic Auth: username = that id, password checked against the stored hash
+  (:mod:`bench.csms.credentials`: cached once verified, back-off on failures); anything
+  else gets HTTP 401 with ``WWW-Authenticate`` (websockets' ``basic_auth``).
 * subprotocol ``ocpp1.6``: a client that does not offer it is answered without the
   Sec-WebSocket-Protocol header and the connection is then closed (1002), as
   OCPP-J 1.6 3.1.2 prescribes, instead of websockets' default HTTP 400.
@@ -53,16 +62,21 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from bench.clock import Clock, iso
+from bench.csms.chargepoints import ChargePointRegistry
+from bench.csms.credentials import CredentialChecker
 from bench.csms.handlers import VendorHook
 from bench.csms.operations import OperationError, Operations
+from bench.csms.security_ops import SecurityOperations
 from bench.csms.session import ChargePointSession
 from bench.csms.store import Store
 from bench.csms.trace import Entry, FrameTrace, Predicate
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.frames import CALL
-from bench.protocol.transport import OCPP16
-from bench.security.passwords import hash_password, verify_password
+from bench.security.backoff import Backoff
+from bench.security.ca import CertificateAuthority, cpo_ca, manufacturer_ca
+from bench.security.passwords import hash_password
+from charger.clock import Clock, iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import CALL
+from charger.protocol.transport import OCPP16
 
 LOG = logging.getLogger(__name__)
 
@@ -73,7 +87,7 @@ BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
 ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 
 
-class CentralSystem(Operations):
+class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
     """OCPP 1.6-J Central System for one bench.
 
     ``state``: a directory (the database is ``<state>/csms.sqlite3``), a database file
@@ -98,6 +112,11 @@ class CentralSystem(Operations):
         api_host: str = "127.0.0.1",
         api_token: str | None = None,
         octt_compatible: bool = True,
+        pki_dir: str | Path | None = None,
+        plain_port: int | None = None,
+        client_cert_port: int | None = None,
+        client_cert_ssl_context: ssl.SSLContext | None = None,
+        backoff: Backoff | None = None,
     ):
         self.clock = clock or Clock.from_env()
         db_path = _db_path(state)
@@ -126,27 +145,43 @@ class CentralSystem(Operations):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port = port
         self._server: Server | None = None
+        #: Ports per security profile besides the main one (None: off): profile 1 on
+        #: plain ws, profile 3 on TLS with client certificates (no Basic auth).
+        self._extra_ports: dict[int, int] = {}
+        if plain_port is not None:
+            self._extra_ports[1] = plain_port
+        if client_cert_port is not None:
+            if client_cert_ssl_context is None:
+                raise ValueError("client_cert_port needs client_cert_ssl_context")
+            self._extra_ports[3] = client_cert_port
+        self.client_cert_ssl_context = client_cert_ssl_context
+        self._extra_servers: dict[int, Server] = {}
+        self.credentials = CredentialChecker(backoff)
         self._sessions: dict[str, ChargePointSession] = {}
         self._connected = asyncio.Condition()
         self._tasks: set[asyncio.Task] = set()
         self._follow_up: dict[str, dict[str, str]] = {}
+        #: The CPO CA (``ca.pem``/``ca.key``, bench.security.pki) and ``manufacturer/``;
+        #: None: in a temporary directory made on first need.
+        self.pki_dir: Path | None = Path(pki_dir) if pki_dir is not None else None
+        self._pki_tmp: str | None = None
+        self._cpo_ca: CertificateAuthority | None = None
+        self._manufacturer_ca: CertificateAuthority | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.started_at = self.clock.time()
-        self._server = await serve(
-            self._serve_connection,
-            self.host,
-            self._port,
-            ssl=self.ssl_context,
-            subprotocols=[OCPP16],
-            select_subprotocol=_select_ocpp16,
-            process_request=self._authenticate,
-        )
+        self._server = await self._listen(self.main_profile, self._port, self.ssl_context)
         self._port = self._server.sockets[0].getsockname()[1]
         LOG.info("CSMS listening on %s", self.url("<id>"))
+        for profile, port in sorted(self._extra_ports.items()):
+            context = None if profile == 1 else self.client_cert_ssl_context
+            server = await self._listen(profile, port, context)
+            self._extra_servers[profile] = server
+            self._extra_ports[profile] = server.sockets[0].getsockname()[1]
+            LOG.info("CSMS profile %d on %s", profile, self.url("<id>", profile))
         if self.ftp_mode:
             self.ftp_server()
         if self.api_port is not None:
@@ -157,17 +192,50 @@ class CentralSystem(Operations):
         for task in list(self._tasks):
             task.cancel()
         await self.stop_api()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        for server in [self._server, *self._extra_servers.values()]:
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+        self._server = None
+        self._extra_servers.clear()
         if self._ftp is not None:
             await asyncio.to_thread(self._ftp.stop)
             self._ftp = None
         if self._ftp_tmp is not None:
             shutil.rmtree(self._ftp_tmp, ignore_errors=True)
             self._ftp_tmp = None
+        if self._pki_tmp is not None:
+            shutil.rmtree(self._pki_tmp, ignore_errors=True)
+            self._pki_tmp = None
         self.store.close()
+
+    # -- certificate authorities -------------------------------------------------------------
+
+    def _pki(self) -> Path:
+        if self.pki_dir is None:
+            self._pki_tmp = tempfile.mkdtemp(prefix="bench-csms-pki-")
+            self.pki_dir = Path(self._pki_tmp)
+        return self.pki_dir
+
+    def cpo_ca(self) -> CertificateAuthority:
+        """The CA that signs charge point certificates (and the CSMS's server certificate)."""
+        if self._cpo_ca is None:
+            self._cpo_ca = cpo_ca(self._pki())
+        return self._cpo_ca
+
+    def manufacturer_ca(self) -> CertificateAuthority:
+        """The CA that issues firmware-signing certificates (SignedUpdateFirmware)."""
+        if self._manufacturer_ca is None:
+            self._manufacturer_ca = manufacturer_ca(self._pki() / "manufacturer")
+        return self._manufacturer_ca
+
+    def serves_profile(self, profile: int) -> bool:
+        return profile == self.main_profile or profile in self._extra_ports
+
+    @property
+    def main_profile(self) -> int:
+        """The main port's security profile: 2 with TLS, 1 on plain ws."""
+        return 2 if self.ssl_context is not None else 1
 
     # -- FTP --------------------------------------------------------------------------
 
@@ -220,8 +288,9 @@ class CentralSystem(Operations):
     ) -> str:
         """Serve the HTTP JSON API (a thread); returns its base URL.
 
-        Bound to 127.0.0.1 by default; on any other address a bearer token is required
-        (generated when not given, written with the URL to ``<state>/api.json``, 0600).
+        Bound to 127.0.0.1 by default. A bearer token is always required (generated
+        when not given, written with the URL to ``<state>/api.json``, 0600, where
+        ``bench csms`` reads it).
         """
         from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -233,7 +302,7 @@ class CentralSystem(Operations):
 
         if self._api_server is not None:
             return str(self.api_url)
-        if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        if not token:  # on 127.0.0.1 too: any local user could otherwise operate it
             import secrets
 
             token = secrets.token_urlsafe(24)
@@ -305,8 +374,14 @@ class CentralSystem(Operations):
     def _on_answered(
         self, session: ChargePointSession, action: str, request: dict, response: dict
     ) -> None:
-        """After a charge point's CALL is answered: follow-ups, never in OCTT mode unasked."""
-        if action != "BootNotification":
+        """After a charge point's CALL is answered: follow-ups, never in OCTT mode unasked.
+
+        SignCertificate Accepted: the CA signs the CSR and the CSMS sends CertificateSigned
+        from a task (never from the handler, which would deadlock on the link)."""
+        if action not in ("BootNotification", "SignCertificate"):
+            return
+        if action == "SignCertificate" and response.get("status") == "Accepted":
+            self.spawn(self._send_signed_certificate(session.id, request["csr"]))
             return
         status = response.get("status")
         follow_up = self._follow_up.get(session.id)
@@ -328,6 +403,12 @@ class CentralSystem(Operations):
         except (NotConnected, CallErrorReceived, TimeoutError, OperationError) as exc:
             LOG.warning("%s: follow-up configuration stopped: %s", cp_id, exc)
 
+    async def _send_signed_certificate(self, cp_id: str, csr: str) -> None:
+        try:
+            await self.certificate_signed(cp_id, csr=csr)
+        except (NotConnected, CallErrorReceived, TimeoutError, OperationError) as exc:
+            LOG.warning("%s: CertificateSigned after SignCertificate failed: %s", cp_id, exc)
+
     async def _read_configuration(self, cp_id: str) -> None:
         try:
             await self.get_configuration(cp_id)
@@ -345,16 +426,38 @@ class CentralSystem(Operations):
     def port(self) -> int:
         return self._port
 
-    def url(self, cp_id: str) -> str:
-        """The URL a charge point connects to: ``wss://host:port/ocpp/<id>``."""
-        scheme = "wss" if self.ssl_context is not None else "ws"
-        return f"{scheme}://{self.host}:{self._port}{PATH_PREFIX}{cp_id}"
+    def url(self, cp_id: str, profile: int | None = None) -> str:
+        """The URL a charge point connects to: ``wss://host:port/ocpp/<id>``; with
+        ``profile``, the port serving that security profile."""
+        if profile is None or profile == self.main_profile:
+            scheme = "wss" if self.ssl_context is not None else "ws"
+            port = self._port
+        elif profile in self._extra_ports:
+            scheme, port = ("ws" if profile == 1 else "wss"), self._extra_ports[profile]
+        else:
+            raise ValueError(f"this CSMS serves no port for security profile {profile}")
+        return f"{scheme}://{self.host}:{port}{PATH_PREFIX}{cp_id}"
+
+    def profile_ports(self) -> dict[int, int]:
+        """Security profile -> port, for every listener."""
+        return {self.main_profile: self._port, **self._extra_ports}
 
     # -- registry --------------------------------------------------------------------
 
-    def register_charge_point(self, cp_id: str, password: str) -> None:
-        """Allow ``cp_id`` with this Basic-Auth password (stored only as a hash)."""
-        self.store.put_charge_point(cp_id, hash_password(password))
+    def register_charge_point(
+        self, cp_id: str, password: str | None, profile: int | None = None
+    ) -> None:
+        """Allow ``cp_id`` with this Basic-Auth password (stored only as a hash) and
+        security ``profile`` (default: the main port's)."""
+        self.store.put_charge_point(cp_id, hash_password(password) if password else None)
+        self.credentials.forget(cp_id)
+        if profile is not None or self.security_store.security(cp_id) is None:
+            self.security_store.set_profile(cp_id, profile or self.main_profile)
+
+    def disconnect_charge_point(self, cp_id: str) -> None:
+        session = self._sessions.get(cp_id)
+        if session is not None and not session.closed:
+            self.spawn(session.close(CloseCode.POLICY_VIOLATION, "charge point removed"))
 
     def set_boot_policy(
         self,
@@ -512,24 +615,89 @@ class CentralSystem(Operations):
 
     # -- WebSocket side ------------------------------------------------------------------
 
+    async def _listen(self, profile: int, port: int, context: ssl.SSLContext | None) -> Server:
+        async def process_request(connection: ServerConnection, request: Request):
+            return await self._authenticate(connection, request, profile)
+
+        return await serve(
+            self._serve_connection,
+            self.host,
+            port,
+            ssl=context,
+            subprotocols=[OCPP16],
+            select_subprotocol=_select_ocpp16,
+            process_request=process_request,
+        )
+
     async def _authenticate(
-        self, connection: ServerConnection, request: Request
+        self, connection: ServerConnection, request: Request, profile: int
     ) -> Response | None:
+        """404 for an unknown id, 401 for a wrong profile or credentials (whitepaper:
+        a charge point connecting with another profile than its own is refused)."""
         cp_id = _cp_id_from_path(request.path)
         cp = self.store.charge_point(cp_id) if cp_id else None
-        if cp is None:
+        if cp_id is None or cp is None:
             return connection.respond(HTTPStatus.NOT_FOUND, "Unknown charge point\n")
+        sec = self.security_store.security(cp_id) or {"profile": self.main_profile}
+        allowed = {sec["profile"], sec.get("pending_profile")}
+        source = str((connection.remote_address or ("?",))[0])
+        if profile not in allowed:
+            LOG.warning("%s: refused on the profile-%d port (uses %s)", cp_id, profile, sec)
+            await self.credentials.refuse(source, cp_id)
+            return _unauthorized(
+                connection,
+                f"charge point {cp_id} uses security profile {sec['profile']}; "
+                f"this port serves profile {profile}",
+            )
+        if profile == 3:
+            return await self._check_client_certificate(connection, cp_id, source, sec)
         stored_hash = cp["password_hash"] or ""
+        pending = sec.get("pending_hash")
 
         async def check_credentials(username: str, password: str) -> bool:
             if username != cp_id:
+                await self.credentials.refuse(source, cp_id)
                 return False
-            # scrypt takes tens of ms: keep it off the event loop.
-            return await asyncio.to_thread(verify_password, password, stored_hash)
+            if await self.credentials.matches(cp_id, password, stored_hash):
+                self._connected_with(cp_id, profile, sec)
+                return True
+            if pending and await self.credentials.matches(cp_id, password, pending):
+                # The charge point uses its new AuthorizationKey: the old one is void now.
+                self.store.put_charge_point(cp_id, pending)
+                self.security_store.clear_pending(cp_id, key=True)
+                self.credentials.forget(cp_id)
+                self._connected_with(cp_id, profile, sec)
+                LOG.info("%s: connected with its new AuthorizationKey", cp_id)
+                return True
+            await self.credentials.refuse(source, cp_id)
+            return False
 
         return await basic_auth(realm=REALM, check_credentials=check_credentials)(
             connection, request
         )
+
+    async def _check_client_certificate(
+        self, connection: ServerConnection, cp_id: str, source: str, sec: dict[str, Any]
+    ) -> Response | None:
+        """Profile 3: the TLS layer verified the chain to the CPO CA; the subject's CN
+        must be the charge point id of the URL. No Basic auth."""
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        peer = ssl_object.getpeercert() if ssl_object is not None else None
+        names = [v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
+        if names != [cp_id]:
+            await self.credentials.refuse(source, cp_id)
+            return _unauthorized(
+                connection, f"the client certificate's subject {names} is not {cp_id}"
+            )
+        connection.username = cp_id
+        self._connected_with(cp_id, 3, sec)
+        return None
+
+    def _connected_with(self, cp_id: str, profile: int, sec: dict[str, Any]) -> None:
+        """A charge point that connects with its pending higher profile now has it."""
+        if profile != sec["profile"] and profile == sec.get("pending_profile"):
+            self.security_store.set_profile(cp_id, profile)
+            LOG.info("%s: now on security profile %d", cp_id, profile)
 
     async def _serve_connection(self, connection: ServerConnection) -> None:
         cp_id = connection.username
@@ -563,6 +731,12 @@ class CentralSystem(Operations):
     async def _notify_connected(self) -> None:
         async with self._connected:
             self._connected.notify_all()
+
+
+def _unauthorized(connection: ServerConnection, message: str) -> Response:
+    response = connection.respond(HTTPStatus.UNAUTHORIZED, message + "\n")
+    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+    return response
 
 
 def _select_ocpp16(

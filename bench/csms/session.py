@@ -18,10 +18,10 @@ from ocpp.messages import Call
 from ocpp.routing import on
 from ocpp.v16 import call_result
 
-from bench.clock import Clock
 from bench.csms.handlers import HANDLERS, Handler, VendorHook
 from bench.csms.store import Store
-from bench.protocol.link import FrameCallback, Link
+from charger.clock import Clock
+from charger.protocol.link import FrameCallback, Link
 
 LOG = logging.getLogger(__name__)
 

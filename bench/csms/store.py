@@ -218,6 +218,11 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for the tables other modules keep (``security_store``)."""
+        return self._db
+
     def _one(self, sql: str, args: Iterable[Any] = ()) -> dict[str, Any] | None:
         row = self._db.execute(sql, tuple(args)).fetchone()
         return dict(row) if row is not None else None

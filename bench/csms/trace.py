@@ -14,9 +14,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bench.clock import Clock
-from bench.protocol.frames import CALL
-from bench.protocol.link import FrameCallback
+from charger.clock import Clock
+from charger.protocol.frames import CALL
+from charger.protocol.link import FrameCallback
 
 LOG = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 It plays what a car's EVCC does over DIN SPEC 70121 / ISO 15118-2, reduced to
 what the charger can observe: the CP resistor network, the PP coding, the
-:class:`~bench.hw.interfaces.EvStatus` the SECC reports, and the EV's own
+:class:`~charger.hw.interfaces.EvStatus` the SECC reports, and the EV's own
 contactor. The rig feeds it events (plug, latch, stop) and ticks (``step``) with
 ``now`` in seconds; it never reads a clock, so any scenario runs at any speed.
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from bench.ev.battery import Battery
 from bench.ev.physics import EvElectrical
 from bench.ev.standards import CpNetwork, Standard, is_digital_comm, standard_named
-from bench.hw.interfaces import EvseCommand, EvseStatus, EvStatus, HlcStage
+from charger.hw.interfaces import EvseCommand, EvseStatus, EvStatus, HlcStage
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.clock import Clock
 from bench.ev import Battery, ChargerLimits, DcOutput, EvSession, ModuleSetpoint, dc_output
 from bench.ev.battery import ccs1_car, ccs2_car
-from bench.hw.can.twin import CanBusServer, PowerStageTwin
-from bench.hw.config import (
+from bench.twins.can import CanBusServer, PowerStageTwin
+from bench.twins.meter import MeterTwin
+from bench.twins.pilot import WireEv
+from bench.twins.rfid import RfidTwin
+from charger.clock import Clock
+from charger.hw.config import (
     CanConfig,
     ConnectorConfig,
     HardwareConfig,
@@ -28,11 +31,8 @@ from bench.hw.config import (
     PilotConfig,
     RfidConfig,
 )
-from bench.hw.interfaces import EvseCommand, EvseStatus
-from bench.hw.meter.registers import decode
-from bench.hw.meter.twin import MeterTwin
-from bench.hw.pilot.twin import WireEv
-from bench.hw.rfid.twin import RfidTwin
+from charger.hw.interfaces import EvseCommand, EvseStatus
+from charger.hw.meter.registers import decode
 
 log = logging.getLogger("bench.rig")
 

@@ -2,7 +2,7 @@
 
 Three parts:
 
-* :class:`SimChargePoint` - an OCPP 1.6-J charge point on :class:`bench.protocol.link.Link`.
+* :class:`SimChargePoint` - an OCPP 1.6-J charge point on :class:`charger.protocol.link.Link`.
   It sends what a case tells it to (``request``) and answers every CALL from the
   Central System: with the answer a case scripted for that action, or else with a
   sane default (its own configuration keys, connectors and transactions).
@@ -47,13 +47,14 @@ from ocpp.messages import Call, validate_payload
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from bench.clock import Clock, iso
-from bench.protocol.actions import CSMS_ACTIONS
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.frames import CALL, CALLERROR
-from bench.protocol.link import Link
-from bench.protocol.transport import connect_client
 from bench.scenarios.handle import BaseHandle, ScenarioFailed
+from bench.scenarios.sim_security import CpSecurity
+from charger.clock import Clock, iso
+from charger.protocol.actions import CSMS_ACTIONS, CSMS_SECURITY_ACTIONS
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import CALL, CALLERROR
+from charger.protocol.link import Link
+from charger.protocol.transport import connect_client
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem
@@ -218,7 +219,7 @@ class _CpLink(Link):
     def __init__(self, cp: SimChargePoint, connection: Any, **kwargs: Any) -> None:
         super().__init__(cp.cp_id, connection, **kwargs)
         self.cp = cp
-        for action in CSMS_ACTIONS:
+        for action in (*CSMS_ACTIONS, *CSMS_SECURITY_ACTIONS):
             self.route_map[action] = {"_on_action": self._placeholder}
 
     @staticmethod
@@ -283,6 +284,8 @@ class SimChargePoint:
         self._heartbeat: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.errors: list[str] = []  # follow-ups that failed, for the report
+        #: Certificates, keys, security log and profile (the whitepaper's side).
+        self.security = CpSecurity(self)
 
     # -- connection ------------------------------------------------------------------
 
@@ -335,6 +338,7 @@ class SimChargePoint:
         for task in list(self._tasks):
             task.cancel()
         await self.disconnect()
+        self.security.close()
 
     # -- sending ---------------------------------------------------------------------
 
@@ -396,7 +400,7 @@ class SimChargePoint:
     # -- answering the Central System --------------------------------------------------
 
     def script(self, action: str, answer: Answer | None, delay: float = 0.0) -> None:
-        if action not in CSMS_ACTIONS:
+        if action not in CSMS_ACTIONS and action not in CSMS_SECURITY_ACTIONS:
             raise ValueError(f"{action} is not a request a Central System sends")
         if answer is None:
             self.scripts.pop(action, None)
@@ -426,7 +430,12 @@ class SimChargePoint:
         n = self.connectors
         if action == "GetConfiguration":
             return self.config.report(p.get("key")), None
+        if action in CSMS_SECURITY_ACTIONS:
+            return self.security.answer(action, p)
         if action == "ChangeConfiguration":
+            security = self.security.change(p["key"], p["value"])
+            if security is not None:
+                return security
             status = self.config.change(p["key"], p["value"])
             if status == "Accepted" and p["key"] == "HeartbeatInterval" and self._heartbeat:
                 self.start_heartbeat(self.config.int("HeartbeatInterval"))
@@ -955,7 +964,7 @@ class CsmsBench:
 
     async def _start_local_dut(self) -> tuple[str, str]:
         from bench.csms.server import CentralSystem
-        from bench.security.pki import ensure_pki, server_ssl_context
+        from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
 
         self._root = Path(tempfile.mkdtemp(prefix="bench-csms-dut-"))
         pki = ensure_pki(_shared_pki_dir())
@@ -964,6 +973,12 @@ class CsmsBench:
             self._root / "csms",
             self.clock,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
+            pki_dir=_shared_pki_dir(),
+            plain_port=0,
+            client_cert_port=0,
+            client_cert_ssl_context=client_cert_server_context(
+                pki.server_cert, pki.server_key, pki.ca_cert
+            ),
         )
         await self.csms.start()
         # What the lab's operator sets up in the DUT before the run.

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bench.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.errors import CallErrorReceived, NotConnected
 
 if TYPE_CHECKING:
     from bench.csms.server import CentralSystem

@@ -19,12 +19,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.clock import Clock, iso
 from bench.pics import load_pics
 from bench.scenarios.handle import BaseHandle, Handle, ScenarioFailed
 from bench.scenarios.registry import Scenario
+from bench.security.redact import redact_frame
 from bench.statedir import StateDir
 from bench.system import BenchSystem
+from charger.clock import Clock, iso
 
 log = logging.getLogger("bench.runner")
 
@@ -158,7 +159,7 @@ async def _run_csms(
         await _guarded(case, handle, bench.clock, result, options.stop)
     finally:
         await bench.stop()
-        result.trace = list(bench.trace)
+        result.trace = [redact_frame(f) for f in bench.trace]  # no passwords in reports
         _collect(handle, result)
 
 

@@ -4,15 +4,10 @@ The bench runs its own CA so a charger can be given one root certificate
 (``ca.pem``) to verify the Central System against. Files are created once and
 reused, so a charger that was provisioned with the root keeps working across runs.
 
-Certificate validity uses the wall clock, not :class:`bench.clock.Clock`: TLS peers
+Certificate validity uses the wall clock, not :class:`charger.clock.Clock`: TLS peers
 check certificates against their real clocks, whatever speed the simulation runs at.
 
-Cipher suites: the whitepaper's Central System suites are ECDHE-ECDSA; with an RSA
-certificate the server offers the ECDHE-RSA equivalents first and the static-RSA
-TLS_RSA_WITH_AES_128/256_GCM suites that the seed charger (001) supports. OpenSSL
-3.0 at its default security level 2 allows these (RSA 2048 = 112 bits), so the
-level is not lowered; :func:`server_ssl_context` checks the suites really are enabled
-and fails loudly if a system OpenSSL policy removed them.
+Cipher suites and the client context are the firmware's (``charger/protocol/tls.py``).
 """
 
 from __future__ import annotations
@@ -31,16 +26,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-DEFAULT_HOSTS = ("127.0.0.1", "localhost")
+from charger.protocol.tls import SERVER_CIPHERS, require_ciphers
 
-#: OpenSSL names of TLS_RSA_WITH_AES_128_GCM_SHA256 / TLS_RSA_WITH_AES_256_GCM_SHA384.
-SEED_CHARGER_CIPHERS = ("AES128-GCM-SHA256", "AES256-GCM-SHA384")
-#: Forward-secret suites first, then the static-RSA ones real chargers still use.
-SERVER_CIPHERS = (
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    *SEED_CHARGER_CIPHERS,
-)
+DEFAULT_HOSTS = ("127.0.0.1", "localhost")
 
 CA_DAYS = 3650
 SERVER_DAYS = 825  # the longest lifetime common TLS clients accept for a leaf
@@ -94,40 +82,20 @@ def server_ssl_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     ctx.set_ciphers(":".join(SERVER_CIPHERS))
-    _require_ciphers(ctx, SERVER_CIPHERS)
+    require_ciphers(ctx, SERVER_CIPHERS)
     ctx.load_cert_chain(cert, key)
     return ctx
 
 
-def client_ssl_context(
-    ca_file: str | os.PathLike[str],
-    *,
-    ciphers: Iterable[str] | None = None,
-    maximum_version: ssl.TLSVersion | None = None,
+def client_cert_server_context(
+    cert: str | os.PathLike[str], key: str | os.PathLike[str], ca_file: str | os.PathLike[str]
 ) -> ssl.SSLContext:
-    """Client context that verifies the server (chain and host name) against ``ca_file``.
-
-    ``ciphers``/``maximum_version`` narrow it to what a given charger offers, e.g.
-    ``ciphers=SEED_CHARGER_CIPHERS, maximum_version=TLSVersion.TLSv1_2``.
-    """
-    ctx = ssl.create_default_context(cafile=os.fspath(ca_file))
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if maximum_version is not None:
-        ctx.maximum_version = maximum_version
-    wanted = tuple(ciphers) if ciphers is not None else SERVER_CIPHERS
-    ctx.set_ciphers(":".join(wanted))
-    _require_ciphers(ctx, wanted)
+    """Security profile 3: :func:`server_ssl_context` that requires a client certificate
+    issued by the CPO CA in ``ca_file``."""
+    ctx = server_ssl_context(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=os.fspath(ca_file))
     return ctx
-
-
-def _require_ciphers(ctx: ssl.SSLContext, names: Iterable[str]) -> None:
-    enabled = {c["name"] for c in ctx.get_ciphers()}
-    missing = [n for n in names if n not in enabled]
-    if missing:
-        raise RuntimeError(
-            f"OpenSSL ({ssl.OPENSSL_VERSION}, security level {ctx.security_level}) "
-            f"refuses cipher suites {missing}; check the system openssl.cnf CipherString"
-        )
 
 
 def _server_cert_usable(files: PkiFiles, ca_cert: x509.Certificate, hosts: tuple[str, ...]) -> bool:
@@ -146,11 +114,11 @@ def _server_cert_usable(files: PkiFiles, ca_cert: x509.Certificate, hosts: tuple
     return all(str(_general_name(h).value) in present for h in hosts)
 
 
-def _issue_ca(key: rsa.RSAPrivateKey) -> x509.Certificate:
+def _issue_ca(key: rsa.RSAPrivateKey, common_name: str = "OCPP bench local CA") -> x509.Certificate:
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OCPP bench"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "OCPP bench local CA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
     now = _now()

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from bench.agent.authorization import is_valid, may_stop, offline_decision
+from charger.agent.authorization import is_valid, may_stop, offline_decision
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 LATER = (NOW + timedelta(days=1)).isoformat().replace("+00:00", "Z")

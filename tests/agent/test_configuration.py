@@ -1,8 +1,8 @@
 """GetConfiguration / ChangeConfiguration answers, persisted across a restart."""
 
-from bench.agent.config_keys import KeyTable
-from bench.agent.configuration import Configuration
-from bench.agent.store import AgentStore
+from charger.agent.config_keys import KeyTable
+from charger.agent.configuration import Configuration
+from charger.agent.store import AgentStore
 
 
 def make(tmp_path):

@@ -1,8 +1,8 @@
 """The connector state machine, fed by hand-made hardware samples."""
 
-from bench.agent import actions as act
-from bench.agent.connector import ConnectorLogic, Inputs
-from bench.hw.interfaces import CpReading, EvStatus, HlcStage, PowerStatus
+from charger.agent import actions as act
+from charger.agent.connector import ConnectorLogic, Inputs
+from charger.hw.interfaces import CpReading, EvStatus, HlcStage, PowerStatus
 
 UNPLUGGED = CpReading("A", 12.0, 12.0)
 PLUGGED = CpReading("B", 9.0, -12.0)
@@ -183,7 +183,7 @@ def test_a_stuck_fault_opens_the_contactors_after_a_grace_time():
 
 
 def test_ccs1_latch_press_stops_the_transaction():
-    from bench.hw.interfaces import PpReading
+    from charger.hw.interfaces import PpReading
 
     c = ConnectorLogic(2)
     c.tick(sample(0, PLUGGED))

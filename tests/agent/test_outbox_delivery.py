@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.agent.runtime import Charger
-from bench.agent.settings import AgentSettings
-from bench.clock import Clock
-from bench.hw.interfaces import (
+from charger.agent.runtime import Charger
+from charger.agent.settings import AgentSettings
+from charger.clock import Clock
+from charger.hw.interfaces import (
     ConnectorHardware,
     CpReading,
     EvStatus,
@@ -17,7 +17,7 @@ from bench.hw.interfaces import (
     PowerStatus,
     PpReading,
 )
-from bench.protocol.errors import CallErrorReceived
+from charger.protocol.errors import CallErrorReceived
 
 
 class FakeMeter:
@@ -144,7 +144,7 @@ def test_give_up_after_transaction_message_attempts(tmp_path):
 
 
 def test_a_lost_connection_keeps_the_message_for_later(tmp_path):
-    from bench.protocol.errors import NotConnected
+    from charger.protocol.errors import NotConnected
 
     charger = make_charger(tmp_path)
     charger.store.begin_transaction(1, "TAG", 1000, "2026-01-01T00:00:00.000Z")

@@ -1,6 +1,6 @@
 """The outbox keeps transaction messages in order across a restart."""
 
-from bench.agent.store import AgentStore
+from charger.agent.store import AgentStore
 
 
 def test_outbox_order_and_recovery(tmp_path):

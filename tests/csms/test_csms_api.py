@@ -7,14 +7,24 @@ import re
 import pytest
 from csms_rig import CP, OTHER, PASSWORD, ahttp, running
 
-from bench.clock import Clock
 from bench.csms.api import create_app
 from bench.csms.cli import add_subcommands, parse_fields
 from bench.csms.openapi import ocpp_schema
 from bench.csms.operations import OPERATIONS, OperationError
 from bench.csms.server import CentralSystem
-from bench.protocol.errors import NotConnected
 from bench.scenarios.csms_role import NO_ANSWER
+from bench.security.redact import redact
+from charger.clock import Clock
+from charger.protocol.errors import NotConnected
+
+
+def ensure_pki_pem():
+    import tempfile
+
+    from bench.security.pki import ensure_pki
+
+    with tempfile.TemporaryDirectory() as d:
+        return ensure_pki(d).ca_cert.read_text()
 
 
 def _rules(app):
@@ -45,7 +55,7 @@ def test_openapi_document_matches_the_routes(tmp_path):
         body = item["requestBody"]["content"]["application/json"]["schema"]
         assert set(ocpp_schema(action)["properties"]) <= set(body["properties"])
         assert {"200", "400", "404", "409", "502", "504"} <= set(item["responses"])
-    assert len(OPERATIONS) == 19
+    assert len(OPERATIONS) == 26  # 19 of Core and the optional profiles, 7 of security
     # Fields the CSMS fills are optional in the API.
     update = doc["paths"]["/api/charge-points/{cp_id}/operations/UpdateFirmware"]["post"]
     schema = update["requestBody"]["content"]["application/json"]["schema"]
@@ -98,6 +108,8 @@ def test_bad_requests_get_400(tmp_path):
     asyncio.run(main())
 
 
+SOME_PEM = ensure_pki_pem()
+
 #: A minimal valid payload per action (what the CSMS fills is left out).
 MINIMAL = {
     "CancelReservation": {"reservationId": 1},
@@ -131,6 +143,20 @@ MINIMAL = {
     "TriggerMessage": {"requestedMessage": "Heartbeat"},
     "UnlockConnector": {"connectorId": 1},
     "UpdateFirmware": {"location": "ftp://example.invalid/fw.bin"},
+    "CertificateSigned": {"certificateChain": SOME_PEM},
+    "DeleteCertificate": {"certificate": SOME_PEM},
+    "ExtendedTriggerMessage": {"requestedMessage": "Heartbeat"},
+    "GetInstalledCertificateIds": {"certificateType": "CentralSystemRootCertificate"},
+    "GetLog": {"logType": "SecurityLog", "log": {"remoteLocation": "ftp://example.invalid/"}},
+    "InstallCertificate": {"certificateType": "CentralSystemRootCertificate"},
+    "SignedUpdateFirmware": {
+        "firmware": {
+            "location": "ftp://example.invalid/fw.bin",
+            "retrieveDateTime": "2030-01-01T00:00:00Z",
+            "signingCertificate": SOME_PEM,
+            "signature": "c2lnbmF0dXJl",
+        }
+    },
 }
 
 
@@ -145,9 +171,10 @@ def test_every_operation_over_http_reaches_the_charge_point(tmp_path):
                 assert status == 200, (action, body)
                 assert body["action"] == action
                 assert isinstance(body["response"], dict)
-                # The charge point got exactly the request the API reports as sent.
+                # The charge point got exactly the request the API reports as sent
+                # (where the API shows credentials masked: FTP passwords).
                 sent = [f for f in cp.frames if f[0] == "in" and f[1] == action and f[2] == 2]
-                assert sent and sent[-1][4] == body["request"], action
+                assert sent and redact(sent[-1][4]) == body["request"], action
             log = cs.store.operations(CP, limit=100)
             assert [r["action"] for r in log] == list(MINIMAL)
             assert all(r["response"] is not None and r["error"] is None for r in log)
@@ -217,10 +244,31 @@ def test_reads(tmp_path):
     asyncio.run(main())
 
 
+def test_the_token_is_required_even_on_127_0_0_1(tmp_path):
+    async def main():
+        async with running(tmp_path) as (cs, _):
+            assert cs.api_url.startswith("http://127.0.0.1:") and cs.api_token
+            for token in ("", "wrong-token"):
+                status, body = await ahttp("GET", f"{cs.api_url}/api/status", token=token)
+                assert status == 401 and body["error"] == "unauthorized"
+                status, body = await ahttp(
+                    "POST",
+                    f"{cs.api_url}/api/charge-points/{CP}/operations/Reset",
+                    {"type": "Hard"},
+                    token=token,
+                )
+                assert status == 401
+            assert cs.store.operations(CP) == []  # nothing reached the charge point
+            info = json.loads((tmp_path / "csms" / "api.json").read_text())
+            assert info["token"] == cs.api_token
+
+    asyncio.run(main())
+
+
 def test_token_is_required_when_set(tmp_path):
     async def main():
         async with running(tmp_path, api_token="s3cret-token") as (cs, _):
-            status, body = await ahttp("GET", f"{cs.api_url}/api/status")
+            status, body = await ahttp("GET", f"{cs.api_url}/api/status", token="")
             assert status == 401 and body["error"] == "unauthorized"
             status, _ = await ahttp("GET", f"{cs.api_url}/api/status", token="s3cret-token")
             assert status == 200

@@ -13,7 +13,7 @@ from ocpp.v16 import call
 from websockets.asyncio.client import connect
 from websockets.headers import build_authorization_basic
 
-from bench.smartcharging import composite_response
+from charger.smartcharging import composite_response
 
 
 def _download(location: str) -> bytes:
@@ -38,7 +38,9 @@ def test_firmware_rollout_over_the_embedded_ftp_server(tmp_path):
                 {"firmware": "fw-2.0.bin"},
             )
             assert status == 200, body
-            location = body["request"]["location"]
+            assert ":***@" in body["request"]["location"]  # the API shows no FTP password
+            sent = [f for f in cp.frames if f[0] == "in" and f[1] == "UpdateFirmware"]
+            location = sent[-1][4]["location"]  # the charge point gets it
             assert location.startswith("ftp://") and location.endswith("/firmware/fw-2.0.bin")
             assert body["request"]["retrieveDate"]
             assert await asyncio.to_thread(_download, location) == b"IMAGE"

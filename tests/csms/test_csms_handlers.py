@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench.clock import Clock
 from bench.csms import handlers
 from bench.csms.store import Store
+from charger.clock import Clock
 
 CP = "CP1"
 T0 = datetime(2024, 10, 24, 9, 0, tzinfo=UTC).timestamp()

@@ -15,11 +15,11 @@ from websockets.exceptions import (
 )
 from websockets.headers import build_authorization_basic
 
-from bench.clock import Clock, iso
 from bench.csms.server import CentralSystem
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.transport import connect_client
 from bench.security.pki import server_ssl_context
+from charger.clock import Clock, iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.transport import connect_client
 
 CP = "CP001"
 PASSWORD = "0123456789abcdefABCDEF"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from bench.clock import Clock
 from bench.scenarios.handle import Handle
 from bench.scenarios.sessions import FAST, TAG, charging
 from bench.statedir import StateDir
 from bench.system import BenchSystem
+from charger.clock import Clock
 
 pytestmark = pytest.mark.e2e
 

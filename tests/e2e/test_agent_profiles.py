@@ -8,9 +8,9 @@ import pytest
 from ocpp.v16 import call
 from tests_e2e_support import run_on_bench
 
-from bench.clock import iso
 from bench.scenarios.handle import Handle
 from bench.scenarios.sessions import TAG, TAG_2, charging
+from charger.clock import iso
 
 pytestmark = pytest.mark.e2e
 

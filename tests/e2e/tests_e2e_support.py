@@ -6,11 +6,11 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench.clock import Clock
 from bench.scenarios.handle import Handle
 from bench.scenarios.sessions import FAST
 from bench.statedir import StateDir
 from bench.system import BenchSystem
+from charger.clock import Clock
 
 
 def run_on_bench(body, speed: float = 3, **config: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.ev import ChargerLimits, DcOutput, EvSession, ModuleSetpoint, dc_output
-from bench.hw.interfaces import EvseCommand, EvseStatus, EvStatus, HlcStage
+from charger.hw.interfaces import EvseCommand, EvseStatus, EvStatus, HlcStage
 
 
 @dataclass

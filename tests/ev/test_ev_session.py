@@ -6,7 +6,7 @@ import pytest
 from ev_fakes import FakeCharger, Loop
 
 from bench.ev import EvSession, HlcTimings, ccs1_car, ccs2_car
-from bench.hw.interfaces import EvseCommand, EvseStatus, HlcStage
+from charger.hw.interfaces import EvseCommand, EvseStatus, HlcStage
 
 S = HlcStage
 FULL_SEQUENCE = [

@@ -17,7 +17,7 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
-from bench.clock import Clock
+from charger.clock import Clock
 from firmware_image import build_image, ensure_signing_key
 
 FTP_USER = "charger"

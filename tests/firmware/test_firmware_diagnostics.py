@@ -9,27 +9,27 @@ import logging
 import zipfile
 from datetime import UTC, datetime
 
-from bench.agent.diagnostics import (
+from charger.agent.diagnostics import (
     Diagnostics,
     line_time,
     lines_in_window,
     log_formatter,
     redact,
 )
-from bench.clock import Clock
+from charger.clock import Clock
 
 LOG = """\
-2025-03-01T10:00:00.000Z INFO bench.agent: booting
-2025-03-01T10:05:00.000Z INFO bench.agent: boot accepted; heartbeat every 60 s
-2025-03-01T10:10:00.000Z ERROR bench.agent: CSMS session failed
+2025-03-01T10:00:00.000Z INFO charger.agent: booting
+2025-03-01T10:05:00.000Z INFO charger.agent: boot accepted; heartbeat every 60 s
+2025-03-01T10:10:00.000Z ERROR charger.agent: CSMS session failed
 Traceback (most recent call last):
   File "runtime.py", line 1, in <module>
 ValueError: boom
-2025-03-01T10:15:00.000Z INFO bench.agent: key is {auth_key}
-2025-03-01T10:16:00.000Z INFO bench.agent: provisioned with {password}
-2025-03-01T10:17:00.000Z INFO bench.agent.firmware: from ftp://charger:hunter2@127.0.0.1:21/fw
-2025-03-01T10:18:00.000Z INFO bench.agent: header Authorization: Basic QkVOQ0g6c2VjcmV0cGFzcw==
-2025-03-01T10:30:00.000Z INFO bench.agent: after the window
+2025-03-01T10:15:00.000Z INFO charger.agent: key is {auth_key}
+2025-03-01T10:16:00.000Z INFO charger.agent: provisioned with {password}
+2025-03-01T10:17:00.000Z INFO charger.agent.firmware: from ftp://charger:hunter2@127.0.0.1:21/fw
+2025-03-01T10:18:00.000Z INFO charger.agent: header Authorization: Basic QkVOQ0g6c2VjcmV0cGFzcw==
+2025-03-01T10:30:00.000Z INFO charger.agent: after the window
 """
 
 
@@ -148,7 +148,7 @@ def test_upload_failed_when_nothing_listens(charger_factory):
 
 def test_log_lines_in_logging_default_format_are_local_time():
     stamp = datetime(2025, 3, 1, 10, 0, 0).astimezone()  # local, as asctime writes it
-    line = stamp.strftime("%Y-%m-%d %H:%M:%S") + ",250 INFO bench.agent: hello\n"
+    line = stamp.strftime("%Y-%m-%d %H:%M:%S") + ",250 INFO charger.agent: hello\n"
     assert line_time(line) == stamp.timestamp() + 0.25
     assert line_time("  File 'x', line 1\n") is None
     start = stamp.timestamp()
@@ -158,10 +158,10 @@ def test_log_lines_in_logging_default_format_are_local_time():
 
 def test_the_log_formatter_stamps_simulated_utc_time():
     clock = Clock(origin_wall=1000.0, origin_sim=1_740_823_200.0, speed=4.0)  # 2025-03-01 10:00
-    record = logging.LogRecord("bench.agent", logging.INFO, "x", 1, "hello", None, None)
+    record = logging.LogRecord("charger.agent", logging.INFO, "x", 1, "hello", None, None)
     record.created = 1015.0  # 15 wall seconds later: 60 simulated seconds
     text = log_formatter(clock).format(record)
-    assert text == "2025-03-01T10:01:00.000Z INFO bench.agent: hello"
+    assert text == "2025-03-01T10:01:00.000Z INFO charger.agent: hello"
     assert line_time(text) == datetime(2025, 3, 1, 10, 1, tzinfo=UTC).timestamp()
 
 

@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from bench.agent.fwimage import (
+from charger.agent.fwimage import (
     MANIFEST,
     PAYLOAD,
     SIGNATURE,
@@ -22,7 +22,7 @@ from bench.agent.fwimage import (
     load_public_key,
     read_image,
 )
-from bench.agent.slots import SlotStore, agent_command
+from charger.agent.slots import SlotStore, agent_command
 from firmware_image import agent_files, build_image, ensure_signing_key
 from firmware_image.build import BROKEN_FILE
 from firmware_image.cli import add_subcommands
@@ -58,20 +58,18 @@ def test_the_image_holds_the_agent_a_signed_manifest_and_hashes(images, keys):
     paths = [f["path"] for f in manifest["files"]]
     assert paths == sorted(paths) == agent_files()
     for needed in (
-        "bench/__init__.py",
-        "bench/agent/__main__.py",
-        "bench/agent/runtime.py",
-        "bench/agent/firmware.py",
-        "bench/agent/fwimage.py",
-        "bench/clock.py",
-        "bench/hw/factory.py",
-        "bench/hw/rfid/driver.py",
-        "bench/protocol/link.py",
+        "charger/__init__.py",
+        "charger/__main__.py",
+        "charger/agent/runtime.py",
+        "charger/agent/firmware.py",
+        "charger/agent/fwimage.py",
+        "charger/clock.py",
+        "charger/hw/factory.py",
+        "charger/hw/rfid/driver.py",
+        "charger/protocol/link.py",
     ):
         assert needed in paths
-    assert not any(
-        p.startswith(("bench/csms/", "bench/scenarios/", "firmware_image/")) for p in paths
-    )
+    assert all(p.startswith("charger/") for p in paths)  # the firmware package, only
     assert all(len(f["sha256"]) == 64 and f["size"] >= 0 for f in manifest["files"])
     assert images.good.path.name == "bench-agent-2.0.0.tar.gz"
 
@@ -96,16 +94,16 @@ def test_builds_are_reproducible(tmp_path, keys, images):
 def test_a_tampered_file_is_refused(images, keys):
     data = repack(
         images.good.path.read_bytes(),
-        lambda name, c: c + b"\n# evil\n" if name == PAYLOAD + "bench/agent/runtime.py" else c,
+        lambda name, c: c + b"\n# evil\n" if name == PAYLOAD + "charger/agent/runtime.py" else c,
     )
-    with pytest.raises(ImageError, match="bench/agent/runtime.py.*SHA-256"):
+    with pytest.raises(ImageError, match="charger/agent/runtime.py.*SHA-256"):
         check_image(data, public(keys))
 
 
 def test_an_extra_or_missing_file_is_refused(images, keys):
     data = images.good.path.read_bytes()
-    dropped = repack(data, lambda n, c: None if n == PAYLOAD + "bench/clock.py" else c)
-    with pytest.raises(ImageError, match="missing \\['bench/clock.py'\\]"):
+    dropped = repack(data, lambda n, c: None if n == PAYLOAD + "charger/clock.py" else c)
+    with pytest.raises(ImageError, match="missing \\['charger/clock.py'\\]"):
         check_image(dropped, public(keys))
 
     payload, manifest, signature = read_image(data)
@@ -114,12 +112,12 @@ def test_an_extra_or_missing_file_is_refused(images, keys):
         for name, content in (
             [(MANIFEST, manifest), (SIGNATURE, signature)]
             + [(PAYLOAD + p, c) for p, c in payload.items()]
-            + [(PAYLOAD + "bench/backdoor.py", b"print('hi')\n")]
+            + [(PAYLOAD + "charger/backdoor.py", b"print('hi')\n")]
         ):
             info = tarfile.TarInfo(name)
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
-    with pytest.raises(ImageError, match="extra \\['bench/backdoor.py'\\]"):
+    with pytest.raises(ImageError, match="extra \\['charger/backdoor.py'\\]"):
         check_image(extra.getvalue(), public(keys))
 
 
@@ -261,10 +259,10 @@ def test_an_installed_slot_runs_the_agent_from_its_own_files(tmp_path, images, k
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"state_dir": str(state)}))
     argv, env = agent_command(settings)
-    assert argv[1:3] == ["-P", "-m"] and argv[-2:] == ["bench.agent", str(settings)]
+    assert argv[1:3] == ["-P", "-m"] and argv[-2:] == ["charger", str(settings)]
     probe = (
-        "import bench, bench.agent.runtime, bench.agent.firmware, bench.hw.factory;"
-        "import bench.agent.__main__ as m; print(bench.__file__)"
+        "import charger, charger.agent.runtime, charger.agent.firmware, charger.hw.factory;"
+        "import charger.__main__ as m; print(charger.__file__)"
     )
     result = subprocess.run(
         [sys.executable, "-P", "-c", probe],
@@ -275,7 +273,9 @@ def test_an_installed_slot_runs_the_agent_from_its_own_files(tmp_path, images, k
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str((state / "slots" / "A" / "bench" / "__init__.py").resolve())
+    assert result.stdout.strip() == str(
+        (state / "slots" / "A" / "charger" / "__init__.py").resolve()
+    )
     help_run = subprocess.run(
         argv[:-1] + ["--help"],
         env={**os.environ, **env},

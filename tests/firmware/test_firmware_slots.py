@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from bench.agent import fwimage
-from bench.agent.fwimage import ImageError, check_image, load_public_key
-from bench.agent.slots import MAX_TRIAL_BOOTS, Pointer, SlotStore, agent_command, running_version
+from charger.agent import fwimage
+from charger.agent.fwimage import ImageError, check_image, load_public_key
+from charger.agent.slots import MAX_TRIAL_BOOTS, Pointer, SlotStore, agent_command, running_version
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_without_a_slot_the_agent_runs_the_source_tree_at_the_settings_version(t
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"state_dir": str(tmp_path)}))
     argv, env = agent_command(settings)
-    assert argv[1:] == ["-m", "bench.agent", str(settings)] and env == {}
+    assert argv[1:] == ["-m", "charger", str(settings)] and env == {}
 
 
 def test_install_then_flip_makes_the_slot_the_running_version(tmp_path, checked):
@@ -38,7 +38,7 @@ def test_install_then_flip_makes_the_slot_the_running_version(tmp_path, checked)
     assert slots.pointer() == Pointer(slot="A", previous=None, trial=True, boots=0)
     assert running_version(tmp_path, "0.1.0") == "2.0.0"
     assert slots.inactive() == "B"
-    assert (tmp_path / "slots" / "A" / "bench" / "agent" / "runtime.py").is_file()
+    assert (tmp_path / "slots" / "A" / "charger" / "agent" / "runtime.py").is_file()
     assert not list((tmp_path / "slots").glob(".*.new"))
 
 
@@ -66,7 +66,7 @@ def test_a_failed_install_leaves_the_slot_and_the_pointer_as_they_were(
         (dest / "half").write_bytes(b"x")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bench.agent.slots.write_tree", full_disk)
+    monkeypatch.setattr("charger.agent.slots.write_tree", full_disk)
     with pytest.raises(ImageError, match="No space left"):
         slots.install("B", checked)
     assert (tmp_path / "slots" / "B" / "manifest.json").read_bytes() == before
@@ -123,7 +123,7 @@ def test_a_slot_whose_files_changed_on_disk_is_not_started(tmp_path, checked):
     slots.install("A", checked)
     slots.activate("A")
     slots.confirm_boot()
-    runtime = tmp_path / "slots" / "A" / "bench" / "agent" / "runtime.py"
+    runtime = tmp_path / "slots" / "A" / "charger" / "agent" / "runtime.py"
     os.chmod(runtime, 0o644)
     runtime.write_text("garbage")
     assert slots.begin_boot() is None  # back to the source tree
@@ -139,6 +139,6 @@ def test_agent_command_puts_the_active_slot_first(tmp_path, checked, monkeypatch
     settings.write_text(json.dumps({"state_dir": str(tmp_path)}))
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
     argv, env = agent_command(settings, python="python3")
-    assert argv == ["python3", "-P", "-m", "bench.agent", str(settings)]
+    assert argv == ["python3", "-P", "-m", "charger", str(settings)]
     assert env["PYTHONPATH"] == f"{(tmp_path / 'slots' / 'A').resolve()}{os.pathsep}/somewhere"
     assert slots.pointer().boots == 1

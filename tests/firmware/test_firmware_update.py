@@ -12,10 +12,10 @@ import json
 import shutil
 from datetime import UTC, datetime, timedelta
 
-from bench.agent.firmware import FirmwareHandlers, FirmwareManager
-from bench.agent.fwimage import check_image, load_public_key
-from bench.agent.slots import SlotStore
-from bench.clock import iso
+from charger.agent.firmware import FirmwareHandlers, FirmwareManager
+from charger.agent.fwimage import check_image, load_public_key
+from charger.agent.slots import SlotStore
+from charger.clock import iso
 
 
 async def eventually(predicate, timeout: float = 15.0):
@@ -331,7 +331,7 @@ class FakeConnection:
 
 
 def test_the_link_handlers_answer_and_start_the_work(ftp, images, charger_factory):
-    from bench.protocol.link import Link
+    from charger.protocol.link import Link
 
     class TestLink(FirmwareHandlers, Link):
         def __init__(self, connection, charger):

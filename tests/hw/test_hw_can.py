@@ -11,9 +11,10 @@ from pathlib import Path
 import can
 import pytest
 
-from bench.hw.can import frames
-from bench.hw.can.driver import CanPowerStage
-from bench.hw.can.frames import (
+from bench.twins.can import CanBusServer, PowerStageTwin
+from charger.hw.can import frames
+from charger.hw.can.driver import CanPowerStage
+from charger.hw.can.frames import (
     ContactorCommand,
     ContactorStatus,
     FrameError,
@@ -21,9 +22,8 @@ from bench.hw.can.frames import (
     ModuleStatus,
     UnknownFrameId,
 )
-from bench.hw.can.twin import CanBusServer, PowerStageTwin
-from bench.hw.config import CanConfig
-from bench.hw.interfaces import EvseCommand, EvseStatus, EvStatus, HlcStage
+from charger.hw.config import CanConfig
+from charger.hw.interfaces import EvseCommand, EvseStatus, EvStatus, HlcStage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -236,9 +236,9 @@ def test_two_rigs_do_not_mix():
 AGENT = textwrap.dedent(
     """
     import asyncio, dataclasses, json, sys, time
-    from bench.hw.can.driver import CanPowerStage
-    from bench.hw.config import CanConfig
-    from bench.hw.interfaces import EvseCommand, EvseStatus
+    from charger.hw.can.driver import CanPowerStage
+    from charger.hw.config import CanConfig
+    from charger.hw.interfaces import EvseCommand, EvseStatus
 
     async def main(url):
         ps = CanPowerStage(CanConfig(interface="remote", channel=url))

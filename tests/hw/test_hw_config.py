@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bench.hw.config import HardwareConfig, MeterConfig, PilotConfig
+from charger.hw.config import HardwareConfig, MeterConfig, PilotConfig
 
 RIG = {
     "connectors": [

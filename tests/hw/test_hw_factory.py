@@ -9,21 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from bench.hw.can.twin import CanBusServer, PowerStageTwin
-from bench.hw.config import HardwareConfig
-from bench.hw.factory import close_hardware, open_hardware
-from bench.hw.interfaces import EvStatus, HlcStage
-from bench.hw.meter.twin import MeterTwin
-from bench.hw.pilot.twin import WireEv
-from bench.hw.rfid.twin import RfidTwin
+from bench.twins.can import CanBusServer, PowerStageTwin
+from bench.twins.meter import MeterTwin
+from bench.twins.pilot import WireEv
+from bench.twins.rfid import RfidTwin
+from charger.hw.config import HardwareConfig
+from charger.hw.factory import close_hardware, open_hardware
+from charger.hw.interfaces import EvStatus, HlcStage
 
 ROOT = Path(__file__).resolve().parents[2]
 
 AGENT = textwrap.dedent(
     """
     import asyncio, dataclasses, json, sys, time
-    from bench.hw.config import HardwareConfig
-    from bench.hw.factory import close_hardware, open_hardware
+    from charger.hw.config import HardwareConfig
+    from charger.hw.factory import close_hardware, open_hardware
 
     async def main(path):
         hw = open_hardware(HardwareConfig.load(path))

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from bench.hw.config import MeterConfig
-from bench.hw.interfaces import MeterError
-from bench.hw.meter.driver import ModbusMeter
-from bench.hw.meter.registers import ACREL_DJSF1352_RN, EASTRON_SDM630, decode, encode
-from bench.hw.meter.twin import MeterTwin
+from bench.twins.meter import MeterTwin
+from charger.hw.config import MeterConfig
+from charger.hw.interfaces import MeterError
+from charger.hw.meter.driver import ModbusMeter
+from charger.hw.meter.registers import ACREL_DJSF1352_RN, EASTRON_SDM630, decode, encode
 
 VALUES = {
     "voltage_v": 401.3,

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from gpiozero import Device
 
-from bench.hw.config import PilotConfig
-from bench.hw.interfaces import HardwareError
-from bench.hw.pilot import circuit
-from bench.hw.pilot.circuit import classify_cp, classify_pp, cp_levels, cp_reading, pp_volts
-from bench.hw.pilot.driver import GpioPilot, open_pilot
-from bench.hw.pilot.twin import WireEv
-from bench.hw.pilot.wire import SIZE, Wire
+from bench.twins.pilot import WireEv
+from bench.twins.wire import SIZE, Wire
+from charger.hw.config import PilotConfig
+from charger.hw.interfaces import HardwareError
+from charger.hw.pilot import circuit
+from charger.hw.pilot.circuit import classify_cp, classify_pp, cp_levels, cp_reading, pp_volts
+from charger.hw.pilot.driver import GpioPilot, open_pilot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -218,8 +218,8 @@ def test_foreign_file_is_refused(tmp_path):
 AGENT = textwrap.dedent(
     """
     import json, sys, time
-    from bench.hw.config import PilotConfig
-    from bench.hw.pilot.driver import open_pilot
+    from charger.hw.config import PilotConfig
+    from charger.hw.pilot.driver import open_pilot
     cfg = PilotConfig(backend="sim", pwm_pin=18, cp_channel=0, pp_channel=1,
                       wire_file=sys.argv[1], slot=0)
     pilot = open_pilot(cfg, "CCS1")

@@ -3,10 +3,10 @@ import threading
 
 import pytest
 
-from bench.hw.interfaces import TagEvent
-from bench.hw.rfid.driver import Rdm6300Reader
-from bench.hw.rfid.rdm6300 import FrameDecoder, checksum, encode
-from bench.hw.rfid.twin import RfidTwin
+from bench.twins.rfid import RfidTwin
+from charger.hw.interfaces import TagEvent
+from charger.hw.rfid.driver import Rdm6300Reader
+from charger.hw.rfid.rdm6300 import FrameDecoder, checksum, encode
 
 UID = "0A00B1C2D3"
 

@@ -8,8 +8,8 @@ from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from bench.protocol.errors import CallErrorReceived, NotConnected
-from bench.protocol.link import Link
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.link import Link
 
 NOW = "2024-10-24T09:00:00.000Z"
 BOOT = {"chargePointVendor": "CROCUS INC", "chargePointModel": "AE-240K-D"}

@@ -1,6 +1,6 @@
 """The engine can fail a Central System: the Core cases against a misbehaving CSMS double.
 
-The double is a tiny Central System on ``bench.protocol.link`` (plain ws://, any
+The double is a tiny Central System on ``charger.protocol.link`` (plain ws://, any
 credentials). It answers like a sane CSMS unless told to misbehave: accept every
 idTag, never answer BootNotification, query the configuration after boot. The bench
 reaches it as an *external* DUT, so this also covers that path and operator hooks.
@@ -16,12 +16,12 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.server import serve
 
-from bench.clock import Clock, iso
-from bench.protocol.link import Link
-from bench.protocol.transport import OCPP16
 from bench.scenarios.csms_role import IdTags
 from bench.scenarios.registry import select
 from bench.scenarios.runner import RunOptions, run_case
+from charger.clock import Clock, iso
+from charger.protocol.link import Link
+from charger.protocol.transport import OCPP16
 
 SPEED = 10.0
 CP_ID = "DOUBLE-CP-01"

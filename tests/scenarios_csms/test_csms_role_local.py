@@ -7,7 +7,6 @@ import shlex
 import pytest
 from ocpp.v16 import call
 
-from bench.clock import Clock
 from bench.scenarios.csms_role import (
     NO_ANSWER,
     CpConfig,
@@ -21,6 +20,7 @@ from bench.scenarios.csms_role import (
 from bench.scenarios.handle import ScenarioFailed
 from bench.scenarios.registry import select
 from bench.scenarios.runner import RunOptions, run_case
+from charger.clock import Clock
 
 MS_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SPEED = 10.0

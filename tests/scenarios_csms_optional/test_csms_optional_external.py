@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from bench.clock import Clock
 from bench.csms.hook import payload_for
 from bench.csms.server import CentralSystem
 from bench.scenarios import csms_optional  # noqa: F401 - registers the cases
@@ -16,6 +15,7 @@ from bench.scenarios.csms_optional.firmware import FIRMWARE_IMAGE, FIRMWARE_NAME
 from bench.scenarios.csms_role import IdTags
 from bench.scenarios.registry import select
 from bench.scenarios.runner import RunOptions, run_case
+from charger.clock import Clock
 
 CP_ID = "EXT-CP-01"
 CASES = [
@@ -63,7 +63,10 @@ def test_cases_pass_against_our_csms_as_an_external_dut(tmp_path):
         cs.add_id_tag(tags.expired, "Expired", expiry=cs.clock.now() - timedelta(days=1))
         cs.add_id_tag(tags.blocked, "Blocked")
         cs.add_firmware(FIRMWARE_NAME, FIRMWARE_IMAGE)
-        hook = f"{shlex.quote(sys.executable)} -m bench.csms.hook --api {cs.api_url}"
+        hook = (
+            f"{shlex.quote(sys.executable)} -m bench.csms.hook --api {cs.api_url}"
+            f" --token {cs.api_token}"
+        )
         options = RunOptions(
             speed=1.0,
             dut_url=f"ws://127.0.0.1:{cs.port}/ocpp/",

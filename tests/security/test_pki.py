@@ -9,12 +9,8 @@ import warnings
 import pytest
 from cryptography import x509
 
-from bench.security.pki import (
-    SEED_CHARGER_CIPHERS,
-    client_ssl_context,
-    ensure_pki,
-    server_ssl_context,
-)
+from bench.security.pki import ensure_pki, server_ssl_context
+from charger.protocol.tls import SEED_CHARGER_CIPHERS, client_ssl_context
 
 
 @pytest.fixture(scope="module")

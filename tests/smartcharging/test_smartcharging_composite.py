@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.smartcharging import (
+from charger.smartcharging import (
     Transaction,
     check_profile,
     clear,

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.clock import Clock
 from bench.scenarios.sessions import FAST
 from bench.statedir import StateDir
 from bench.system import BenchSystem
+from charger.clock import Clock
 from web.serve import start_panel
 from web.users import add_user
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from bench.clock import iso
-from bench.protocol.errors import CallErrorReceived, NotConnected
 from bench.scenarios.cs_core._common import connectors, parse_ts, tolerance
 from bench.scenarios.handle import Handle, ScenarioFailed
+from charger.clock import iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
 
 #: Tags for the optional cases, known to nobody until a case adds them
 #: (RDM6300 uids: 10 hex digits).

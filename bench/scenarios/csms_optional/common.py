@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import ftplib
-import io
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from bench.scenarios.csms_core.common import check_status
 from bench.scenarios.csms_role import CsmsHandle, OperatorRequest, parse_ocpp_time
+from bench.scenarios.ftp_client import download, upload
 from bench.scenarios.handle import ScenarioFailed
 from bench.scenarios.registry import scenario
 
@@ -64,42 +64,11 @@ def check_time(t: CsmsHandle, what: str, value: Any) -> None:
     t.check(parse_ocpp_time(value) is not None, f"{what} {value!r} is not an OCPP date-time")
 
 
-def _ftp(location: str) -> tuple[ftplib.FTP, str]:
-    parts = urlsplit(location)
-    client = ftplib.FTP()
-    client.connect(parts.hostname or "127.0.0.1", parts.port or 21, timeout=10)
-    client.login(unquote(parts.username or "anonymous"), unquote(parts.password or ""))
-    return client, unquote(parts.path) or "/"
-
-
-def _download(location: str) -> bytes:
-    client, path = _ftp(location)
-    data = io.BytesIO()
-    try:
-        client.retrbinary(f"RETR {path}", data.write)
-    finally:
-        client.close()
-    return data.getvalue()
-
-
-def _upload(location: str, name: str, data: bytes) -> None:
-    client, path = _ftp(location)
-    try:
-        if path.endswith("/"):
-            client.cwd(path)
-            target = name
-        else:
-            target = path
-        client.storbinary(f"STOR {target}", io.BytesIO(data))
-    finally:
-        client.close()
-
-
 async def ftp_download(t: CsmsHandle, location: str) -> bytes:
     """The charge point fetches the firmware (only ftp:// locations are fetched)."""
     t.step(f"charge point downloads {_safe(location)}")
     try:
-        return await asyncio.to_thread(_download, location)
+        return await asyncio.to_thread(download, location)
     except (OSError, ftplib.Error) as exc:
         raise ScenarioFailed(f"downloading {_safe(location)} failed: {exc}") from None
 
@@ -107,7 +76,7 @@ async def ftp_download(t: CsmsHandle, location: str) -> bytes:
 async def ftp_upload(t: CsmsHandle, location: str, name: str, data: bytes) -> None:
     t.step(f"charge point uploads {name} to {_safe(location)}")
     try:
-        await asyncio.to_thread(_upload, location, name, data)
+        await asyncio.to_thread(upload, location, name, data)
     except (OSError, ftplib.Error) as exc:
         raise ScenarioFailed(f"uploading {name} to {_safe(location)} failed: {exc}") from None
 

@@ -1,0 +1,1 @@
+"""Misbehaving devices under test: they prove the bench's cases can fail."""

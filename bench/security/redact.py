@@ -1,0 +1,47 @@
+"""Credentials out of everything the bench shows or stores.
+
+FTP locations carry the bench FTP server's password (``ftp://user:pw@host/...``) and
+ChangeConfiguration AuthorizationKey carries a charge point's Basic-auth password. The
+trace the panel serves, the reports, the operations log and the API's answers get
+copies with those replaced by ``***``; only the wire sees them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MASK = "***"
+#: ``scheme://user:password@`` -> ``scheme://user:***@`` (any scheme, any place in a string).
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):(?P<pw>[^@\s/]*)@")
+#: Configuration keys whose value is a secret (whitepaper: AuthorizationKey is write-only).
+SECRET_KEYS = frozenset({"AuthorizationKey"})
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the password of every URL in it masked."""
+    return _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value with URL passwords and secret configuration values masked.
+
+    A ``{"key": "AuthorizationKey", "value": ...}`` object (ChangeConfiguration.req, a
+    GetConfiguration configurationKey entry) gets its value masked.
+    """
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, dict):
+        secret = isinstance(value.get("key"), str) and value["key"] in SECRET_KEYS
+        return {
+            k: (MASK if secret and k == "value" and v is not None else redact(v))
+            for k, v in value.items()
+        }
+    return value
+
+
+def redact_frame(entry: dict[str, Any]) -> dict[str, Any]:
+    """A trace entry with its payload redacted (other fields as they are)."""
+    return {**entry, "payload": redact(entry.get("payload"))}
