@@ -76,7 +76,8 @@ async def _up(args: argparse.Namespace, rig: RigFile, state: StateDir) -> int:
         print(f"CSMS API        http://127.0.0.1:{args.port + 1}/api  (`bench csms --help`)")
         print(f"CSMS profile 3  wss://127.0.0.1:{args.port + 2}/ocpp/<id>  (client certificates)")
         if args.plain_port is not None:
-            print(f"CSMS profile 1  ws://127.0.0.1:{args.plain_port}/ocpp/<id>  (plain, Basic auth)")
+            plain = f"ws://127.0.0.1:{args.plain_port}/ocpp/<id>"
+            print(f"CSMS profile 1  {plain}  (plain, Basic auth)")
         print(f"charge point id {endpoints.charge_point_id}")
         print(f"agent pid       {endpoints.agent_pid}")
         print(f"state directory {endpoints.state_dir}")
