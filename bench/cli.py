@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.csms.cli import add_subcommands as add_csms_subcommands
 from bench.pics import load_pics
+from bench.report.fleet import add_subcommand as add_report_fleet_command
 from bench.rigfile import RigFile
 from bench.scenarios.registry import PROFILES, ROLES, Scenario, all_scenarios, select
 from bench.scenarios.runner import CaseResult, RunOptions, run_cases, run_document
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_cmd_run)
     add_csms_subcommands(sub)
     add_firmware_commands(sub)
+    add_report_fleet_command(sub)
     scen = sub.add_parser("scenarios", help="list the scenarios")
     _selection(scen)
     scen.add_argument("--all", action="store_true", help="include the bench's own sessions")
