@@ -27,6 +27,9 @@ class AgentSettings:
     response_timeout_s: float = 10.0
     initial_config: dict[str, str] = field(default_factory=dict)
     firmware_public_key: str | None = None  # PEM: whose signed images this charger installs
+    # Where the Central System serves each security profile ("1": ws://, "2"/"3": wss://),
+    # the charge point id appended as to csms_url; a profile not listed uses csms_url.
+    csms_urls: dict[str, str] = field(default_factory=dict)
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2))
