@@ -121,9 +121,7 @@ async def _up(args: argparse.Namespace) -> int:
         client_cert_port=args.port + 2,
         plain_port=args.plain_port,
     )
-    system.health_listeners.append(
-        lambda part: print(f"{'hardware':16}{part.line()}", flush=True)
-    )
+    system.health_listeners.append(lambda part: print(f"{'hardware':16}{part.line()}", flush=True))
     endpoints = await system.start()
     print(f"CSMS            {endpoints.csms_url}")
     print(f"CSMS API        http://127.0.0.1:{args.port + 1}/api  (`bench csms --help`)")

@@ -117,7 +117,8 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
         if code == errno.ENETDOWN:
             return (
                 f"CAN interface {where.split(':')[-1]} is down",
-                "sudo ip link set can0 up type can bitrate 500000 (persist: wiring/80-can0.network)",
+                "sudo ip link set can0 up type can bitrate 500000 "
+                "(persist: wiring/80-can0.network)",
             )
         if code == errno.ECONNREFUSED or "refused" in text.lower():
             return ("nobody serves the CAN bus there", "start the bench's twins (bench up)")
@@ -232,8 +233,7 @@ def read_health(path: str | os.PathLike[str]) -> list[PartStatus]:
     try:
         data = json.loads(Path(path).read_text())
         return [
-            PartStatus(**{**p, "connectors": tuple(p.get("connectors", ()))})
-            for p in data["parts"]
+            PartStatus(**{**p, "connectors": tuple(p.get("connectors", ()))}) for p in data["parts"]
         ]
     except (OSError, ValueError, KeyError, TypeError):
         return []

@@ -42,7 +42,8 @@ class ModbusMeter:
         connector: int | None = None,
     ) -> None:
         self.config = config
-        self.map = with_energy_unit(regmap or register_map(config.model), config.energy_wh_per_count)
+        regmap = regmap or register_map(config.model)
+        self.map = with_energy_unit(regmap, config.energy_wh_per_count)
         self.line = line or ModbusLine(config)
         self.health = health
         self.part = f"meter {connector}" if connector is not None else "meter"

@@ -87,9 +87,7 @@ class ModbusLine:
         async with self.lock():
             client = await self._connected()
             reader = (
-                client.read_holding_registers
-                if function_code == 3
-                else client.read_input_registers
+                client.read_holding_registers if function_code == 3 else client.read_input_registers
             )
             self.requests += 1
             try:
