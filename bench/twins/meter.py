@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 Fault = Literal["timeout", "exception"] | None
 SAVE_INTERVAL_S = 1.0
-AC_PHASE_V = 230.0
 
 
 class MeterTwin:
@@ -106,15 +105,14 @@ class MeterTwin:
                 "energy_import_wh": self._import_wh,
                 "energy_export_wh": self._export_wh,
             }
-        if self.map.phases:
-            # A three-phase meter on the charger's mains: the same power, drawn evenly
-            # from three 230 V phases.
-            per_phase = power / len(self.map.phases)
-            values["phase_voltage_v"] = (AC_PHASE_V,) * len(self.map.phases)
-            values["phase_current_a"] = (per_phase / AC_PHASE_V,) * len(self.map.phases)
-            values["phase_power_w"] = (per_phase,) * len(self.map.phases)
-            values["voltage_v"] = AC_PHASE_V
-            values["current_a"] = per_phase / AC_PHASE_V
+        n = len(self.map.phases)
+        if n:
+            # A three-phase meter: the same power drawn evenly from every phase at the
+            # twin's voltage (L1 is what ``voltage_v``/``current_a`` show).
+            values["phase_voltage_v"] = (values["voltage_v"],) * n
+            values["phase_current_a"] = (self._current_a / n,) * n
+            values["phase_power_w"] = (power / n,) * n
+            values["current_a"] = self._current_a / n
         return encode(self.map, values)
 
     # -- persistence --------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_sdm630_twin_to_driver(tmp_path):
         await twin.start()
         meter = ModbusMeter(MeterConfig(model="eastron-sdm630", transport="tcp", port=twin.port))
         try:
-            twin.update(400.0, 51.75, 3600.0)  # 20.7 kW for an hour
+            twin.update(230.0, 90.0, 3600.0)  # 20.7 kW for an hour, 30 A a phase
             r = await meter.read()
         finally:
             await meter.close()
