@@ -35,7 +35,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography import x509
 from ocpp.exceptions import TypeConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import call, call_result
@@ -52,7 +52,8 @@ from charger.agent.fwimage import (
     ImageError,
     Manifest,
     check_image,
-    load_public_key,
+    is_older,
+    load_trust,
     write_atomically,
 )
 from charger.agent.slots import SlotStore
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("charger.agent.firmware")
 
 RECORD = "update.json"
-TRUSTED_KEY_FILE = "firmware.pub"  # in the agent's state dir, unless the settings name one
 DEFAULT_RETRIES = 2
 DEFAULT_RETRY_INTERVAL_S = 10.0
 IDLE_POLL_S = 1.0
@@ -71,18 +71,17 @@ NOTIFY_BEFORE_REBOOT_S = 30.0  # how long Installing may take to reach the CSMS
 FINAL = ("done", "failed")
 
 
-def trusted_key_path(settings: Any) -> Path:
-    configured = getattr(settings, "firmware_public_key", None)
-    return Path(configured) if configured else Path(settings.state_dir) / TRUSTED_KEY_FILE
-
-
-def trusted_key(settings: Any) -> Ed25519PublicKey | None:
-    """The public key this charger was provisioned with (None: refuse every image)."""
-    try:
-        pem = trusted_key_path(settings).read_bytes()
-    except FileNotFoundError:
-        return None
-    return load_public_key(pem)
+def trusted_roots(settings: Any, installed: list[x509.Certificate] | None = None):
+    """The manufacturer roots whose signed images this charger installs: the installed
+    ManufacturerRootCertificates and the one it was provisioned with (settings)."""
+    roots = list(installed or [])
+    configured = getattr(settings, "manufacturer_root", None)
+    if configured:
+        try:
+            roots += load_trust(Path(configured).read_bytes())
+        except (OSError, ImageError) as exc:
+            log.error("provisioned manufacturer root %s: %s", configured, exc)
+    return roots
 
 
 def ftp_download(location: str, dest: Path) -> int:
@@ -317,8 +316,20 @@ class FirmwareManager:
             data = Path(record["file"]).read_bytes()
         except (OSError, TypeError):
             raise ImageError("the downloaded image is gone") from None
-        image = check_image(data, trusted_key(self.charger.settings))
+        image = check_image(data, trusted_roots(self.charger.settings, self.installed_roots()))
+        running = self.running_version()
+        if is_older(image.manifest.version, running) and not getattr(
+            self.charger.settings, "allow_firmware_downgrade", False
+        ):
+            raise ImageError(
+                f"version {image.manifest.version} is older than the running {running}"
+            )
         return self.slots.install(record["target"], image)
+
+    def installed_roots(self) -> list[x509.Certificate]:
+        """ManufacturerRootCertificates from the security feature's store, if it runs."""
+        find = getattr(self.charger, "manufacturer_roots", None)
+        return list(find()) if callable(find) else []
 
     async def _report_installed(self, record: dict[str, Any]) -> None:
         """First boot of the new firmware: Installed, after the boot's StatusNotifications."""
