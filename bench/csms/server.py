@@ -62,6 +62,7 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from bench.csms.chargepoints import ChargePointRegistry
 from bench.csms.credentials import CredentialChecker
 from bench.csms.handlers import VendorHook
 from bench.csms.operations import OperationError, Operations
@@ -86,7 +87,7 @@ BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
 ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 
 
-class CentralSystem(SecurityOperations, Operations):
+class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
     """OCPP 1.6-J Central System for one bench.
 
     ``state``: a directory (the database is ``<state>/csms.sqlite3``), a database file
@@ -287,8 +288,9 @@ class CentralSystem(SecurityOperations, Operations):
     ) -> str:
         """Serve the HTTP JSON API (a thread); returns its base URL.
 
-        Bound to 127.0.0.1 by default; on any other address a bearer token is required
-        (generated when not given, written with the URL to ``<state>/api.json``, 0600).
+        Bound to 127.0.0.1 by default. A bearer token is always required (generated
+        when not given, written with the URL to ``<state>/api.json``, 0600, where
+        ``bench csms`` reads it).
         """
         from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -300,7 +302,7 @@ class CentralSystem(SecurityOperations, Operations):
 
         if self._api_server is not None:
             return str(self.api_url)
-        if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        if not token:  # on 127.0.0.1 too: any local user could otherwise operate it
             import secrets
 
             token = secrets.token_urlsafe(24)
@@ -451,6 +453,11 @@ class CentralSystem(SecurityOperations, Operations):
         self.credentials.forget(cp_id)
         if profile is not None or self.security_store.security(cp_id) is None:
             self.security_store.set_profile(cp_id, profile or self.main_profile)
+
+    def disconnect_charge_point(self, cp_id: str) -> None:
+        session = self._sessions.get(cp_id)
+        if session is not None and not session.closed:
+            self.spawn(session.close(CloseCode.POLICY_VIOLATION, "charge point removed"))
 
     def set_boot_policy(
         self,
