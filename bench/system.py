@@ -99,7 +99,7 @@ class BenchSystem:
             ca_file=str(pki.ca_cert),
             initial_password=self.password,
             initial_config=self.agent_config,
-            firmware_public_key=str(ensure_signing_key(self.state.pki / "firmware").public_path),
+            manufacturer_root=str(ensure_signing_key(self.state.pki / "firmware").root_path),
         )
         settings_file = self.state.agent / "settings.json"
         settings.dump(settings_file)
