@@ -10,6 +10,7 @@ error and shown in the snapshot as ``sampler_error``; the panel keeps going.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -181,12 +182,20 @@ class Sampler:
             entry["status_info"] = last["info"] if last else None
             entry["transaction"] = transaction_view(self._transactions, cid, entry.get("meter_wh"))
             connectors[str(cid)] = entry
+        parts = [dataclasses.asdict(p) for p in status.parts]
+        broken = [p for p in parts if not p["ok"]]
+        rig_error = None if rig is not None or not status.simulated else "rig not running"
+        if broken and rig_error is None:  # the rig view's error line names them, with the fix
+            rig_error = "; ".join(
+                f"{p['part']} ({p['where']}): {p['problem']} -> {p['fix']}" for p in broken
+            )
         return {
             "t": status.t,
             "speed": status.speed,
             "cp_id": status.cp_id,
             "rig": "simulated" if status.simulated else "real",
-            "rig_error": None if rig is not None or not status.simulated else "rig not running",
+            "rig_error": rig_error,
+            "parts": parts,
             "sampler_error": None,
             "powered": rig["powered"] if rig is not None else None,
             "link_up": status.link_up,

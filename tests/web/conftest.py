@@ -142,6 +142,7 @@ class FakeSystem:
         self.csms_running = True
         self.hardware: Any = None  # a real rig when set: the panel keeps its hands off
         self.predict: Any = None  # the CSMS's predict_composite, when a test gives one
+        self.parts: list[Any] = []  # the agent's hardware part statuses (PartStatus)
         self.trace: list[dict[str, Any]] = []
         self.events: list[str] = []
 
@@ -158,6 +159,7 @@ class FakeSystem:
             cp_connected=self.csms_running,
             agent_running=True,
             agent_pid=4242,
+            parts=list(self.parts),
         )
 
     def connector_ids(self) -> list[int]:
