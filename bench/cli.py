@@ -91,7 +91,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 print(f"      state kept in {result.details['state_dir']}")
 
     results = asyncio.run(run_cases(cases, options, progress))
-    counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "error", "n/a")}
+    verdicts = ("pass", "fail", "error", "n/a", "inconclusive")
+    counts = {v: sum(r.verdict == v for r in results) for v in verdicts}
     print()
     print(f"{'case':24} {'verdict':8} {'seconds':>8}  message")
     for r in results:
@@ -99,7 +100,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{r.id:24} {r.verdict:8} {r.duration_s:8.1f}  {message}")
     print(f"wall time {time.monotonic() - began:.1f} s")
     failed = counts["fail"] + counts["error"]
-    print(f"{counts['pass']} passed, {failed} failed, {counts['n/a']} not applicable")
+    busy = counts["inconclusive"]
+    print(
+        f"{counts['pass']} passed, {failed} failed, {counts['n/a']} not applicable"
+        + (f", {busy} inconclusive (the host could not keep up)" if busy else "")
+    )
     role = cases[0].role
     document = run_document(results, started, "bench " + " ".join(sys.argv[1:]), options, role)
     if args.json:
@@ -109,7 +114,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         paths = write_report(document, Path(args.report))
         print(f"report: {paths['html']}")
-    return 0 if failed == 0 else 1
+    if failed:
+        return 1
+    return 3 if counts["inconclusive"] else 0  # not judged is not a pass
 
 
 async def _up(args: argparse.Namespace) -> int:

@@ -18,9 +18,11 @@ from charger.agent.settings import AgentSettings
 from charger.clock import Clock
 from charger.hw.config import HardwareConfig
 from charger.hw.factory import open_hardware
+from charger.lag import LagMonitor
 
 
 async def _main(settings: AgentSettings) -> int:
+    lag = LagMonitor(Path(settings.state_dir)).start()  # the bench judges its verdicts by it
     hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)))
     charger = Charger(settings, hardware, Clock.from_env())
     task = asyncio.create_task(charger.run())
@@ -31,6 +33,8 @@ async def _main(settings: AgentSettings) -> int:
         await task
     except asyncio.CancelledError:
         pass
+    finally:
+        await lag.stop()
     return charger.exit_code
 
 
