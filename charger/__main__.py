@@ -18,12 +18,14 @@ from charger.agent.settings import AgentSettings
 from charger.clock import Clock
 from charger.hw.config import HardwareConfig
 from charger.hw.factory import open_hardware
+from charger.hw.health import HEALTH_FILE, HealthBoard
 from charger.lag import LagMonitor
 
 
 async def _main(settings: AgentSettings) -> int:
     lag = LagMonitor(Path(settings.state_dir)).start()  # the bench judges its verdicts by it
-    hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)))
+    health = HealthBoard(Path(settings.state_dir) / HEALTH_FILE)
+    hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)), health)
     charger = Charger(settings, hardware, Clock.from_env())
     task = asyncio.create_task(charger.run())
     loop = asyncio.get_running_loop()
