@@ -160,8 +160,9 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
 class HealthBoard:
     """Thread-safe register of part statuses; writes ``path`` atomically on each change."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, quiet: bool = False) -> None:
         self.path = Path(path) if path is not None else None
+        self.quiet = quiet  # True: record only (a self-test reports by itself)
         self._lock = threading.Lock()
         self._parts: dict[str, PartStatus] = {}
 
@@ -210,7 +211,7 @@ class HealthBoard:
             self._parts[status.part] = status
             document = [asdict(p) for p in self._parts.values()]
         level = logging.INFO if status.ok else logging.ERROR
-        if status.ok and old is None:
+        if status.ok and old is None or self.quiet:
             level = logging.DEBUG
         log.log(level, "hardware: %s", status.line())
         self._write(document)
