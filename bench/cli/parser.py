@@ -140,9 +140,9 @@ def _user(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bench.cli.rigs import add_subcommands as add_rigs
     from bench.csms.cli import add_subcommands as add_csms
     from bench.report.fleet import add_subcommand as add_report_fleet
-    from bench.cli.rigs import add_subcommands as add_rigs
     from firmware_image.cli import add_subcommands as add_firmware
 
     parser = argparse.ArgumentParser(

@@ -149,8 +149,11 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
         )
     if code in (errno.EACCES, errno.EPERM):
         return ("permission denied", "sudo usermod -aG dialout $USER, then log in again")
-    if code == errno.ECONNREFUSED or "refused" in text.lower():
-        return ("nobody listens there", "start the meter (twin) or fix host/port in the rig file")
+    if code == errno.ECONNREFUSED or "refused" in text.lower() or "cannot connect" in text:
+        return (
+            "nobody listens there",
+            "start the meter (its TCP gateway, or the twin) or fix host/port in the rig file",
+        )
     return (
         text,
         "check the meter's power, the A/B pair, its unit id, baud rate and model in the rig file",
