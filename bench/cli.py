@@ -17,6 +17,7 @@ from bench.report.fleet import add_subcommand as add_report_fleet_command
 from bench.rigfile import RigFile
 from bench.scenarios.registry import PROFILES, ROLES, Scenario, all_scenarios, select
 from bench.scenarios.runner import CaseResult, RunOptions, run_cases, run_document
+from bench.security.pki import is_loopback, panel_ssl_context
 from bench.statedir import StateDir
 from bench.system import BenchSystem
 from firmware_image.cli import add_subcommands as add_firmware_commands
@@ -133,12 +134,16 @@ async def _up(args: argparse.Namespace) -> int:
     print(f"state directory {endpoints.state_dir}")
     from web.serve import start_panel
 
+    panel_tls = None
+    if panel_tls_wanted(args.panel_host, args.panel_tls):
+        panel_tls = panel_ssl_context(Path(args.state_dir).resolve() / "pki", args.panel_host)
     panel_url, stop_panel = start_panel(
         system,
         asyncio.get_running_loop(),
         Path(args.state_dir).resolve(),
         host=args.panel_host,
         port=args.panel_port,
+        ssl_context=panel_tls,
     )
     print(f"panel           {panel_url}  (`bench user add NAME --role operator` first)")
     if rig.mode == "real":
@@ -157,6 +162,14 @@ async def _up(args: argparse.Namespace) -> int:
         stop_panel()
         await system.stop()
     return 0
+
+
+def panel_tls_wanted(host: str, choice: str = "auto") -> bool:
+    """HTTPS for the panel: always when asked, by default whenever it listens beyond
+    this machine (its session cookie and passwords would cross the network)."""
+    if choice in ("on", "off"):
+        return choice == "on"
+    return not is_loopback(host)
 
 
 def _users_main(argv: list[str]) -> int:
@@ -189,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--rig", help="rig config TOML (default: simulated)")
     up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
     up.add_argument("--panel-port", type=int, default=8080, help="web panel port")
+    up.add_argument(
+        "--panel-tls",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="HTTPS for the panel with the bench's CA (auto: on beyond 127.0.0.1)",
+    )
     user = sub.add_parser(
         "user",
         help="panel users: add NAME --role operator|viewer, remove NAME, list",
