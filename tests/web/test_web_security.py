@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from bench.cli import panel_tls_wanted
+from bench.cli.up import panel_tls_wanted
 from bench.security.backoff import Backoff
 from bench.security.pki import ensure_pki, panel_ssl_context
 from web.serve import start_panel
