@@ -75,9 +75,9 @@ class _BoundedDTP(DTPHandler):
                     LOG.warning,
                 )
                 self.transfer_finished = False
-                self.close()
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError):  # gone before the 552 is sent
                     os.remove(name)
+                self.close()
                 return
         super().handle_read()
 
