@@ -72,6 +72,12 @@ def _up(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--rig", help="rig file (TOML, see wiring/rig.example.toml); default simulated")
     up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
     up.add_argument("--panel-port", type=int, default=8080, help="web panel port")
+    up.add_argument(
+        "--panel-tls",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="HTTPS for the panel with the bench's CA (auto: on beyond 127.0.0.1)",
+    )
     up.set_defaults(func=cmd_up)
 
 
