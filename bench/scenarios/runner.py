@@ -112,6 +112,9 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
         clock=Clock.start(options.speed),
         agent_config=case.agent_config,
         agent_quirks=options.agent_quirks,
+        # The security cases move the charger between profiles: a port for each.
+        plain_port=0 if case.profile == "security" else None,
+        client_cert_port=0 if case.profile == "security" else None,
     )
     handle: Handle | None = None
     sampler: asyncio.Task | None = None
