@@ -159,8 +159,12 @@ class FakeSystem:
             cp_connected=self.csms_running,
             agent_running=True,
             agent_pid=4242,
-            parts=list(self.parts),
+            parts=self.hardware_health(),
         )
+
+    def hardware_health(self) -> list[Any]:
+        """The agent's part statuses (PartStatus), as BenchSystem reads them."""
+        return list(self.parts)
 
     def connector_ids(self) -> list[int]:
         return list(self.rig.connector_ids)
