@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from charger.agent.diagnostics import log_formatter
+from charger.agent.features.diagnostics import log_formatter
 from charger.agent.runtime import Charger
 from charger.agent.settings import AgentSettings
 from charger.clock import Clock

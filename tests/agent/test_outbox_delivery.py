@@ -1,4 +1,4 @@
-"""The runtime's outbox delivery, with fake hardware and a fake OCPP link: no sockets."""
+"""The outbox's delivery inside the charger, with fake hardware and a fake OCPP link: no sockets."""
 
 from __future__ import annotations
 
@@ -112,9 +112,8 @@ def test_a_transaction_message_is_retried_then_delivered_in_order(tmp_path):
     link = FakeLink([error(), {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}, {}])
 
     async def go():
-        charger.link = link
-        charger.accepted.set()
-        await charger._drain_outbox()
+        charger.outbox.connected(link)
+        await charger.outbox._drain()
 
     run(go())
     assert [name for name, _ in link.sent] == [
@@ -133,9 +132,8 @@ def test_give_up_after_transaction_message_attempts(tmp_path):
     link = FakeLink([error(), error()])
 
     async def go():
-        charger.link = link
-        charger.accepted.set()
-        await charger._drain_outbox()
+        charger.outbox.connected(link)
+        await charger.outbox._drain()
 
     run(go())
     # two attempts at the start; the stop cannot go without a transactionId: dropped too
@@ -151,9 +149,8 @@ def test_a_lost_connection_keeps_the_message_for_later(tmp_path):
     link = FakeLink([NotConnected("gone")])
 
     async def go():
-        charger.link = link
-        charger.accepted.set()
-        await charger._drain_outbox()
+        charger.outbox.connected(link)
+        await charger.outbox._drain()
 
     run(go())
     assert charger.store.pending() == 1  # still there, attempt not counted
@@ -168,9 +165,8 @@ def test_invalid_id_at_start_stops_the_transaction(tmp_path):
     link = FakeLink([{"transactionId": 3, "idTagInfo": {"status": "Blocked"}}])
 
     async def go():
-        charger.link = link
-        charger.accepted.set()
-        await charger._drain_outbox()
+        charger.outbox.connected(link)
+        await charger.outbox._drain()
 
     run(go())
     assert charger.connectors[1].stopping == "DeAuthorized"
