@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = AgentSettings.load(args.settings)
     log_file = Path(settings.state_dir) / "agent.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    handlers = [logging.FileHandler(log_file), logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [
+        logging.FileHandler(log_file),
+        logging.StreamHandler(sys.stderr),
+    ]
     for handler in handlers:  # simulated UTC time: what GetDiagnostics windows are in
         handler.setFormatter(log_formatter(Clock.from_env()))
     logging.basicConfig(level=logging.INFO, handlers=handlers)

@@ -41,7 +41,7 @@ from charger.agent.station import Station, StatusDebounce
 from charger.agent.store import AgentStore
 from charger.agent.uplink import Uplink
 from charger.clock import Clock, iso
-from charger.hw.interfaces import Hardware, HardwareError, TagEvent
+from charger.hw.interfaces import CpReading, Hardware, HardwareError, PpReading, TagEvent
 from charger.smartcharging.schedule import Transaction
 
 log = logging.getLogger("charger.agent")
@@ -162,10 +162,10 @@ class Charger:
             asyncio.create_task(self.outbox.run(), name="pump"),
             asyncio.create_task(self.metering.clock_aligned(), name="aligned"),
         ]
-        everything = asyncio.gather(*self.tasks)
-        rebooting = asyncio.create_task(self.reboot.wait())
+        everything: asyncio.Future[Any] = asyncio.gather(*self.tasks)
+        rebooting: asyncio.Future[Any] = asyncio.ensure_future(self.reboot.wait())
         try:
-            await asyncio.wait({everything, rebooting}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([everything, rebooting], return_when=asyncio.FIRST_COMPLETED)
             if self.reboot.is_set():
                 self.exit_code = REBOOT_EXIT_CODE
                 log.info("rebooting")
@@ -225,6 +225,8 @@ class Charger:
                 if cap is not None and logic.tx_active:
                     logic.evse_suspended = self.metering.energy_now(cid) >= cap
                 logic.limit_a = self._limit_a(cid)
+                cp: CpReading | None
+                pp: PpReading | None
                 try:
                     cp = hw.pilot.cp()
                     pp = hw.pilot.pp()

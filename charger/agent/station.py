@@ -9,7 +9,7 @@ features hold the I/O; this module holds the rules (OCPP 1.6 §3, §5.11, §5.13
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -192,7 +192,7 @@ class Station:
             )
 
     @staticmethod
-    def expired(reservations: list[Mapping[str, Any]], now: datetime) -> list[int]:
+    def expired(reservations: Sequence[Mapping[str, Any]], now: datetime) -> list[int]:
         """The ids of the stored reservations whose expiryDate has passed."""
         out = []
         for r in reservations:

@@ -82,6 +82,7 @@ class AgentStore:
                 "VALUES (?, ?, ?, ?)",
                 (connector_id, id_tag, meter_start, start_ts),
             )
+            assert cur.lastrowid is not None
             local_id = int(cur.lastrowid)
             payload = {
                 "connector_id": connector_id,
@@ -260,6 +261,7 @@ class AgentStore:
             "INSERT INTO outbox(local_tx, action, payload) VALUES (?, ?, ?)",
             (local_tx, action, json.dumps(payload)),
         )
+        assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
     def head(self) -> OutboxItem | None:

@@ -26,6 +26,7 @@ from charger.agent.outbox import Outbox
 from charger.agent.settings import AgentSettings
 from charger.clock import Clock
 from charger.protocol.errors import CallErrorReceived
+from charger.protocol.transport import OCPP16
 
 if TYPE_CHECKING:
     from charger.agent.link import AgentLink
@@ -129,7 +130,7 @@ class Uplink:
             try:
                 async with websockets.connect(
                     attempt.url,
-                    subprotocols=["ocpp1.6"],
+                    subprotocols=[OCPP16],
                     ssl=attempt.ssl,
                     additional_headers=attempt.headers,
                     ping_interval=ping,

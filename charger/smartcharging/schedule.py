@@ -266,7 +266,8 @@ def clear(
     stack_level: int | None = None,
 ) -> tuple[list[Installed], list[Installed]]:
     """(kept, removed) after an Accepted ClearChargingProfile."""
-    kept, removed = [], []
+    kept: list[Installed] = []
+    removed: list[Installed] = []
     for item in installed:
         (removed if clear_matches(item, id, connector_id, purpose, stack_level) else kept).append(
             item

@@ -87,9 +87,7 @@ def test_a_second_update_goes_to_the_other_slot(ftp, images, keys, charger_facto
         slots.install("A", check_image(images.good.path.read_bytes(), key))
         slots.activate("A")
         slots.confirm_boot()
-        charger.firmware.update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await asyncio.wait_for(charger.reboot.wait(), 20)
         pointer = slots.pointer()
         assert (pointer.slot, pointer.previous) == ("B", "A")
@@ -100,9 +98,7 @@ def test_a_second_update_goes_to_the_other_slot(ftp, images, keys, charger_facto
 def test_download_failed_after_the_retries(ftp, charger_factory):
     async def scenario():
         charger = charger_factory()
-        charger.firmware.update_firmware(
-            ftp.url("firmware/missing.tar.gz"), now_iso(charger), 2, 3
-        )
+        charger.firmware.update_firmware(ftp.url("firmware/missing.tar.gz"), now_iso(charger), 2, 3)
         await eventually(lambda: "DownloadFailed" in charger.statuses())
         assert charger.statuses() == ["Downloading", "DownloadFailed"]
         assert ftp.count("RETR") == 3  # 1 + retries
@@ -155,9 +151,7 @@ def test_a_broken_image_fails_to_install_and_the_active_slot_stays(
 def test_an_image_signed_by_another_key_fails_to_install(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()
-        charger.firmware.update_firmware(
-            publish(ftp, images.foreign), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.foreign), now_iso(charger), 0, 1)
         await eventually(lambda: "InstallationFailed" in charger.statuses())
         assert SlotStore(charger.settings.state_dir).pointer().slot is None
         assert charger.firmware.running_version() == "0.1.0"
@@ -168,9 +162,7 @@ def test_an_image_signed_by_another_key_fails_to_install(ftp, images, charger_fa
 def test_without_a_provisioned_key_every_image_is_refused(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory(public_key=None)
-        charger.firmware.update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await eventually(lambda: "InstallationFailed" in charger.statuses())
 
     asyncio.run(scenario())
@@ -179,9 +171,7 @@ def test_without_a_provisioned_key_every_image_is_refused(ftp, images, charger_f
 def test_it_waits_for_the_retrieve_date(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()  # 50 simulated seconds per wall second
-        charger.firmware.update_firmware(
-            publish(ftp, images.good), now_iso(charger, 100), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger, 100), 0, 1)
         await asyncio.sleep(0.3)  # 15 of the 100 simulated seconds
         assert charger.statuses() == [] and ftp.count("RETR") == 0
         await eventually(lambda: charger.statuses()[:1] == ["Downloading"], timeout=5)
@@ -195,9 +185,7 @@ def test_install_and_reboot_wait_for_the_transaction_to_end(ftp, images, charger
         charger = charger_factory()
         charger.connectors[1].tx_active = True
         charger.local_tx[1] = 7
-        charger.firmware.update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await eventually(lambda: "Downloaded" in charger.statuses())  # download: allowed
         await asyncio.sleep(0.5)
         assert charger.statuses() == ["Downloading", "Downloaded"]
@@ -278,9 +266,7 @@ def test_a_power_cut_during_the_download_downloads_again(ftp, images, charger_fa
 def test_a_new_firmware_that_never_comes_up_is_reported_failed(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()
-        charger.firmware.update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await asyncio.wait_for(charger.reboot.wait(), 20)
         charger.firmware.close()
         slots = SlotStore(charger.settings.state_dir)
@@ -308,9 +294,7 @@ def test_a_lost_connection_delays_a_status_but_keeps_the_order(ftp, images, char
             return await real(payload)
 
         charger.request = flaky
-        charger.firmware.update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await asyncio.wait_for(charger.reboot.wait(), 20)
         assert charger.statuses() == ["Downloading", "Downloaded", "Installing"]
         assert failures["n"] == 2

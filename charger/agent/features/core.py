@@ -37,7 +37,7 @@ class StationPort(Protocol):
 
     station: Station
     authorizer: Authorizer
-    local_tx: Mapping[int, int]  # connector -> local transaction id
+    local_tx: dict[int, int]  # connector -> local transaction id
     pending_tx_profile: dict[int, dict[str, Any]]  # RemoteStart's TxProfile, per connector
 
     def registration(self) -> str | None: ...
@@ -45,7 +45,6 @@ class StationPort(Protocol):
     def statuses(self) -> Mapping[int, SendStatus]: ...
     def meter_value(self, cid: int, context: str, measurands: list[str]) -> dict[str, Any]: ...
     def boot_payload(self) -> Any: ...
-    async def going_down(self) -> None: ...
 
 
 def saved_availability(ctx: Context) -> dict[int, bool]:
@@ -152,8 +151,7 @@ class CoreOperations(Feature):
                 await clock.sleep(0.1)
         else:
             self.ctx.config.set_internal(REBOOT_REASON, "HardReset")
-        await self.port.going_down()
-        self.ctx.reboot.set()
+        self.ctx.reboot.set()  # the runtime closes the connection (1001) and exits
 
     # --- availability -----------------------------------------------------------------
 
