@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ocpp.exceptions import OCPPError, TypeConstraintViolationError
+from ocpp.exceptions import OCPPError, PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
@@ -59,12 +59,13 @@ _BASIC_AUTH = re.compile(r"(Basic\s+)[A-Za-z0-9+/=]{8,}")
 
 
 def checked_times(**fields: str | None) -> None:
-    """A date-time field that is not one is a TypeConstraintViolation (the schema says so)."""
+    """A date-time field that is not one is a PropertyConstraintViolation, as the link's
+    frame checks answer it (``charger/protocol/frames.py``)."""
     for name, value in fields.items():
         try:
             parse_ocpp_time(value)
         except (TypeError, ValueError):
-            raise TypeConstraintViolationError(
+            raise PropertyConstraintViolationError(
                 description=f"{name} {value!r} is not a date-time"
             ) from None
 
@@ -85,13 +86,13 @@ class StatusSender:
         self.charger = charger
         self.make = make
         self.attempts = attempts
-        self.queue: list[str] = []
-        self.delivered: list[str] = []
+        self.queue: list[Any] = []  # a status, or what ``make`` builds one from
+        self.delivered: list[Any] = []
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
 
-    def post(self, status: str) -> None:
+    def post(self, status: Any) -> None:
         if self._task is None or self._task.done():
             self._wake, self._idle = asyncio.Event(), asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._worker())
