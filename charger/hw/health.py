@@ -92,6 +92,12 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
                 "on a Pi: pip install 'ocpp-bench[pi]' (lgpio, spidev); "
                 "elsewhere use the simulated rig",
             )
+        if "pwm-2chan" in text or "/sys/class/pwm" in text or "pwmchip" in text:
+            return (
+                f"no hardware PWM ({_root(exc)})",
+                "add dtoverlay=pwm-2chan,pin=12,func=4,pin2=13,func2=4 (wiring/boot-config.txt) "
+                'and reboot, or set pin_factory = "lgpio" for software PWM',
+            )
         if code == errno.ENOENT and "spidev" in text:
             return ("no SPI device", "add dtparam=spi=on to /boot/firmware/config.txt, reboot")
         if code in (errno.EACCES, errno.EPERM):
