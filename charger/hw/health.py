@@ -218,12 +218,12 @@ class HealthBoard:
                 return
             status = PartStatus(**{**asdict(status), "since": time.time()})
             self._parts[status.part] = status
-            document = [asdict(p) for p in self._parts.values()]
+            # Written under the lock: a later change never lands before an earlier one.
+            self._write([asdict(p) for p in self._parts.values()])
         level = logging.INFO if status.ok else logging.ERROR
         if status.ok and old is None or self.quiet:
             level = logging.DEBUG
         log.log(level, "hardware: %s", status.line())
-        self._write(document)
 
     def _write(self, document: list[dict[str, object]]) -> None:
         if self.path is None:
