@@ -148,6 +148,14 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
             )
         return (text, "check the cable and the baud rate in the rig file")
     # modbus: the line opened (or is TCP) but the meter does not answer properly
+    root = _root(exc)
+    if "exception code 1 " in root or "exception code 2 " in root:
+        return (
+            f"{root}: not the registers of the configured model",
+            "set `model` in the rig file to the meter on the line (wiring/meters.md)",
+        )
+    if "implausible" in text:
+        return (root, "check `model` and `energy_wh_per_count` in the rig file (wiring/meters.md)")
     if code == errno.ENOENT or "No such file" in text:
         return (
             "RS-485 adapter missing",
@@ -161,7 +169,7 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
             "start the meter (its TCP gateway, or the twin) or fix host/port in the rig file",
         )
     return (
-        text,
+        root,
         "check the meter's power, the A/B pair, its unit id, baud rate and model in the rig file",
     )
 
