@@ -3,6 +3,8 @@ certificate and a signature the charge point verifies over the downloaded file."
 
 from __future__ import annotations
 
+import asyncio
+
 from bench.scenarios.csms_optional.common import check_time, check_uri
 from bench.scenarios.csms_role import CsmsHandle
 from bench.scenarios.csms_security.certificates import install
@@ -16,11 +18,13 @@ from bench.scenarios.csms_security.common import (
     local_dut,
     security_case,
 )
+from charger.protocol.frames import CALL
 
 FIRMWARE_NAME = "bench-signed-fw-2.0.bin"
 FIRMWARE = b"OCPP bench signed firmware image 2.0\n" * 512
 INSTALLED = ("Downloading", "Downloaded", "SignatureVerified", "Installing", "Installed")
 INVALID = ("Downloading", "Downloaded", "InvalidSignature")
+FINAL = ("Installed", "InvalidSignature", "DownloadFailed", "InstallationFailed")
 
 
 async def signed_update(t: CsmsHandle) -> tuple[int, dict]:
@@ -46,13 +50,32 @@ async def signed_update(t: CsmsHandle) -> tuple[int, dict]:
 
 
 async def statuses(t: CsmsHandle, request_id: int, sequence: tuple[str, ...], since: int) -> None:
+    """The charge point reported ``sequence`` (its verdict on what the CSMS sent) and the
+    CSMS acknowledged every one of them."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + t.clock.wall(60)
+    while True:
+        sent = [
+            f["payload"].get("status")
+            for f in t.bench.trace[since:]
+            if f["sender"] == "bench"
+            and f["message_type"] == CALL
+            and f["action"] == "SignedFirmwareStatusNotification"
+        ]
+        if sent and sent[-1] in FINAL or loop.time() > deadline:
+            break
+        await t.bench.trace_changed(0.2)
+    t.check(
+        sent == list(sequence),
+        f"the charge point reported {sent} for the update, not {list(sequence)}"
+        + (f" ({t.cp.security.security_log[-1]})" if t.cp.security.security_log else ""),
+    )
     for status in sequence:
         answer = await answered(
             t,
             "SignedFirmwareStatusNotification",
             {"status": status, "requestId": request_id},
             since,
-            within=60,
         )
         t.expect_empty_conf("SignedFirmwareStatusNotification", answer)
 
