@@ -32,7 +32,7 @@ from charger.hw.config import (
     RfidConfig,
 )
 from charger.hw.interfaces import EvseCommand, EvseStatus
-from charger.hw.meter.registers import decode
+from charger.hw.meter.registers import decode, register_map
 
 log = logging.getLogger("bench.rig")
 
@@ -48,6 +48,7 @@ class ConnectorSpec:
     car: Callable[[], Battery]
     max_current_a: float = 200.0
     max_power_w: float = 120_000.0
+    meter_model: str = "acrel-djsf1352-rn"  # or "eastron-sdm630" (charger.hw.meter.registers)
 
 
 DEFAULT_CONNECTORS = (
@@ -93,7 +94,8 @@ class SimRig:
         self.rfid = RfidTwin()
         self.wire = WireEv(self.root / "pilot.wire")
         for cid in self.connector_ids:
-            meter = MeterTwin(self.root / f"meter{cid}.json")
+            spec = self.specs[cid]
+            meter = MeterTwin(self.root / f"meter{cid}.json", register_map(spec.meter_model))
             await meter.start()
             self.meters[cid] = meter
         for slot in range(len(self.connector_ids)):
@@ -101,13 +103,23 @@ class SimRig:
         self._task = asyncio.create_task(self._physics(), name="rig physics")
         return self.hardware_config()
 
+    @property
+    def running(self) -> bool:
+        """Between start() and stop(): the twins serve and the physics loop runs."""
+        return self._task is not None and not self._task.done()
+
     def hardware_config(self) -> HardwareConfig:
         assert self.can_server and self.rfid and self.wire
         connectors = [
             ConnectorConfig(
                 id=cid,
                 standard=self.specs[cid].standard,  # type: ignore[arg-type]
-                meter=MeterConfig(transport="tcp", host="127.0.0.1", port=self.meters[cid].port),
+                meter=MeterConfig(
+                    model=self.specs[cid].meter_model,
+                    transport="tcp",
+                    host="127.0.0.1",
+                    port=self.meters[cid].port,
+                ),
                 pilot=PilotConfig(
                     backend="sim",
                     pwm_pin=12 + slot,
@@ -252,5 +264,23 @@ class SimRig:
                 "meter_wh": self.meter_wh(cid),
                 "contactors": self.power.contactors_closed(cid) if self.power else False,
                 "duty": self.wire.evse_duty(slot) if self.wire else None,
+                # the EV's side of the DC session and the power modules' setpoint
+                "requested_current_a": round(float(ev.target_current_a), 1),
+                "requested_voltage_v": round(float(ev.target_voltage_v), 1),
+                "ev_contactor": bool(ev.ev_contactor_closed),
+                "ev_error": ev.error,
+                "target_soc": ev.target_soc_percent,
+                "setpoint": self._setpoint(cid),
             }
         return state
+
+    def _setpoint(self, cid: int) -> dict[str, Any] | None:
+        if self.power is None:
+            return None
+        sp = self.power.module_setpoint(cid)
+        return {
+            "voltage_v": round(float(sp.voltage_v), 1),
+            "current_a": round(float(sp.current_a), 1),
+            "enabled": bool(sp.enable),
+            "power_w": round(float(sp.voltage_v) * float(sp.current_a)) if sp.enable else 0,
+        }
