@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from bench.statedir import StateDir
 from charger.agent.settings import AgentSettings
 from charger.clock import Clock
 from charger.hw.config import HardwareConfig
+from charger.hw.health import HEALTH_FILE, PartStatus, read_health
 from firmware_image.keys import ensure_signing_key
 
 log = logging.getLogger("bench.system")
@@ -74,6 +76,10 @@ class BenchSystem:
         self.proxy: LinkProxy | None = None
         self.trace: list[dict[str, Any]] = []  # every frame, across CSMS restarts
         self.agent_crashes = 0
+        # The agent's part statuses (its health file) and who wants to hear of changes.
+        self.health: dict[str, PartStatus] = {}
+        self.health_listeners: list[Callable[[PartStatus], None]] = []
+        self._health_mtime = 0.0
         self._watchdog: asyncio.Task | None = None
         self._trace_event = asyncio.Event()
 
@@ -112,17 +118,52 @@ class BenchSystem:
         """A charger's hardware watchdog: an agent that dies on its own is restarted."""
         while True:
             await asyncio.sleep(0.5)
+            self._read_health()
             if self.agent is not None and self.agent.rebooting():
                 log.info("the agent rebooted (Reset); starting it again")
                 self.agent.start()
             elif self.agent is not None and self.agent.crashed():
                 self.agent_crashes += 1
                 log.error(
-                    "the agent exited by itself (code %s); restarting it (crash %d)",
+                    "the agent exited by itself (code %s): %s; restarting it (crash %d)",
                     self.agent.proc.returncode if self.agent.proc else None,
+                    self._last_agent_words(),
                     self.agent_crashes,
                 )
                 self.agent.start()
+
+    def _last_agent_words(self) -> str:
+        """The last line the agent printed (its exception), for the crash message."""
+        try:
+            lines = (self.state.agent / "agent.out").read_text(errors="replace").splitlines()
+        except OSError:
+            return "no output"
+        return next((line.strip() for line in reversed(lines) if line.strip()), "no output")
+
+    def _read_health(self) -> None:
+        """Pick up the agent's part statuses; tell listeners of each change."""
+        path = self.state.agent / HEALTH_FILE
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return
+        if mtime == self._health_mtime:
+            return
+        self._health_mtime = mtime
+        for status in read_health(path):
+            old = self.health.get(status.part)
+            self.health[status.part] = status
+            if old is None and status.ok:
+                continue  # a part that opened fine is no news
+            if old is not None and (old.ok, old.problem) == (status.ok, status.problem):
+                continue
+            for listener in self.health_listeners:
+                listener(status)
+
+    def hardware_health(self) -> list[PartStatus]:
+        """The agent's parts as last reported (empty before its first report)."""
+        self._read_health()
+        return list(self.health.values())
 
     def endpoints(self) -> Endpoints:
         assert self.csms is not None

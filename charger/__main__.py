@@ -18,10 +18,12 @@ from charger.agent.settings import AgentSettings
 from charger.clock import Clock
 from charger.hw.config import HardwareConfig
 from charger.hw.factory import open_hardware
+from charger.hw.health import HEALTH_FILE, HealthBoard
 
 
 async def _main(settings: AgentSettings) -> int:
-    hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)))
+    health = HealthBoard(Path(settings.state_dir) / HEALTH_FILE)
+    hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)), health)
     charger = Charger(settings, hardware, Clock.from_env())
     task = asyncio.create_task(charger.run())
     loop = asyncio.get_running_loop()

@@ -62,6 +62,8 @@ async def _up(args: argparse.Namespace, rig: RigFile, state: StateDir) -> int:
         client_cert_port=args.port + 2,
         plain_port=args.plain_port,
     )
+    # A part the agent cannot open (or that comes back) is one line here, with the fix.
+    system.health_listeners.append(lambda part: print(f"{'hardware':16}{part.line()}", flush=True))
     stop_panel = None
     try:
         endpoints = await system.start()
