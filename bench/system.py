@@ -71,6 +71,10 @@ class BenchSystem:
         # None: off.
         self.client_cert_port = client_cert_port
         self.plain_port = plain_port
+        #: (certificate, key) files the CSMS's main port presents instead of the bench's
+        #: server certificate from the next (re)start: a case may present one the charge
+        #: point must not trust, or one from a root it has just installed.
+        self.server_identity: tuple[str, str] | None = None
         self.rig = SimRig(state.rig, self.clock)
         self.agent: AgentProcess | None = None
         self.proxy: LinkProxy | None = None
@@ -88,12 +92,19 @@ class BenchSystem:
         await self.start_csms()
         assert self.csms is not None
         self.proxy = await LinkProxy("127.0.0.1", self.csms_port).start()
+        # Where the charger connects per security profile, every port behind the one cable.
+        csms_urls = {}
+        for profile, port in sorted(self.csms.profile_ports().items()):
+            local = self.proxy.port if port == self.csms_port else await self.proxy.route(port)
+            scheme = "ws" if profile == 1 else "wss"
+            csms_urls[str(profile)] = f"{scheme}://127.0.0.1:{local}/ocpp"
         hardware = self.hardware or await self.rig.start()
         hardware_file = self.state.agent / "hardware.json"
         hardware_file.write_text(json.dumps(hardware.to_dict(), indent=2))
         settings = AgentSettings(
             charge_point_id=self.cp_id,
             csms_url=f"wss://127.0.0.1:{self.proxy.port}/ocpp",
+            csms_urls=csms_urls,
             state_dir=str(self.state.agent),
             hardware_file=str(hardware_file),
             ca_file=str(pki.ca_cert),
@@ -189,11 +200,12 @@ class BenchSystem:
     async def start_csms(self) -> None:
         """Start (or restart, on the same port and database) the Central System."""
         pki = ensure_pki(self.state.pki)
+        cert, key = self.server_identity or (pki.server_cert, pki.server_key)
         self.csms = CentralSystem(
             self.state.csms / "csms.sqlite",
             self.clock,
             port=self.csms_port,
-            ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
+            ssl_context=server_ssl_context(cert, key),
             api_port=self.api_port,
             pki_dir=self.state.pki,
             client_cert_port=self.client_cert_port,
@@ -208,7 +220,11 @@ class BenchSystem:
         ports = self.csms.profile_ports()
         self.client_cert_port, self.plain_port = ports.get(3), ports.get(1)  # same on restart
         if self.csms.store.charge_point(self.cp_id) is None:  # keep a rotated key, its profile
-            self.csms.register_charge_point(self.cp_id, self.password)
+            # The profile the charger is provisioned with (its SecurityProfile key), if any.
+            profile = self.agent_config.get("SecurityProfile")
+            self.csms.register_charge_point(
+                self.cp_id, self.password, int(profile) if profile else None
+            )
         for tag, status in DEMO_TAGS.items():
             self.csms.add_id_tag(tag, status)
 
