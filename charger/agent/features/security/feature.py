@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
 from charger.agent.feature import Context, Feature
+from charger.agent.features.firmware import FirmwareManager
+from charger.agent.features.remote_trigger import RemoteTrigger
 from charger.agent.features.security.certificates import (
     CS_ROOT,
     MF_ROOT,
@@ -34,7 +36,6 @@ from charger.agent.features.security.csr import make_csr
 from charger.agent.features.security.events import SecurityLog
 from charger.agent.features.security.logs import LogUploads
 from charger.agent.features.security.signed_firmware import signed_update
-from charger.agent.features.security.tables import create_tables
 from charger.clock import iso
 
 log = logging.getLogger("charger.agent.security")
@@ -56,9 +57,8 @@ class Security(Feature):
     def __init__(
         self,
         ctx: Context,
-        trigger: Any,
-        firmware: Any,
-        diagnostics_archive: Callable[[float | None, float | None], bytes],
+        trigger: RemoteTrigger,
+        firmware: FirmwareManager,
         reconnect: Callable[[], None],
     ) -> None:
         """``trigger``: the RemoteTrigger feature (builds the Core messages);
@@ -68,14 +68,13 @@ class Security(Feature):
         self.trigger = trigger
         self.firmware = firmware
         self.reconnect = reconnect
-        db = ctx.store.db
-        create_tables(db)  # also a step of the migrations; harmless when already there
+        db = ctx.store.db  # its tables: a step of charger/agent/migrations.py
         self.certificates = CertificateStore(db, Path(ctx.settings.state_dir) / "keys")
         self.log = SecurityLog(db, lambda p: ctx.send_durable("SecurityEventNotification", p))
         self.connection = ConnectionPlanner(
             ctx.settings, ctx.config, self.certificates, self.log, self.now
         )
-        self.logs = LogUploads(ctx, self.log, diagnostics_archive)
+        self.logs = LogUploads(ctx, self.log)
         self._ready: list[Any] = []
         self._renew = False
         ctx.config.owners["SecurityProfile"] = self._change_profile
@@ -300,16 +299,3 @@ class Security(Feature):
             self.record,
         )
         return call_result.SignedUpdateFirmware(status=status)
-
-
-def security_feature(
-    ctx: Context,
-    features: Sequence[Feature],
-    reconnect: Callable[[], None],
-    diagnostics_archive: Callable[[float | None, float | None], bytes],
-) -> Security:
-    """The feature, wired to the RemoteTrigger and FirmwareManager among ``features``."""
-    by_type = {type(f).__name__: f for f in features}
-    return Security(
-        ctx, by_type["RemoteTrigger"], by_type["FirmwareManager"], diagnostics_archive, reconnect
-    )

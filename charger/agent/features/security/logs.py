@@ -16,18 +16,21 @@ import asyncio
 import ftplib
 import logging
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
 
 from ocpp.v16 import call
 
-from charger.agent.diagnostics import (
+from charger.agent.feature import Context
+from charger.agent.features.diagnostics import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_INTERVAL_S,
     StatusSender,
+    build_archive,
+    config_summary,
     ftp_upload,
     redact_url,
+    secret_values,
 )
 from charger.agent.features.security.events import SecurityLog
 
@@ -50,15 +53,9 @@ def security_log_text(security_log: SecurityLog, oldest: str | None, latest: str
 class LogUploads:
     """GetLog for one charger: at most one upload at a time."""
 
-    def __init__(
-        self,
-        ctx: Any,
-        security_log: SecurityLog,
-        diagnostics_archive: Callable[[float | None, float | None], bytes],
-    ) -> None:
+    def __init__(self, ctx: Context, security_log: SecurityLog) -> None:
         self.ctx = ctx
         self.security_log = security_log
-        self.diagnostics_archive = diagnostics_archive  # (start, stop) -> zip bytes
         self.sender = StatusSender(
             ctx, lambda item: call.LogStatusNotification(status=item[0], request_id=item[1])
         )
@@ -94,7 +91,7 @@ class LogUploads:
             status = "AcceptedCanceled"
         name = self.file_name(log_type)
         self.current = ("Idle", request_id)
-        self.task = self.ctx.spawn(
+        self.task = asyncio.get_running_loop().create_task(
             self._upload(
                 log_type, request_id, name, remote_location, oldest, latest, retries, retry_interval
             )
@@ -105,13 +102,17 @@ class LogUploads:
         self.current = (status, request_id)
         self.sender.post((status, request_id))
 
-    def _pack(self, log_type: str, oldest: str | None, latest: str | None) -> bytes:
+    async def _pack(self, log_type: str, oldest: str | None, latest: str | None) -> bytes:
+        """The file: the security log's lines (read here, on the loop that writes them),
+        or the diagnostics archive (packed in a thread)."""
         if log_type == "SecurityLog":
             return security_log_text(self.security_log, oldest, latest)
         start, stop = _when(oldest), _when(latest)
-        return self.diagnostics_archive(
-            start.timestamp() if start else None, stop.timestamp() if stop else None
-        )
+        begin, end = (start.timestamp() if start else None), (stop.timestamp() if stop else None)
+        summary = config_summary(self.ctx, begin, end)
+        state = Path(self.ctx.settings.state_dir)
+        secrets = secret_values(self.ctx)
+        return await asyncio.to_thread(build_archive, state, summary, secrets, begin, end)
 
     async def _upload(
         self,
@@ -127,7 +128,7 @@ class LogUploads:
         attempts = 1 + max(0, DEFAULT_RETRIES if retries is None else int(retries))
         interval = DEFAULT_RETRY_INTERVAL_S if retry_interval is None else float(retry_interval)
         try:
-            data = await asyncio.to_thread(self._pack, log_type, oldest, latest)
+            data = await self._pack(log_type, oldest, latest)
         except Exception:  # noqa: BLE001 - the charger goes on; the CSMS hears UploadFailure
             log.exception("packing %s failed", log_type)
             self._post("UploadFailure", request_id)

@@ -4,7 +4,7 @@ Whitepaper "Improved security for OCPP 1.6-J" ed. 3, signed firmware update (lab
 cases 080/081): the signingCertificate must chain to an installed
 ManufacturerRootCertificate, otherwise the answer is InvalidCertificate and an
 InvalidFirmwareSigningCertificate event is raised. Accepted updates run through the
-agent's A/B firmware manager (``charger/agent/firmware.py``) with
+agent's A/B firmware manager (``charger/agent/features/firmware.py``) with
 SignedFirmwareStatusNotification: Downloading, Downloaded, SignatureVerified (or
 InvalidSignature), InstallScheduled when installDateTime lies ahead, Installing,
 InstallRebooting, and Installed after booting the new image (with a FirmwareUpdated
@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography import x509
 
-from charger.agent.diagnostics import parse_ocpp_time as ocpp_timestamp
+from charger.agent.features.diagnostics import ocpp_timestamp
 from charger.agent.features.security.certificates import (
     CertificateError,
     load_pems,
