@@ -178,6 +178,8 @@ def test_boot_configuration_turns_on_spi_uart_and_the_can_hat(provisioned) -> No
         f"dtoverlay=mcp2515-can0,oscillator={osc},interrupt={irq}",
         "enable_uart=1",
     ]
+    assert block[5:-1] == ["dtoverlay=disable-bt", *host["rig_boot_lines"]]
+    assert block[0].startswith("# BEGIN ocpp-bench") and block[-1].startswith("# END ocpp-bench")
     assert config.count("dtparam=spi=on") == 1
     cmdline = (boot / "cmdline.txt").read_text()
     assert "console=serial0" not in cmdline
