@@ -158,6 +158,11 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         self._extra_servers: dict[int, Server] = {}
         self.credentials = CredentialChecker(backoff)
         self._sessions: dict[str, ChargePointSession] = {}
+        #: Every accepted connection as the handshake left it (see :func:`_handshake`).
+        self.connections: list[dict[str, Any]] = []
+        #: Sign an Accepted SignCertificate's CSR and send CertificateSigned; a test that
+        #: sends its own (e.g. an invalid chain) turns this off.
+        self.auto_certificate_signed = True
         self._connected = asyncio.Condition()
         self._tasks: set[asyncio.Task] = set()
         self._follow_up: dict[str, dict[str, str]] = {}
@@ -381,6 +386,8 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         if action not in ("BootNotification", "SignCertificate"):
             return
         if action == "SignCertificate" and response.get("status") == "Accepted":
+            if not self.auto_certificate_signed:
+                return
             self.spawn(self._send_signed_certificate(session.id, request["csr"]))
             return
         status = response.get("status")
@@ -714,6 +721,9 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
             vendor_hooks=self.vendor_hooks,
             on_answered=self._on_answered,
         )
+        self.connections.append(
+            _handshake(cp_id, connection, self.profile_ports(), iso(self.clock.now()))
+        )
         previous = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
         if previous is not None:
@@ -731,6 +741,25 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
     async def _notify_connected(self) -> None:
         async with self._connected:
             self._connected.notify_all()
+
+
+def _handshake(
+    cp_id: str, connection: ServerConnection, ports: dict[int, int], now: str
+) -> dict[str, Any]:
+    """What a connection's handshake showed: the profile of the port it came in on, the
+    Basic-auth user, the TLS version and suite, the client certificate (PEM) if any."""
+    local_port = (connection.local_address or ("", 0))[1]
+    ssl_object = connection.transport.get_extra_info("ssl_object")
+    peer = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return {
+        "cp_id": cp_id,
+        "ts": now,
+        "profile": next((p for p, port in ports.items() if port == local_port), None),
+        "username": getattr(connection, "username", None),
+        "tls_version": ssl_object.version() if ssl_object is not None else None,
+        "cipher": ssl_object.cipher()[0] if ssl_object is not None else None,
+        "client_certificate": ssl.DER_cert_to_PEM_cert(peer) if peer else None,
+    }
 
 
 def _unauthorized(connection: ServerConnection, message: str) -> Response:

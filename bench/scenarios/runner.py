@@ -42,9 +42,14 @@ class RunOptions:
     dut_password: str | None = None
     dut_ca: str | None = None  # CA file to trust for an external CSMS (else the system store)
     operator_hook: str | None = None  # command run as `HOOK ACTION JSON` for operator actions
-    keep_failed: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    # where failed cases keep their state, one sub-directory per case; one per run
+    # (a report's or a state directory's); None: a fresh temporary directory per case
+    keep_failed: Path | None = None
     agent_quirks: dict[str, Any] = field(default_factory=dict)  # a misbehaving DUT double
     params: dict[str, str] = field(default_factory=dict)  # scenario parameters (--param k=v)
+    # set to end the run early (Ctrl-C, the panel's stop): no case starts any more, a
+    # running case's scenario is cancelled and its rig is taken down as usual
+    stop: asyncio.Event | None = field(default=None, repr=False, compare=False)
 
     def pics_for(self, role: str) -> dict[str, Any]:
         return load_pics(self.pics or ("agent" if role == "cs" else "csms"))
@@ -96,6 +101,9 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
         clock=Clock.start(options.speed),
         agent_config=case.agent_config,
         agent_quirks=options.agent_quirks,
+        # The security cases move the charger between profiles: a port for each.
+        plain_port=0 if case.profile == "security" else None,
+        client_cert_port=0 if case.profile == "security" else None,
     )
     handle: Handle | None = None
     sampler: asyncio.Task | None = None
@@ -104,7 +112,7 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
         handle = Handle(system, pics)
         handle.params = dict(options.params)  # type: ignore[attr-defined]
         sampler = asyncio.create_task(_sample(system, result.samples))
-        await _guarded(case, handle, system.clock, result)
+        await _guarded(case, handle, system.clock, result, options.stop)
     finally:
         if sampler:
             sampler.cancel()
@@ -119,15 +127,26 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
                 f"the agent process died by itself {system.agent_crashes} time(s); "
                 + str(result.details.get("message", ""))
             ).strip("; ")
-        if result.verdict in ("fail", "error"):
+        if result.verdict in ("fail", "error") and result.details.get("message") != STOPPED_MESSAGE:
             log_file = system.state.agent / "agent.log"
             if log_file.exists():
                 result.details["agent_log_tail"] = log_file.read_text().splitlines()[-15:]
-            target = options.keep_failed / f"bench-failed-{case.id}"
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(root, target, dirs_exist_ok=True)
-            result.details["state_dir"] = str(target)
-        shutil.rmtree(root, ignore_errors=True)
+            result.details["state_dir"] = str(await asyncio.to_thread(_keep, root, case, options))
+        await asyncio.to_thread(shutil.rmtree, root, True)
+
+
+def _keep(root: Path, case: Scenario, options: RunOptions) -> Path:
+    """Copy a failed case's state where the run keeps it (off the loop: it may be large)."""
+    if options.keep_failed is None:
+        return Path(
+            shutil.copytree(
+                root, tempfile.mkdtemp(prefix=f"bench-failed-{case.id}-"), dirs_exist_ok=True
+            )
+        )
+    target = options.keep_failed / case.id
+    shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copytree(root, target))
 
 
 async def _run_csms(
@@ -140,23 +159,55 @@ async def _run_csms(
     try:
         await bench.start()
         handle = bench.make_handle(pics)
-        await _guarded(case, handle, bench.clock, result)
+        await _guarded(case, handle, bench.clock, result, options.stop)
     finally:
         await bench.stop()
         result.trace = [redact_frame(f) for f in bench.trace]  # no passwords in reports
         _collect(handle, result)
 
 
-async def _guarded(case: Scenario, handle: BaseHandle, clock: Clock, result: CaseResult) -> None:
+STOPPED_MESSAGE = "stopped before its end: the run was interrupted"
+CANCEL_GRACE_S = 10.0  # wall seconds a cancelled scenario gets to unwind
+
+
+async def _guarded(
+    case: Scenario,
+    handle: BaseHandle,
+    clock: Clock,
+    result: CaseResult,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the scenario function as a task of its own, so that a timeout, ``stop`` or a
+    cancellation of the caller always ends it and the caller's clean-up always runs."""
+    scenario = asyncio.ensure_future(case.fn(handle))
+    stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    waiting = {scenario} | ({stopping} if stopping else set())
     try:
-        await asyncio.wait_for(case.fn(handle), timeout=clock.wall(case.timeout_s))
+        await asyncio.wait(
+            waiting, timeout=clock.wall(case.timeout_s), return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        if stopping is not None:
+            stopping.cancel()
+        if not scenario.done():
+            scenario.cancel()
+            await asyncio.wait({scenario}, timeout=CANCEL_GRACE_S)
+    if not scenario.done() or scenario.cancelled():
+        result.verdict = "error" if stop is not None and stop.is_set() else "fail"
+        result.details["message"] = (
+            STOPPED_MESSAGE
+            if result.verdict == "error"
+            else f"the case did not finish within {case.timeout_s:g} s"
+        )
+        return
+    failure = scenario.exception()
+    if failure is None:
         result.verdict = "pass"
-    except ScenarioFailed as exc:
+    elif isinstance(failure, ScenarioFailed):
         result.verdict = "fail"
-        result.details["message"] = str(exc)
-    except TimeoutError:
-        result.verdict = "fail"
-        result.details["message"] = f"the case did not finish within {case.timeout_s:g} s"
+        result.details["message"] = str(failure)
+    else:
+        raise failure
 
 
 def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
@@ -199,23 +250,28 @@ async def run_cases(
     options: RunOptions | None = None,
     on_progress: ProgressFn | None = None,
 ) -> list[CaseResult]:
-    """Run ``cases`` with up to ``options.parallel`` rigs at once; results in case order."""
+    """Run ``cases`` with up to ``options.parallel`` rigs at once; results in case order
+    (without the cases a stopped run never started).
+
+    ``on_progress(number, total, case, result)`` is called when a case starts (result
+    None) and when it ends; ``number`` is the case's 1-based place in ``cases`` both times.
+    """
     options = options or RunOptions()
     gate = asyncio.Semaphore(max(1, options.parallel))
-    done = 0
 
-    async def one(index: int, case: Scenario) -> CaseResult:
-        nonlocal done
+    async def one(index: int, case: Scenario) -> CaseResult | None:
         async with gate:
+            if options.stop is not None and options.stop.is_set():
+                return None  # not started: the run was stopped
             if on_progress:
                 on_progress(index, len(cases), case, None)
             result = await run_case(case, options)
-            done += 1
             if on_progress:
-                on_progress(done, len(cases), case, result)
+                on_progress(index, len(cases), case, result)
             return result
 
-    return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1))))
+    results = await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1)))
+    return [r for r in results if r is not None]
 
 
 def run_document(
