@@ -72,6 +72,12 @@ def _up(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--rig", help="rig file (TOML, see wiring/rig.example.toml); default simulated")
     up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
     up.add_argument("--panel-port", type=int, default=8080, help="web panel port")
+    up.add_argument(
+        "--panel-tls",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="HTTPS for the panel with the bench's CA (auto: on beyond 127.0.0.1)",
+    )
     up.set_defaults(func=cmd_up)
 
 
@@ -140,6 +146,7 @@ def _user(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bench.cli.rigs import add_subcommands as add_rigs
     from bench.csms.cli import add_subcommands as add_csms
     from bench.report.fleet import add_subcommand as add_report_fleet
     from firmware_image.cli import add_subcommands as add_firmware
@@ -165,5 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_csms(sub)
     add_firmware(sub)
     add_report_fleet(sub)
+    add_rigs(sub, [_verbose()])
     _user(sub)
     return parser

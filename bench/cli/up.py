@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.cli.errors import port_in_use
 from bench.cli.logs import setup as setup_logging
 from bench.rigfile import RigFile
+from bench.security.pki import is_loopback, panel_ssl_context
 from bench.statedir import StateDir
 
 log = logging.getLogger("bench.cli")
@@ -35,6 +36,14 @@ def check_port_free(host: str, port: int, what: str, option: str) -> None:
             if exc.errno == errno.EADDRINUSE:
                 raise port_in_use(port, what, option) from None
             raise
+
+
+def panel_tls_wanted(host: str, choice: str = "auto") -> bool:
+    """HTTPS for the panel: always when asked, by default whenever it listens beyond
+    this machine (its session cookie and passwords would cross the network)."""
+    if choice in ("on", "off"):
+        return choice == "on"
+    return not is_loopback(host)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -67,12 +76,16 @@ async def _up(args: argparse.Namespace, rig: RigFile, state: StateDir) -> int:
     stop_panel = None
     try:
         endpoints = await system.start()
+        panel_tls = None
+        if panel_tls_wanted(args.panel_host, args.panel_tls):
+            panel_tls = panel_ssl_context(state.pki, args.panel_host)
         panel_url, stop_panel = start_panel(
             system,
             asyncio.get_running_loop(),
             state.root,
             host=args.panel_host,
             port=args.panel_port,
+            ssl_context=panel_tls,
         )
         print(f"CSMS            {endpoints.csms_url}")
         print(f"CSMS API        http://127.0.0.1:{args.port + 1}/api  (`bench csms --help`)")
