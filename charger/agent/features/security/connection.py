@@ -33,6 +33,7 @@ log = logging.getLogger("charger.agent.security")
 
 PENDING_KEY = "_SecurityProfilePending"
 ATTEMPTS_KEY = "_SecurityProfileAttempts"
+FAILING_SINCE_KEY = "_SecurityProfileFailingSince"
 
 _VERSION_REASONS = {
     "UNSUPPORTED_PROTOCOL",
@@ -77,12 +78,14 @@ class ConnectionPlanner:
         certificates: CertificateStore,
         security_log: SecurityLog,
         now_iso: Callable[[], str],
+        now: Callable[[], float],
     ) -> None:
         self.settings = settings
         self.config = config
         self.certificates = certificates
         self.security_log = security_log
         self.now_iso = now_iso
+        self.now = now  # simulated seconds (the fallback's grace period)
         self._reported: set[str] = set()  # events of the current run of failures
         self.last_profile: int | None = None
 
@@ -91,11 +94,13 @@ class ConnectionPlanner:
     def machine(self) -> ProfileMachine:
         values = self.config.values
         pending = values.get(PENDING_KEY)
+        since = values.get(FAILING_SINCE_KEY)
         return ProfileMachine(
             ProfileState(
                 current=self.config.int("SecurityProfile"),
                 pending=int(pending) if pending not in (None, "") else None,
                 attempts=int(values.get(ATTEMPTS_KEY) or 0),
+                failing_since=float(since) if since not in (None, "") else None,
             )
         )
 
@@ -105,6 +110,8 @@ class ConnectionPlanner:
             self.config.set_internal("SecurityProfile", str(s.current))
         self.config.set_internal(PENDING_KEY, "" if s.pending is None else str(s.pending))
         self.config.set_internal(ATTEMPTS_KEY, str(s.attempts))
+        since = "" if s.failing_since is None else repr(s.failing_since)
+        self.config.set_internal(FAILING_SINCE_KEY, since)
 
     # --- the ConnectionPlan provider -------------------------------------------------------
 
@@ -144,7 +151,7 @@ class ConnectionPlanner:
     def connected(self, ok: bool, error: BaseException | None = None) -> None:
         """The outcome of the attempt :meth:`plan` prepared (``error`` when it failed)."""
         machine = self.machine()
-        change = machine.connected(ok)
+        change = machine.connected(ok, self.now())
         if change is not None or machine.state.pending is not None:
             self.save(machine)
         if change == "raised":
