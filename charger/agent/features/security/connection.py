@@ -5,7 +5,7 @@ TLS context, headers) before every attempt and reports its outcome to
 :meth:`ConnectionPlanner.outcome` (the uplink's ``ConnectionPlan``). The
 profile in force (:mod:`.profiles`), not the URL in the settings, decides the scheme
 and the credentials; a TLS failure is refused (no connection) and recorded as the
-whitepaper's event (ed. 3, 1.3.2: InvalidCentralSystemCertificate, InvalidTLSVersion,
+whitepaper's event (ed. 3, TLS of profiles 2/3: InvalidCentralSystemCertificate, InvalidTLSVersion,
 InvalidTLSCipherSuite), once per run of failures.
 """
 
@@ -125,7 +125,14 @@ class ConnectionPlanner:
         return base.rstrip("/") + "/" + quote(self.settings.charge_point_id, safe="")
 
     def next_attempt(self) -> Connection:
-        url, context, headers = self.plan()
+        """Never raises: a store it cannot use gives an attempt that fails (and counts)."""
+        try:
+            url, context, headers = self.plan()
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            log.error("cannot prepare the connection with profile %s: %s", self.last_profile, exc)
+            url = self.url(self.last_profile or 0)
+            context = charge_point_ssl_context("", None) if url.startswith("wss") else None
+            headers = {}
         return Connection(url, context, headers)
 
     def outcome(self, connection: Connection, error: BaseException | None) -> None:

@@ -138,7 +138,8 @@ class Security(Feature):
     # --- configuration keys ------------------------------------------------------------
 
     def _change_profile(self, value: str) -> str:
-        """Whitepaper ed. 3, 1.3.3: upwards only, prerequisites checked, then reconnect."""
+        """Whitepaper ed. 3, use case A05 (Upgrade Charge Point Security Profile): upwards
+        only, prerequisites checked, then reconnect (lab cases 083, 084)."""
         machine = self.connection.machine()
         status, why = machine.request(
             int(value),
@@ -155,7 +156,8 @@ class Security(Feature):
         return status
 
     def _change_key(self, value: str) -> str:
-        """Whitepaper ed. 3, 1.3.1: Accepted, then reconnect with the new AuthorizationKey."""
+        """Whitepaper ed. 3, use case A01 (Update Charge Point Password for HTTP Basic
+        Authentication): Accepted, then reconnect with the new key (lab case 073)."""
         self.ctx.config.set_internal("AuthorizationKey", value)
         self.record("ReconfigurationOfSecurityParameters", "AuthorizationKey")
         if self.connection.machine().in_use() in (1, 2):
@@ -198,7 +200,7 @@ class Security(Feature):
 
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str, **_: Any):
-        """Whitepaper ed. 3, A02/A03 (lab cases 074, 077): verified against the
+        """Whitepaper ed. 3, use cases A02/A03 (lab cases 074, 077): verified against the
         CentralSystemRootCertificate and our CSR's key; used from the next connection."""
         try:
             chain = self.certificates.check_signed_chain(

@@ -1,6 +1,7 @@
 """Security profiles 0-3 as a pure state machine: which profile the next connection uses.
 
-Whitepaper "Improved security for OCPP 1.6-J" ed. 3, 1.3.x (Security profiles):
+Whitepaper "Improved security for OCPP 1.6-J" ed. 3, security profiles and use case A05
+(Upgrade Charge Point Security Profile):
 
 * the profile in force is the SecurityProfile key; it drives the channel (0/1 ws,
   2/3 wss) and the credentials (1/2 Basic, 3 client certificate), not the URL;
