@@ -13,11 +13,12 @@ from pathlib import Path
 
 from bench.csms.cli import add_subcommands as add_csms_subcommands
 from bench.pics import load_pics
+from bench.ports import SPAN, add_port_arguments, ports_from_args
 from bench.rigfile import RigFile
 from bench.scenarios.registry import PROFILES, ROLES, Scenario, all_scenarios, select
 from bench.scenarios.runner import CaseResult, RunOptions, run_cases, run_document
 from bench.statedir import StateDir
-from bench.system import BenchSystem
+from bench.system import BenchSystem, RemoteCsms, SettingsError
 from firmware_image.cli import add_subcommands as add_firmware_commands
 
 
@@ -69,6 +70,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dut_ca=args.dut_ca,
         operator_hook=args.operator_hook,
         params=dict(p.split("=", 1) for p in args.param),
+        port_base=args.port_base,
     )
     began = time.monotonic()
     started = time.time()
@@ -111,22 +113,85 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if failed == 0 else 1
 
 
+def _remote(args: argparse.Namespace) -> RemoteCsms | None:
+    """``--csms`` and its credentials, or None for the bench's own Central System."""
+    given = [o for o in ("cp_id", "password", "ca", "profile", "cert", "key") if getattr(args, o)]
+    if args.csms is None:
+        if given:
+            raise SettingsError(f"--{given[0].replace('_', '-')} goes with --csms URL")
+        return None
+    for option in ("ca", "cert", "key"):
+        path = getattr(args, option)
+        if path and not Path(path).is_file():
+            raise SettingsError(f"--{option} {path}: no such file")
+    remote = RemoteCsms(
+        url=args.csms,
+        cp_id=args.cp_id or "",
+        password=args.password,
+        ca_file=str(Path(args.ca).resolve()) if args.ca else None,
+        profile=args.profile,
+        cert_file=str(Path(args.cert).resolve()) if args.cert else None,
+        key_file=str(Path(args.key).resolve()) if args.key else None,
+    )
+    remote.security_profile()
+    return remote
+
+
+def _print_listeners(system: BenchSystem, panel_url: str) -> None:
+    """Every port this bench listens on, one line each."""
+    lines: list[tuple[str, str]] = []
+    csms = system.csms
+    if csms is not None:
+        lines.append(("CSMS profile 2", f"{csms.url('<id>')}  (TLS + Basic auth)"))
+        ports = csms.profile_ports()
+        if 3 in ports:
+            lines.append(("CSMS profile 3", f"{csms.url('<id>', 3)}  (client certificates)"))
+        if 1 in ports:
+            lines.append(("CSMS profile 1", f"{csms.url('<id>', 1)}  (plain, Basic auth)"))
+        if csms.api_url:
+            lines.append(("CSMS API", f"{csms.api_url}/api  (`bench csms --help`)"))
+        if csms.ftp is not None:
+            passive = system.ports.ftp_passive
+            extra = f", passive {passive.start}-{passive.stop - 1}" if passive else ""
+            lines.append(("FTP", f"ftp://127.0.0.1:{csms.ftp.port}/{extra}"))
+    if system.proxy is not None:
+        lines.append(("link proxy", f"127.0.0.1:{system.proxy.port}  (agent -> CSMS)"))
+    lines.append(("panel", f"{panel_url}  (`bench user add NAME --role operator` first)"))
+    if system.hardware is None and system.rig.can_server is not None:
+        lines.append(("CAN bus twin", system.rig.can_server.url))
+        for cid, meter in system.rig.meters.items():
+            lines.append((f"meter {cid} twin", f"modbus-tcp://127.0.0.1:{meter.port}"))
+    for name, value in lines:
+        print(f"{name:15} {value}")
+
+
 async def _up(args: argparse.Namespace) -> int:
     rig = RigFile.load(args.rig)
+    # Without --port-base, --port (default 9000) is the base: API +1, profile 3 +2, ...
+    ports = ports_from_args(args, default_base=args.csms_port or 9000)
+    if args.panel_port is not None:
+        ports = ports.with_overrides(panel=args.panel_port)
+    elif args.port_base is None:
+        ports = ports.with_overrides(panel=8080)  # the panel's documented default
+    panel_port = ports.panel
+    remote = _remote(args)
     system = BenchSystem(
         StateDir(Path(args.state_dir).resolve()),
-        csms_port=args.port,
         hardware=rig.hardware,
-        api_port=args.port + 1,
-        client_cert_port=args.port + 2,
-        plain_port=args.plain_port,
+        ports=ports,
+        remote=remote,
     )
-    endpoints = await system.start()
-    print(f"CSMS            {endpoints.csms_url}")
-    print(f"CSMS API        http://127.0.0.1:{args.port + 1}/api  (`bench csms --help`)")
-    print(f"CSMS profile 3  wss://127.0.0.1:{args.port + 2}/ocpp/<id>  (client certificates)")
-    if args.plain_port is not None:
-        print(f"CSMS profile 1  ws://127.0.0.1:{args.plain_port}/ocpp/<id>  (plain, Basic auth)")
+    try:
+        endpoints = await system.start()
+    except OSError as exc:
+        await system.stop()
+        print(f"cannot start the bench: {exc}", file=sys.stderr)
+        return 1
+    if remote is not None:
+        profile = remote.security_profile()
+        print(f"charger at      {endpoints.csms_url}  (security profile {profile})")
+    else:
+        print(f"CSMS            {endpoints.csms_url}")
     print(f"charge point id {endpoints.charge_point_id}")
     print(f"agent pid       {endpoints.agent_pid}")
     print(f"state directory {endpoints.state_dir}")
@@ -137,9 +202,9 @@ async def _up(args: argparse.Namespace) -> int:
         asyncio.get_running_loop(),
         Path(args.state_dir).resolve(),
         host=args.panel_host,
-        port=args.panel_port,
+        port=panel_port or 0,
     )
-    print(f"panel           {panel_url}  (`bench user add NAME --role operator` first)")
+    _print_listeners(system, panel_url)
     if rig.mode == "real":
         print(f"rig             real parts from {args.rig}")
     else:
@@ -156,6 +221,14 @@ async def _up(args: argparse.Namespace) -> int:
         stop_panel()
         await system.stop()
     return 0
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_up(args))
+    except (SettingsError, ValueError) as exc:
+        print(f"bench up: {exc}", file=sys.stderr)
+        return 2
 
 
 def _users_main(argv: list[str]) -> int:
@@ -176,18 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the CSMS, the agent and the simulated rig")
     up.add_argument("--state-dir", default="bench-state")
-    up.add_argument(
-        "--port",
-        type=int,
-        default=9000,
-        help="CSMS port on 127.0.0.1 (profile 2); +1 its HTTP API, +2 profile 3",
-    )
-    up.add_argument(
-        "--plain-port", type=int, help="also serve security profile 1 (plain ws) on this port"
-    )
     up.add_argument("--rig", help="rig config TOML (default: simulated)")
     up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
-    up.add_argument("--panel-port", type=int, default=8080, help="web panel port")
+    up.add_argument("--panel-port", type=int, help="web panel port (default 8080, or base+4)")
+    add_port_arguments(up, default_base=None)
+    other = up.add_argument_group(
+        "our charger at another Central System (the bench's own CSMS stays off)"
+    )
+    other.add_argument("--csms", metavar="URL", help="ws(s)://host:port/path (id is appended)")
+    other.add_argument("--cp-id", help="the charge point id to connect as")
+    other.add_argument("--password", help="Basic-auth password (security profiles 1, 2)")
+    other.add_argument("--ca", help="CA certificate (PEM) to trust; default: the system store")
+    other.add_argument("--profile", type=int, help="security profile 0-3 (default from URL)")
+    other.add_argument("--cert", help="client certificate chain (PEM), profile 3")
+    other.add_argument("--key", help="its private key (PEM), profile 3")
     user = sub.add_parser(
         "user",
         help="panel users: add NAME --role operator|viewer, remove NAME, list",
@@ -195,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     user.add_argument("rest", nargs=argparse.REMAINDER)
     user.set_defaults(func=lambda a: _users_main(a.rest))
-    up.set_defaults(func=lambda a: asyncio.run(_up(a)))
+    up.set_defaults(func=_cmd_up)
     run = sub.add_parser("run", help="run scenarios, each against a fresh simulated rig")
     run.add_argument("ids", nargs="*", help="scenario ids (see `bench scenarios`)")
     _selection(run)
@@ -217,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument(
         "--param", action="append", default=[], help="scenario parameter KEY=VALUE (soak: faults)"
+    )
+    run.add_argument(
+        "--port-base",
+        type=int,
+        help=f"rig n of --parallel listens on BASE+n*{SPAN}.. (default: free ports)",
     )
     run.add_argument("--json", help="write the results as JSON to this file")
     run.add_argument("--report", help="write results.json, junit.xml and index.html here")

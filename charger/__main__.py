@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m charger")
     parser.add_argument("settings", type=Path, help="agent settings JSON")
     args = parser.parse_args(argv)
-    settings = AgentSettings.load(args.settings)
+    try:
+        settings = AgentSettings.load(args.settings)
+    except ValueError as exc:
+        print(f"python -m charger: {exc}", file=sys.stderr)
+        return 2
     log_file = Path(settings.state_dir) / "agent.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     handlers = [logging.FileHandler(log_file), logging.StreamHandler(sys.stderr)]

@@ -15,11 +15,12 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.pics import load_pics
+from bench.ports import SPAN, Ports
 from bench.scenarios.handle import BaseHandle, Handle, ScenarioFailed
 from bench.scenarios.registry import Scenario
 from bench.security.redact import redact_frame
@@ -45,6 +46,14 @@ class RunOptions:
     keep_failed: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     agent_quirks: dict[str, Any] = field(default_factory=dict)  # a misbehaving DUT double
     params: dict[str, str] = field(default_factory=dict)  # scenario parameters (--param k=v)
+    port_base: int | None = None  # rig n of the parallel ones listens on base + n*SPAN..
+
+    def rig_ports(self, slot: int) -> Ports:
+        """The listeners of the rig in parallel slot ``slot`` (no base: free ports)."""
+        if self.port_base is None:
+            return Ports()
+        ports = Ports.from_base(self.port_base + slot * SPAN, plain=True)
+        return replace(ports, api=None, panel=None)  # a case's rig serves neither
 
     def pics_for(self, role: str) -> dict[str, Any]:
         return load_pics(self.pics or ("agent" if role == "cs" else "csms"))
@@ -89,13 +98,18 @@ async def _sample(system: BenchSystem, into: dict[str, list[dict[str, Any]]]) ->
         await system.clock.sleep(SAMPLE_EVERY_S)
 
 
-async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult):
+async def _run_cs(
+    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
+):
     root = Path(tempfile.mkdtemp(prefix=f"bench-{case.id}-"))
+    # the charge point's rig serves only profile 2, as before ports were chosen
+    ports = replace(options.rig_ports(slot), client_cert=None, plain=None)
     system = BenchSystem(
         StateDir(root),
         clock=Clock.start(options.speed),
         agent_config=case.agent_config,
         agent_quirks=options.agent_quirks,
+        ports=ports,
     )
     handle: Handle | None = None
     sampler: asyncio.Task | None = None
@@ -131,11 +145,11 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
 
 
 async def _run_csms(
-    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult
+    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
 ) -> None:
     from bench.scenarios.csms_role import CsmsBench  # the bench plays the charge point
 
-    bench = CsmsBench(options, clock=Clock.start(options.speed))
+    bench = CsmsBench(options, clock=Clock.start(options.speed), ports=options.rig_ports(slot))
     handle = None
     try:
         await bench.start()
@@ -166,7 +180,7 @@ def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
     result.steps = [{"t": t, "text": text} for t, text in handle.steps]
 
 
-async def run_case(case: Scenario, options: RunOptions | None = None) -> CaseResult:
+async def run_case(case: Scenario, options: RunOptions | None = None, slot: int = 0) -> CaseResult:
     options = options or RunOptions()
     result = CaseResult(
         case.id, "error", 0.0, title=case.title, role=case.role, profile=case.profile
@@ -180,9 +194,9 @@ async def run_case(case: Scenario, options: RunOptions | None = None) -> CaseRes
     started = time.monotonic()
     try:
         if case.role == "cs":
-            await _run_cs(case, options, pics, result)
+            await _run_cs(case, options, pics, result, slot)
         else:
-            await _run_csms(case, options, pics, result)
+            await _run_csms(case, options, pics, result, slot)
     except Exception as exc:  # noqa: BLE001 - a broken case or bench is an error, not a crash
         result.verdict = "error"
         result.details["message"] = f"{type(exc).__name__}: {exc}"
@@ -201,19 +215,24 @@ async def run_cases(
 ) -> list[CaseResult]:
     """Run ``cases`` with up to ``options.parallel`` rigs at once; results in case order."""
     options = options or RunOptions()
-    gate = asyncio.Semaphore(max(1, options.parallel))
+    slots: asyncio.Queue[int] = asyncio.Queue()
+    for slot in range(max(1, options.parallel)):  # a rig's ports are its slot's
+        slots.put_nowait(slot)
     done = 0
 
     async def one(index: int, case: Scenario) -> CaseResult:
         nonlocal done
-        async with gate:
+        slot = await slots.get()
+        try:
             if on_progress:
                 on_progress(index, len(cases), case, None)
-            result = await run_case(case, options)
+            result = await run_case(case, options, slot)
             done += 1
             if on_progress:
                 on_progress(done, len(cases), case, result)
             return result
+        finally:
+            slots.put_nowait(slot)
 
     return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1))))
 

@@ -1020,6 +1020,8 @@ class Charger:
             return None
         context = ssl.create_default_context(cafile=self.settings.ca_file)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.settings.client_cert_file:  # security profile 3
+            context.load_cert_chain(self.settings.client_cert_file, self.settings.client_key_file)
         return context
 
     def _auth_header(self) -> dict[str, str]:

@@ -1,9 +1,13 @@
-"""How this charger is provisioned: identity, where its CSMS is, where its parts are."""
+"""How this charger is provisioned: identity, where its CSMS is, where its parts are.
+
+The file ``python -m charger SETTINGS`` reads; every field is described in
+``docs/agent-settings.md``.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from charger.agent.connector import Limits
@@ -27,12 +31,26 @@ class AgentSettings:
     response_timeout_s: float = 10.0
     initial_config: dict[str, str] = field(default_factory=dict)
     firmware_public_key: str | None = None  # PEM: whose signed images this charger installs
+    client_cert_file: str | None = None  # PEM chain: security profile 3 (TLS client auth)
+    client_key_file: str | None = None  # its private key (PEM)
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, path: Path) -> AgentSettings:
-        data = json.loads(Path(path).read_text())
-        data["limits"] = Limits(**data.get("limits", {}))
-        return cls(**data)
+        """Read a settings file; ValueError (one line) for a bad one, unknown keys included."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        try:
+            data["limits"] = Limits(**data.get("limits", {}))
+            return cls(**data)
+        except TypeError as exc:  # a required field missing, an unknown limit
+            raise ValueError(f"{path}: {exc}") from None
