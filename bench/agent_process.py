@@ -2,19 +2,53 @@
 
 Killing it with SIGKILL is how the bench simulates a charger's power loss: nothing
 in the agent gets to run on the way down, exactly like a real power cut.
+
+The agent never outlives its supervisor: on Linux the kernel sends it SIGKILL when the
+bench process dies (``PR_SET_PDEATHSIG``, even after a SIGKILL of the bench), and an
+interpreter that exits normally kills the agents it still has (``atexit``). An orphan
+would otherwise keep charging on a state directory the next bench reuses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import ctypes
+import functools
 import os
 import signal
 import subprocess
+import sys
+import weakref
 from pathlib import Path
 
 from charger.agent import REBOOT_EXIT_CODE
 from charger.agent.slots import agent_command
 from charger.clock import ENV, Clock
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Looked up here, not in the forked child (no dlopen between fork and exec).
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+_LIVE: weakref.WeakSet[AgentProcess] = weakref.WeakSet()
+
+
+def die_with_parent(parent: int) -> None:
+    """In the child, before exec: SIGKILL me when the thread that started me ends.
+
+    (The kernel ties it to the starting *thread*: agents are started from the bench's
+    event-loop thread, which lives as long as the bench.)"""
+    if _prctl is None or _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        os._exit(70)  # no guarantee the agent dies with the bench: do not start it
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(70)
+
+
+def _kill_leftovers() -> None:
+    for agent in list(_LIVE):
+        agent.kill()
+
+
+atexit.register(_kill_leftovers)
 
 
 class AgentProcess:
@@ -65,8 +99,10 @@ class AgentProcess:
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=functools.partial(die_with_parent, os.getpid()) if _prctl else None,
         )
         out.close()
+        _LIVE.add(self)
 
     def kill(self) -> None:
         """Power loss: SIGKILL, no goodbye."""

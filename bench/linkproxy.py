@@ -1,7 +1,9 @@
 """A TCP proxy between the agent and the CSMS that the bench can cut.
 
 Cutting closes every open connection at once and refuses new ones, the way a
-pulled Ethernet cable looks to both ends; TLS passes through untouched.
+pulled Ethernet cable looks to both ends; TLS passes through untouched. One cable may
+carry several ports (:meth:`LinkProxy.route`: the CSMS's port per security profile);
+a cut cuts them all.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class LinkProxy:
         self.up = True
         self.cuts = 0
         self._server: asyncio.Server | None = None
+        self._routes: list[asyncio.Server] = []  # further ports on the same cable
         self._pipes: set[asyncio.Task] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -32,11 +35,28 @@ class LinkProxy:
         self._server = await asyncio.start_server(self._accept, self.host, port)
         return self
 
+    async def route(self, target_port: int, port: int = 0) -> int:
+        """Carry one more CSMS port over this cable (on local ``port``, 0: any free one);
+        returns the local port to dial."""
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._accept(reader, writer, (self.target[0], target_port))
+
+        server = await asyncio.start_server(accept, self.host, port)
+        self._routes.append(server)
+        return server.sockets[0].getsockname()[1]
+
+    def route_ports(self) -> list[int]:
+        """The local ports of the further routes (:meth:`route`)."""
+        return [server.sockets[0].getsockname()[1] for server in self._routes]
+
     async def stop(self) -> None:
         self.cut()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        for server in [self._server, *self._routes]:
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+        self._routes.clear()
 
     def cut(self) -> None:
         """Drop every connection now and refuse new ones until :meth:`restore`."""
@@ -50,12 +70,17 @@ class LinkProxy:
     def restore(self) -> None:
         self.up = True
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        target: tuple[str, int] | None = None,
+    ) -> None:
         if not self.up:
             writer.transport.abort()
             return
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            up_reader, up_writer = await asyncio.open_connection(*(target or self.target))
         except OSError as exc:
             log.info("link proxy: CSMS unreachable: %s", exc)
             writer.transport.abort()

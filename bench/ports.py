@@ -21,8 +21,10 @@ OFFSETS = {
     "ftp": 5,
     "proxy": 6,
     "can": 7,
+    "proxy_client_cert": 8,
+    "proxy_plain": 9,
 }
-METER_OFFSET = 8  # one per connector
+METER_OFFSET = 10  # one per connector
 FTP_PASSIVE_COUNT = 8
 MAX_CONNECTORS = 4
 #: Ports one bench uses from its base: N .. N + SPAN - 1.
@@ -41,6 +43,8 @@ class Ports:
     ftp: int = 0
     ftp_passive: range | None = None
     proxy: int = 0  # the link proxy the agent reaches the CSMS through
+    proxy_client_cert: int = 0  # the same cable's port to the profile-3 port
+    proxy_plain: int = 0  # ... and to the profile-1 port
     can: int = 0  # the CAN remote bus (python-can-remote) of the simulated rig
     meters: tuple[int, ...] = field(default=())  # Modbus TCP meter twins, per connector slot
 
@@ -59,6 +63,8 @@ class Ports:
             ftp=base + OFFSETS["ftp"],
             ftp_passive=range(passive, passive + FTP_PASSIVE_COUNT),
             proxy=base + OFFSETS["proxy"],
+            proxy_client_cert=base + OFFSETS["proxy_client_cert"],
+            proxy_plain=base + OFFSETS["proxy_plain"],
             can=base + OFFSETS["can"],
             meters=tuple(base + METER_OFFSET + i for i in range(MAX_CONNECTORS)),
         )
@@ -107,15 +113,14 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return ports
 
 
-def add_port_arguments(parser: argparse.ArgumentParser, *, default_base: int | None) -> None:
-    """``--port-base`` and one option per listener."""
-    hint = f" (default {default_base})" if default_base else " (default: any free port)"
+def add_port_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--port-base`` and one option per listener (``bench up``)."""
     group = parser.add_argument_group("ports (127.0.0.1)")
     group.add_argument(
         "--port-base",
         type=int,
-        default=default_base,
-        help=f"derive every listener's port from this base, N..N+{SPAN - 1}{hint}",
+        help=f"derive every listener's port from this base, N..N+{SPAN - 1} "
+        "(default: --port, else 9000)",
     )
     group.add_argument(
         "--port", dest="csms_port", type=int, help="CSMS port (profile 2); the base if none given"
@@ -126,6 +131,8 @@ def add_port_arguments(parser: argparse.ArgumentParser, *, default_base: int | N
     group.add_argument("--ftp-port", type=int, help="FTP control port")
     group.add_argument("--ftp-passive-ports", type=parse_range, help="FTP passive range A-B")
     group.add_argument("--proxy-port", type=int, help="the link proxy (agent -> CSMS)")
+    group.add_argument("--proxy-client-cert-port", type=int, help="its route to profile 3")
+    group.add_argument("--proxy-plain-port", type=int, help="its route to profile 1")
     group.add_argument("--can-port", type=int, help="the simulated CAN bus (python-can-remote)")
     group.add_argument("--meter-ports", type=parse_ports, help="Modbus TCP meter twins P1,P2")
 
@@ -142,6 +149,8 @@ def ports_from_args(args: argparse.Namespace, default_base: int | None = None) -
         ftp=args.ftp_port,
         ftp_passive=args.ftp_passive_ports,
         proxy=args.proxy_port,
+        proxy_client_cert=args.proxy_client_cert_port,
+        proxy_plain=args.proxy_plain_port,
         can=args.can_port,
         meters=args.meter_ports,
     )

@@ -16,6 +16,19 @@ from pathlib import Path
 
 from charger.hw.config import HardwareConfig
 
+MODES = ("simulated", "real")
+TOP_LEVEL_KEYS = ("mode", "hardware")
+EXAMPLE = "wiring/rig.example.toml"
+
+
+class RigFileError(ValueError):
+    """A rig file that cannot be used; ``kind`` is missing, syntax or invalid."""
+
+    def __init__(self, message: str, kind: str, remedy: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.remedy = remedy
+
 
 @dataclass(frozen=True)
 class RigFile:
@@ -26,13 +39,47 @@ class RigFile:
     def load(cls, path: Path | str | None) -> RigFile:
         if path is None:
             return cls()
-        with Path(path).open("rb") as handle:
-            data = tomllib.load(handle)
+        try:
+            with Path(path).open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise RigFileError(
+                f"rig file {path} not found", "missing", f"give the path of one (see {EXAMPLE})"
+            ) from None
+        except IsADirectoryError:
+            raise RigFileError(
+                f"rig file {path} is a directory", "missing", "give the path of a TOML file"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise RigFileError(
+                f"rig file {path} is not valid TOML ({exc})", "syntax", "fix the line it names"
+            ) from None
+        unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
+        if unknown:
+            raise RigFileError(
+                f"rig file {path}: unknown key(s) {', '.join(unknown)}",
+                "invalid",
+                f"the top level takes only {' and '.join(TOP_LEVEL_KEYS)} (see {EXAMPLE})",
+            )
         mode = data.get("mode", "simulated")
-        if mode not in ("simulated", "real"):
-            raise ValueError(f"{path}: mode must be 'simulated' or 'real', not {mode!r}")
+        if mode not in MODES:
+            raise RigFileError(
+                f"rig file {path}: mode must be 'simulated' or 'real', not {mode!r}",
+                "invalid",
+                'write mode = "simulated" or mode = "real"',
+            )
         if mode == "simulated":
             return cls()
         if "hardware" not in data:
-            raise ValueError(f"{path}: mode 'real' needs a [hardware] table")
-        return cls(mode, HardwareConfig.from_dict(data["hardware"]))
+            raise RigFileError(
+                f"rig file {path}: mode 'real' needs a [hardware] table",
+                "invalid",
+                f"describe the parts as in {EXAMPLE}",
+            )
+        try:
+            hardware = HardwareConfig.from_dict(data["hardware"])
+        except ValueError as exc:  # unknown keys (typos), wrong values
+            raise RigFileError(
+                f"rig file {path}: [hardware] {exc}", "invalid", f"compare with {EXAMPLE}"
+            ) from None
+        return cls(mode, hardware)

@@ -4,11 +4,14 @@ pki/         local CA and the CSMS server certificate
 csms/        the Central System's SQLite database
 agent/       the charger agent's SQLite, settings, hardware map and log
 rig/         the twins' non-volatile data (meter energy registers, pilot wire)
+logs/        the bench's own log files (the console shows only what a person acts on)
+failed/      the state of failed scenario cases, one directory per run
 charge-point.json   the charge point id and its Basic-auth password (mode 0600)
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -17,9 +20,46 @@ from pathlib import Path
 from bench.security.passwords import generate_password
 
 
+class StateDirError(OSError):
+    """The state directory cannot be created or written (``errno`` says why)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 @dataclass(frozen=True)
 class StateDir:
     root: Path
+
+    def ensure(self) -> StateDir:
+        """Create the directory and prove it writable, before anything starts in it."""
+        try:
+            if self.root.exists() and not self.root.is_dir():
+                raise StateDirError(errno.ENOTDIR, f"state directory {self.root} is a file")
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except StateDirError:
+            raise
+        except FileExistsError as exc:  # a file where a parent directory should be
+            raise StateDirError(
+                errno.ENOTDIR, f"state directory {self.root}: a part of the path is a file"
+            ) from exc
+        except OSError as exc:
+            reason = {
+                errno.ENOTDIR: "a part of the path is a file",
+                errno.EROFS: "it is on a read-only file system",
+                errno.EACCES: "no permission to write there",
+                errno.EPERM: "no permission to write there",
+                errno.ENOSPC: "the disk is full",
+            }.get(exc.errno or 0, exc.strerror or str(exc))
+            raise StateDirError(exc.errno, f"state directory {self.root}: {reason}") from exc
+        return self
+
+    @property
+    def logs(self) -> Path:
+        return self._dir("logs")
 
     @property
     def pki(self) -> Path:

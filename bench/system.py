@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from bench.statedir import StateDir
 from charger.agent.settings import AgentSettings
 from charger.clock import Clock
 from charger.hw.config import HardwareConfig
+from charger.hw.health import HEALTH_FILE, PartStatus, read_health
 from firmware_image.keys import ensure_signing_key
 
 log = logging.getLogger("bench.system")
@@ -121,6 +123,10 @@ class BenchSystem:
         # None: off.
         self.client_cert_port = self.ports.client_cert
         self.plain_port = self.ports.plain
+        #: (certificate, key) files the CSMS's main port presents instead of the bench's
+        #: server certificate from the next (re)start: a case may present one the charge
+        #: point must not trust, or one from a root it has just installed.
+        self.server_identity: tuple[str, str] | None = None
         self.rig = SimRig(
             state.rig, self.clock, can_port=self.ports.can, meter_ports=self.ports.meters
         )
@@ -128,15 +134,29 @@ class BenchSystem:
         self.proxy: LinkProxy | None = None
         self.trace: list[dict[str, Any]] = []  # every frame, across CSMS restarts
         self.agent_crashes = 0
+        # The agent's part statuses (its health file) and who wants to hear of changes.
+        self.health: dict[str, PartStatus] = {}
+        self.health_listeners: list[Callable[[PartStatus], None]] = []
+        self._health_mtime = 0.0
         self._watchdog: asyncio.Task | None = None
         self._trace_event = asyncio.Event()
 
     async def start(self) -> Endpoints:
         pki = ensure_pki(self.state.pki)
+        csms_urls: dict[str, str] = {}
         if self.remote is None:
             await self.start_csms()
             assert self.csms is not None
             self.proxy = await LinkProxy("127.0.0.1", self.csms_port).start(self.ports.proxy)
+            # Where the charger connects per security profile, every port behind the one cable.
+            route_ports = {3: self.ports.proxy_client_cert, 1: self.ports.proxy_plain}
+            for profile, port in sorted(self.csms.profile_ports().items()):
+                if port == self.csms_port:
+                    local = self.proxy.port
+                else:
+                    local = await self.proxy.route(port, route_ports.get(profile) or 0)
+                scheme = "ws" if profile == 1 else "wss"
+                csms_urls[str(profile)] = f"{scheme}://127.0.0.1:{local}/ocpp"
             csms_url, ca_file = f"wss://127.0.0.1:{self.proxy.port}/ocpp", str(pki.ca_cert)
         else:
             csms_url, ca_file = self.remote.url, self.remote.ca_file
@@ -146,12 +166,13 @@ class BenchSystem:
         settings = AgentSettings(
             charge_point_id=self.cp_id,
             csms_url=csms_url,
+            csms_urls=csms_urls,
             state_dir=str(self.state.agent),
             hardware_file=str(hardware_file),
             ca_file=ca_file,
             initial_password=self.password,
             initial_config=self.agent_config,
-            firmware_public_key=str(ensure_signing_key(self.state.pki / "firmware").public_path),
+            manufacturer_root=str(ensure_signing_key(self.state.pki / "firmware").root_path),
             client_cert_file=self.remote.cert_file if self.remote else None,
             client_key_file=self.remote.key_file if self.remote else None,
         )
@@ -172,17 +193,52 @@ class BenchSystem:
         """A charger's hardware watchdog: an agent that dies on its own is restarted."""
         while True:
             await asyncio.sleep(0.5)
+            self._read_health()
             if self.agent is not None and self.agent.rebooting():
                 log.info("the agent rebooted (Reset); starting it again")
                 self.agent.start()
             elif self.agent is not None and self.agent.crashed():
                 self.agent_crashes += 1
                 log.error(
-                    "the agent exited by itself (code %s); restarting it (crash %d)",
+                    "the agent exited by itself (code %s): %s; restarting it (crash %d)",
                     self.agent.proc.returncode if self.agent.proc else None,
+                    self._last_agent_words(),
                     self.agent_crashes,
                 )
                 self.agent.start()
+
+    def _last_agent_words(self) -> str:
+        """The last line the agent printed (its exception), for the crash message."""
+        try:
+            lines = (self.state.agent / "agent.out").read_text(errors="replace").splitlines()
+        except OSError:
+            return "no output"
+        return next((line.strip() for line in reversed(lines) if line.strip()), "no output")
+
+    def _read_health(self) -> None:
+        """Pick up the agent's part statuses; tell listeners of each change."""
+        path = self.state.agent / HEALTH_FILE
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return
+        if mtime == self._health_mtime:
+            return
+        self._health_mtime = mtime
+        for status in read_health(path):
+            old = self.health.get(status.part)
+            self.health[status.part] = status
+            if old is None and status.ok:
+                continue  # a part that opened fine is no news
+            if old is not None and (old.ok, old.problem) == (status.ok, status.problem):
+                continue
+            for listener in self.health_listeners:
+                listener(status)
+
+    def hardware_health(self) -> list[PartStatus]:
+        """The agent's parts as last reported (empty before its first report)."""
+        self._read_health()
+        return list(self.health.values())
 
     def endpoints(self) -> Endpoints:
         if self.remote is not None:
@@ -214,11 +270,12 @@ class BenchSystem:
         if self.remote is not None:
             raise RuntimeError("this bench's charger talks to another Central System")
         pki = ensure_pki(self.state.pki)
+        cert, key = self.server_identity or (pki.server_cert, pki.server_key)
         self.csms = CentralSystem(
             self.state.csms / "csms.sqlite",
             self.clock,
             port=self.csms_port,
-            ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
+            ssl_context=server_ssl_context(cert, key),
             api_port=self.api_port,
             pki_dir=self.state.pki,
             client_cert_port=self.client_cert_port,
@@ -238,7 +295,11 @@ class BenchSystem:
         if self.csms.ftp is not None:
             self.ftp_port = self.csms.ftp.port
         if self.csms.store.charge_point(self.cp_id) is None:  # keep a rotated key, its profile
-            self.csms.register_charge_point(self.cp_id, self.password)
+            # The profile the charger is provisioned with (its SecurityProfile key), if any.
+            profile = self.agent_config.get("SecurityProfile")
+            self.csms.register_charge_point(
+                self.cp_id, self.password, int(profile) if profile else None
+            )
         for tag, status in DEMO_TAGS.items():
             self.csms.add_id_tag(tag, status)
 

@@ -9,7 +9,6 @@ platform, installed with it.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import io
 import os
@@ -24,6 +23,7 @@ from charger.agent.fwimage import (
     MANIFEST,
     PAYLOAD,
     SIGNATURE,
+    SIGNER,
     VERSION_RE,
     canonical_manifest,
     sha256,
@@ -78,7 +78,8 @@ def build_image(
 ) -> BuiltImage:
     """Write ``bench-agent-VERSION.tar.gz`` (``-broken`` with ``broken``) into ``out_dir``.
 
-    ``key`` is a :class:`SigningKey` or a key directory (the key is made on first use).
+    ``key`` is a :class:`SigningKey` or a key directory (the key and its certificate from
+    the manufacturer CA in the directory's sibling ``manufacturer`` are made on first use).
     ``broken``: the manifest (correctly signed) lists the real SHA-256 of every file,
     but one file in the archive differs: the agent answers InstallationFailed.
     """
@@ -104,25 +105,30 @@ def build_image(
             ],
         }
     )
-    signature = base64.b64encode(signing.sign(manifest)) + b"\n"
+    signature = signing.sign(manifest) + b"\n"
     if broken:
         contents[BROKEN_FILE] = BROKEN_CONTENT
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / (name or f"bench-agent-{version}{'-broken' if broken else ''}.tar.gz")
-    path.write_bytes(_archive(manifest, signature, contents, created))
+    path.write_bytes(_archive(manifest, signature, signing.certificate_pem, contents, created))
     return BuiltImage(path, version, len(contents), signing.fingerprint, broken)
 
 
 def _archive(
-    manifest: bytes, signature: bytes, contents: dict[str, bytes], created: datetime
+    manifest: bytes,
+    signature: bytes,
+    signer: bytes,
+    contents: dict[str, bytes],
+    created: datetime,
 ) -> bytes:
-    """A reproducible tar.gz: fixed mtimes, owners and modes, sorted entries."""
+    """A reproducible tar.gz: fixed mtimes, owners and modes; the signed members first
+    (the agent checks them before reading any payload), then the payload sorted."""
     mtime = int(created.timestamp())
     raw = io.BytesIO()
     with gzip.GzipFile(fileobj=raw, mode="wb", mtime=mtime) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            entries = [(MANIFEST, manifest), (SIGNATURE, signature)]
+            entries = [(MANIFEST, manifest), (SIGNATURE, signature), (SIGNER, signer)]
             entries += [(PAYLOAD + rel, data) for rel, data in sorted(contents.items())]
             for member, data in entries:
                 info = tarfile.TarInfo(member)

@@ -30,11 +30,13 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
 
     verify = sub.add_parser("verify", help="check an image as the agent would")
     verify.add_argument("image", type=Path)
-    verify.add_argument("--key-dir", default=DEFAULT_KEY_DIR, help="where the public key is")
-    verify.add_argument("--public-key", type=Path, help="a public key PEM instead")
+    verify.add_argument(
+        "--key-dir", default=DEFAULT_KEY_DIR, help="its sibling manufacturer/ca.pem is trusted"
+    )
+    verify.add_argument("--root", type=Path, help="a manufacturer root certificate PEM instead")
     verify.set_defaults(func=_cmd_verify)
 
-    key = sub.add_parser("key", help="make (first use) and show the signing key")
+    key = sub.add_parser("key", help="make (first use) and show the signing certificate")
     key.add_argument("--key-dir", default=DEFAULT_KEY_DIR)
     key.set_defaults(func=_cmd_key)
 
@@ -51,17 +53,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
     broken = "  (BROKEN: content does not match its manifest)" if image.broken else ""
     print(f"version   {image.version}{broken}")
     print(f"files     {image.files}")
-    print(f"signed by {image.signer} ({Path(args.key_dir) / 'firmware-signing.pub'})")
+    print(f"signed by {image.signer} ({Path(args.key_dir) / 'firmware-signing.pem'})")
     return 0
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from charger.agent.fwimage import ImageError, check_image, load_public_key
-    from firmware_image.keys import PUBLIC
+    from charger.agent.fwimage import ImageError, check_image, load_trust
 
-    key_path = args.public_key or Path(args.key_dir) / PUBLIC
+    root = args.root or Path(args.key_dir).parent / "manufacturer" / "ca.pem"
     try:
-        image = check_image(args.image.read_bytes(), load_public_key(key_path.read_bytes()))
+        image = check_image(args.image.read_bytes(), load_trust(root.read_bytes()))
     except (OSError, ImageError) as exc:
         print(f"REFUSED: {exc}", file=sys.stderr)
         return 1
@@ -74,6 +75,7 @@ def _cmd_key(args: argparse.Namespace) -> int:
     from firmware_image.keys import ensure_signing_key
 
     key = ensure_signing_key(args.key_dir)
-    print(f"public key  {key.public_path}")
+    print(f"certificate {key.certificate_path}")
+    print(f"issued by   {key.root_path} (the agent's ManufacturerRootCertificate)")
     print(f"fingerprint {key.fingerprint}")
     return 0

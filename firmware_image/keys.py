@@ -1,12 +1,15 @@
-"""The firmware signing key: Ed25519, generated into a key directory on first use.
+"""The firmware-signing key and its X.509 certificate from the bench's manufacturer CA.
 
 ::
 
-    KEY_DIR/firmware-signing.key   private key, PKCS#8 PEM, mode 0600
-    KEY_DIR/firmware-signing.pub   public key, SubjectPublicKeyInfo PEM: what an agent trusts
+    KEY_DIR/firmware-signing.key   private key (RSA 2048), PKCS#8 PEM, mode 0600
+    KEY_DIR/firmware-signing.pem   its certificate, issued by the manufacturer CA
+    MANUFACTURER_DIR/ca.pem        the manufacturer CA (``bench.security.ca``): what an agent
+                                   trusts, installed as its ManufacturerRootCertificate
 
-The bench keeps its key under ``STATE/pki/firmware/`` next to its TLS CA, and provisions
-the agent with the ``.pub`` (AgentSettings.firmware_public_key).
+The bench keeps its key under ``STATE/pki/firmware/`` and its manufacturer CA under
+``STATE/pki/manufacturer/`` (default: the key directory's sibling ``manufacturer``), and
+provisions the agent with the CA's certificate (AgentSettings.manufacturer_root).
 """
 
 from __future__ import annotations
@@ -15,55 +18,69 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from charger.agent.fwimage import key_fingerprint
+from bench.security.ca import PrivateKey, manufacturer_ca, sign_data
+from charger.agent.features.security.certificates import CertificateError, verify_chain
+from charger.agent.fwimage import signer_name
 
 PRIVATE = "firmware-signing.key"
-PUBLIC = "firmware-signing.pub"
+CERTIFICATE = "firmware-signing.pem"
 
 
 @dataclass(frozen=True)
 class SigningKey:
-    private: Ed25519PrivateKey
+    private: PrivateKey
     private_path: Path
-    public_path: Path
+    certificate_path: Path
+    root_path: Path  # the manufacturer CA's certificate
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.certificate_path.read_bytes())
+
+    @property
+    def certificate_pem(self) -> bytes:
+        return self.certificate_path.read_bytes()
 
     @property
     def fingerprint(self) -> str:
-        return key_fingerprint(self.private.public_key())
-
-    @property
-    def public_pem(self) -> bytes:
-        return self.public_path.read_bytes()
+        return signer_name(self.certificate)
 
     def sign(self, data: bytes) -> bytes:
-        return self.private.sign(data)
+        """base64 of the SHA-256 signature (RSA PKCS#1 v1.5), as SignedUpdateFirmware's."""
+        return sign_data(self.private, data).encode()
 
 
-def ensure_signing_key(key_dir: str | os.PathLike[str]) -> SigningKey:
-    """Load the key pair in ``key_dir``, generating it on first use."""
+def ensure_signing_key(
+    key_dir: str | os.PathLike[str], manufacturer_dir: str | os.PathLike[str] | None = None
+) -> SigningKey:
+    """Load the signing key and certificate in ``key_dir``; made on first use, and made
+    again when the certificate no longer chains to the manufacturer CA."""
     key_dir = Path(key_dir)
-    private_path, public_path = key_dir / PRIVATE, key_dir / PUBLIC
-    if private_path.exists():
+    ca = manufacturer_ca(manufacturer_dir or key_dir.parent / "manufacturer")
+    ca_path = Path(manufacturer_dir or key_dir.parent / "manufacturer") / "ca.pem"
+    private_path, cert_path = key_dir / PRIVATE, key_dir / CERTIFICATE
+    if private_path.exists() and cert_path.exists():
         key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{private_path} is not an Ed25519 private key")
-    else:
-        key_dir.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        try:
+            verify_chain([cert], [ca.cert])
+            return SigningKey(key, private_path, cert_path, ca_path)  # type: ignore[arg-type]
+        except CertificateError:
+            pass  # another CA, or expired: issue a new one
+    key_dir.mkdir(parents=True, exist_ok=True)
+    key, cert_pem = ca.issue_signing_certificate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
-    if not public_path.exists() or public_path.read_bytes() != public:
-        public_path.write_bytes(public)
-    return SigningKey(key, private_path, public_path)
+    tmp = private_path.with_name(f".{PRIVATE}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    os.replace(tmp, private_path)
+    cert_path.write_text(cert_pem)
+    return SigningKey(key, private_path, cert_path, ca_path)

@@ -48,7 +48,7 @@ def create_app(bench_api: Any, config: dict[str, Any] | None = None) -> Flask:
     ``config`` overrides :data:`DEFAULTS`; ``STATE_DIR`` (or both ``USERS_FILE`` and
     ``SECRET_KEY``) is required.
     """
-    from web import api, auth, live, views
+    from web import api, auth, live, registry, views
     from web.users import UserStore, users_file
 
     app = Flask(__name__)
@@ -70,6 +70,7 @@ def create_app(bench_api: Any, config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(live.bp)
+    app.register_blueprint(registry.bp)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -489,12 +489,19 @@ class BenchApi:
                 csms_connected = bool(system.csms.connected(system.cp_id))
         agent = getattr(system, "agent", None)
         proxy = getattr(system, "proxy", None)
+        parts = [dataclasses.asdict(p) for p in getattr(system, "hardware_health", list)()]
+        broken = [p for p in parts if not p["ok"]]
+        if broken and rig_error is None:  # the rig view's error line names them, with the fix
+            rig_error = "; ".join(
+                f"{p['part']} ({p['where']}): {p['problem']} -> {p['fix']}" for p in broken
+            )
         return {
             "t": round(now, 3),
             "speed": clock.speed,
             "cp_id": system.cp_id,
             "rig": "real" if getattr(system, "hardware", None) is not None else "simulated",
             "rig_error": rig_error,
+            "parts": parts,
             "powered": rig["powered"] if rig is not None else None,
             "link_up": bool(proxy.up) if proxy is not None else None,
             "csms_up": csms_up,

@@ -115,30 +115,41 @@ def add_user(state_dir: str | Path, name: str, password: str, role: str = "viewe
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m web.users add NAME [--role operator] [--state-dir bench-state]``."""
-    parser = argparse.ArgumentParser(prog="python -m web.users", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="add a panel user or change its password and role")
-    add.add_argument("name")
-    add.add_argument("--role", choices=ROLES, default="viewer")
-    add.add_argument("--state-dir", default="bench-state")
+USAGE = """Panel users live in STATE/web/users.json (mode 0600) with scrypt password hashes.
+Roles: operator (runs scenarios, controls the rig, sends OCPP operations) and viewer
+(watches only). Example: bench user add olga --role operator"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``add``/``remove``/``list`` commands, for ``bench user`` and ``python -m web.users``."""
+    sub = parser.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    state_help = "the bench's state directory (default: bench-state)"
+    add = sub.add_parser(
+        "add", help="add a panel user or change its password and role", description=USAGE
+    )
+    add.add_argument("name", help="user name: letters, digits, _ . @ -")
+    add.add_argument("--role", choices=ROLES, default="viewer", help="default: viewer")
+    add.add_argument("--state-dir", default="bench-state", help=state_help)
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     remove = sub.add_parser("remove", help="remove a panel user")
-    remove.add_argument("name")
-    remove.add_argument("--state-dir", default="bench-state")
-    listing = sub.add_parser("list", help="list the panel users")
-    listing.add_argument("--state-dir", default="bench-state")
-    args = parser.parse_args(argv)
+    remove.add_argument("name", help="the user to remove")
+    remove.add_argument("--state-dir", default="bench-state", help=state_help)
+    listing = sub.add_parser("list", help="list the panel users and their roles")
+    listing.add_argument("--state-dir", default="bench-state", help=state_help)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out a parsed ``add``/``remove``/``list``; returns the exit status."""
     store = UserStore(users_file(args.state_dir))
-    if args.command == "list":
+    if args.user_command == "list":
         for name in store.names():
             user = store.get(name)
             print(f"{name:24} {user['role'] if user else '?'}")
         return 0
-    if args.command == "remove":
+    if args.user_command == "remove":
         if not store.remove(args.name):
             print(f"no user {args.name}", file=sys.stderr)
             return 1
@@ -157,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{args.name} ({args.role}) saved in {path}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m web.users add NAME [--role operator] [--state-dir bench-state]``."""
+    parser = argparse.ArgumentParser(prog="python -m web.users", description=USAGE)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

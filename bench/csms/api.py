@@ -36,6 +36,7 @@ from bench.csms.openapi import (
     request_schema,
 )
 from bench.csms.operations import OPERATIONS, Operation, OperationError
+from bench.csms.registry_api import RegistryApiError, registry_routes
 from charger.protocol.errors import CallErrorReceived, NotConnected
 
 if TYPE_CHECKING:
@@ -335,6 +336,7 @@ def routes(cs: CentralSystem) -> list[Route]:
             params=(CP_ID,),
         ),
     ]
+    table.extend(registry_routes(cs, read))
     for op in OPERATIONS.values():
         table.append(
             Route(
@@ -353,8 +355,8 @@ def routes(cs: CentralSystem) -> list[Route]:
 
 
 def create_app(cs: CentralSystem, token: str | None = None) -> Flask:
-    """The Flask app for ``cs``; with ``token`` every route but the document needs
-    ``Authorization: Bearer <token>``."""
+    """The Flask app for ``cs``: every route but the document needs
+    ``Authorization: Bearer <token>`` (without a token, every such call is refused)."""
     app = Flask("bench.csms.api")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     table = routes(cs)
@@ -369,16 +371,20 @@ def create_app(cs: CentralSystem, token: str | None = None) -> Flask:
 
     @app.before_request
     def check_token() -> Any:
-        if token is None or request.path == f"{PREFIX}/openapi.json":
+        if request.path == f"{PREFIX}/openapi.json":
             return None
         given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return jsonify(error="unauthorized", message="a valid bearer token is required"), 401
         return None
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Any:
         return jsonify(exc.body), exc.status
+
+    @app.errorhandler(RegistryApiError)
+    def registry_error(exc: RegistryApiError) -> Any:
+        return jsonify(error=exc.error, message=str(exc)), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

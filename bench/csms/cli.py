@@ -7,9 +7,13 @@
     bench csms transactions --open
     bench csms firmware-rollout
 
-ACTION is an OCPP action (``ReserveNow``, or ``reserve_now``) or a read: ``status``,
+ACTION is an OCPP action (``ReserveNow``, or ``reserve_now``), a read: ``status``,
 ``charge-points``, ``transactions``, ``meter-values``, ``reservations``,
-``firmware-rollout``, ``firmware``, ``diagnostics``, ``openapi``, ``actions``.
+``firmware-rollout``, ``firmware``, ``diagnostics``, ``security`` (``--cp``),
+``openapi``, ``actions``; or a registry command: ``add-cp ID [--profile N]
+[--password P]`` (prints a generated password once), ``set-password ID``, ``remove-cp
+ID``, ``import-cps FILE.csv [--out creds.csv]``, ``registry``, ``add-tag TAG [--status S]
+[--expiry T] [--parent P]``, ``remove-tag TAG``, ``tags``, ``add-firmware FILE``.
 Fields are ``key=value`` (camelCase or snake_case); a value is taken by the field's
 type in the OCPP schema (strings stay strings, ``key=A,B`` makes a list of strings,
 objects and lists are JSON, ``key=@file.json`` reads a file). The API is found in
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from bench.csms import registry_cli
 from bench.csms.openapi import request_schema
 from bench.csms.operations import OPERATIONS, UnknownOperation, operation
 
@@ -73,6 +78,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--active", action="store_true", help="reservations: only active ones")
     parser.add_argument("--transaction-id", type=int, help="meter-values of one transaction")
     parser.add_argument("--timeout", type=float, help="HTTP timeout (s), default 120")
+    registry_cli.add_options(parser)
 
 
 def _merge(args: argparse.Namespace) -> argparse.Namespace:
@@ -97,7 +103,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     base, token = _locate(args)
     try:
-        if args.action in READS:
+        if args.action in registry_cli.COMMANDS:
+            status, body = registry_cli.run(args, base, token, _http)
+            if status < 400:
+                registry_cli.show(args.action, body)
+                return 0
+        elif args.action == "security":
+            if not args.cp:
+                print("bench csms security: --cp CHARGE_POINT_ID is required", file=sys.stderr)
+                return 2
+            path = f"/api/charge-points/{quote(args.cp, safe='')}/security"
+            status, body = _http("GET", base + path, token, None, None, args.timeout)
+        elif args.action in READS:
             query = {"cp_id": args.cp, "transaction_id": args.transaction_id}
             if args.open:
                 query["open"] = "true"
@@ -123,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         print(f"bench csms: {exc}", file=sys.stderr)
         return 2
     if status >= 400:
@@ -207,6 +224,7 @@ def _http(
     payload: dict[str, Any] | None,
     query: dict[str, Any] | None,
     timeout: float,
+    raw: bytes | None = None,
 ) -> tuple[int, Any]:
     if query:
         clean = {k: v for k, v in query.items() if v is not None}
@@ -216,6 +234,9 @@ def _http(
     headers = {"Accept": "application/json"}
     if data is not None:
         headers["Content-Type"] = "application/json"
+    elif raw is not None:
+        data = raw
+        headers["Content-Type"] = "application/octet-stream"
     if token:
         headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(url, data=data, headers=headers, method=method)

@@ -6,7 +6,8 @@ With this module as the hook, the cases run against our CSMS seen from outside -
 over its OCPP URL and its HTTP API, as from a second machine::
 
     bench run --role csms --dut wss://bench-host:9000/ocpp/ --dut-cp-id CP --dut-password PW \\
-        --dut-ca ca.pem --operator-hook "python -m bench.csms.hook --api http://bench-host:9001"
+        --dut-ca ca.pem \\
+        --operator-hook "python -m bench.csms.hook --api http://bench-host:9001 --token T"
 
 It prints the charge point's response (as on the wire) for the case to check, or
 ``{"callError": CODE}``; it exits 1 with the API's message on any other error.

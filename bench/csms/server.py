@@ -62,6 +62,7 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from bench.csms.chargepoints import ChargePointRegistry
 from bench.csms.credentials import CredentialChecker
 from bench.csms.handlers import VendorHook
 from bench.csms.operations import OperationError, Operations
@@ -86,7 +87,7 @@ BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
 ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 
 
-class CentralSystem(SecurityOperations, Operations):
+class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
     """OCPP 1.6-J Central System for one bench.
 
     ``state``: a directory (the database is ``<state>/csms.sqlite3``), a database file
@@ -159,6 +160,11 @@ class CentralSystem(SecurityOperations, Operations):
         self._extra_servers: dict[int, Server] = {}
         self.credentials = CredentialChecker(backoff)
         self._sessions: dict[str, ChargePointSession] = {}
+        #: Every accepted connection as the handshake left it (see :func:`_handshake`).
+        self.connections: list[dict[str, Any]] = []
+        #: Sign an Accepted SignCertificate's CSR and send CertificateSigned; a test that
+        #: sends its own (e.g. an invalid chain) turns this off.
+        self.auto_certificate_signed = True
         self._connected = asyncio.Condition()
         self._tasks: set[asyncio.Task] = set()
         self._follow_up: dict[str, dict[str, str]] = {}
@@ -290,8 +296,9 @@ class CentralSystem(SecurityOperations, Operations):
     ) -> str:
         """Serve the HTTP JSON API (a thread); returns its base URL.
 
-        Bound to 127.0.0.1 by default; on any other address a bearer token is required
-        (generated when not given, written with the URL to ``<state>/api.json``, 0600).
+        Bound to 127.0.0.1 by default. A bearer token is always required (generated
+        when not given, written with the URL to ``<state>/api.json``, 0600, where
+        ``bench csms`` reads it).
         """
         from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -303,7 +310,7 @@ class CentralSystem(SecurityOperations, Operations):
 
         if self._api_server is not None:
             return str(self.api_url)
-        if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        if not token:  # on 127.0.0.1 too: any local user could otherwise operate it
             import secrets
 
             token = secrets.token_urlsafe(24)
@@ -382,6 +389,8 @@ class CentralSystem(SecurityOperations, Operations):
         if action not in ("BootNotification", "SignCertificate"):
             return
         if action == "SignCertificate" and response.get("status") == "Accepted":
+            if not self.auto_certificate_signed:
+                return
             self.spawn(self._send_signed_certificate(session.id, request["csr"]))
             return
         status = response.get("status")
@@ -454,6 +463,11 @@ class CentralSystem(SecurityOperations, Operations):
         self.credentials.forget(cp_id)
         if profile is not None or self.security_store.security(cp_id) is None:
             self.security_store.set_profile(cp_id, profile or self.main_profile)
+
+    def disconnect_charge_point(self, cp_id: str) -> None:
+        session = self._sessions.get(cp_id)
+        if session is not None and not session.closed:
+            self.spawn(session.close(CloseCode.POLICY_VIOLATION, "charge point removed"))
 
     def set_boot_policy(
         self,
@@ -710,6 +724,9 @@ class CentralSystem(SecurityOperations, Operations):
             vendor_hooks=self.vendor_hooks,
             on_answered=self._on_answered,
         )
+        self.connections.append(
+            _handshake(cp_id, connection, self.profile_ports(), iso(self.clock.now()))
+        )
         previous = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
         if previous is not None:
@@ -727,6 +744,25 @@ class CentralSystem(SecurityOperations, Operations):
     async def _notify_connected(self) -> None:
         async with self._connected:
             self._connected.notify_all()
+
+
+def _handshake(
+    cp_id: str, connection: ServerConnection, ports: dict[int, int], now: str
+) -> dict[str, Any]:
+    """What a connection's handshake showed: the profile of the port it came in on, the
+    Basic-auth user, the TLS version and suite, the client certificate (PEM) if any."""
+    local_port = (connection.local_address or ("", 0))[1]
+    ssl_object = connection.transport.get_extra_info("ssl_object")
+    peer = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return {
+        "cp_id": cp_id,
+        "ts": now,
+        "profile": next((p for p, port in ports.items() if port == local_port), None),
+        "username": getattr(connection, "username", None),
+        "tls_version": ssl_object.version() if ssl_object is not None else None,
+        "cipher": ssl_object.cipher()[0] if ssl_object is not None else None,
+        "client_certificate": ssl.DER_cert_to_PEM_cert(peer) if peer else None,
+    }
 
 
 def _unauthorized(connection: ServerConnection, message: str) -> Response:

@@ -9,14 +9,35 @@ Quirks:
 - ``status_override``: {"Charging": "SuspendedEV"} reports one status as another;
 - ``reply_delay_s``: answers every CALL of the Central System that many seconds late;
 - ``drop_stop_transaction``: a StopTransaction is never sent (the charger believes it was).
+
+Security quirks (the ``_CS`` security cases must fail on each):
+- ``keep_old_authorization_key``: ChangeConfiguration AuthorizationKey is answered
+  Accepted and never applied;
+- ``accept_downgrade``: ChangeConfiguration SecurityProfile below the one in force is
+  answered Accepted (and ignored);
+- ``ignore_profile_upgrade``: ChangeConfiguration SecurityProfile above it is answered
+  Accepted and never applied;
+- ``accept_any_certificate_chain``: CertificateSigned is answered Accepted, unchecked and
+  not installed;
+- ``drop_security_events``: no SecurityEventNotification is ever sent;
+- ``accept_any_firmware_signature``: SignedUpdateFirmware is answered Accepted, whatever
+  vouches for the image, and nothing is downloaded;
+- ``fake_install_certificate``: InstallCertificate is answered Accepted, nothing stored;
+- ``fake_delete_certificate``: DeleteCertificate is answered Accepted, nothing deleted;
+- ``trust_any_server_certificate``: TLS connections verify neither the server's chain
+  nor its host name;
+- ``no_basic_auth``: the WebSocket handshake carries no Authorization header.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
+
+from ocpp.messages import Call
 
 from charger import __main__ as firmware
 from charger.agent.link import AgentLink
@@ -39,8 +60,39 @@ def faulty_link(quirks: dict[str, Any]) -> type[AgentLink]:
     override: dict[str, str] = quirks.get("status_override", {})
     delay = float(quirks.get("reply_delay_s", 0))
     drop_stop = bool(quirks.get("drop_stop_transaction"))
+    drop_events = bool(quirks.get("drop_security_events"))
+
+    def fake_accept(msg: Call, charger: Charger) -> bool:
+        """Whether to answer this CALL Accepted without letting the firmware see it."""
+        payload = msg.payload
+        if msg.action == "ChangeConfiguration" and payload.get("key") == "AuthorizationKey":
+            return bool(quirks.get("keep_old_authorization_key"))
+        if msg.action == "ChangeConfiguration" and payload.get("key") == "SecurityProfile":
+            current = charger.config.int("SecurityProfile")
+            try:
+                wanted = int(str(payload.get("value")))
+            except ValueError:
+                return False
+            if wanted < current:
+                return bool(quirks.get("accept_downgrade"))
+            return wanted > current and bool(quirks.get("ignore_profile_upgrade"))
+        if msg.action == "CertificateSigned":
+            return bool(quirks.get("accept_any_certificate_chain"))
+        if msg.action == "SignedUpdateFirmware":
+            return bool(quirks.get("accept_any_firmware_signature"))
+        if msg.action == "InstallCertificate":
+            return bool(quirks.get("fake_install_certificate"))
+        if msg.action == "DeleteCertificate":
+            return bool(quirks.get("fake_delete_certificate"))
+        return False
 
     class FaultyLink(AgentLink):
+        async def _answer(self, msg: Call) -> None:
+            if fake_accept(msg, self.charger):
+                await self._send(msg.create_call_result({"status": "Accepted"}).to_json())
+                return
+            await super()._answer(msg)
+
         async def route_message(self, raw_msg: str | bytes) -> None:
             if delay and str(raw_msg).lstrip("[ ").startswith("2"):
                 await self.charger.clock.sleep(delay)  # answers the CSMS's CALLs late
@@ -50,6 +102,8 @@ def faulty_link(quirks: dict[str, Any]) -> type[AgentLink]:
             name = type(payload).__name__
             if name == "StopTransaction" and drop_stop:
                 return {}  # never sent; the outbox takes it as delivered
+            if name == "SecurityEventNotification" and drop_events:
+                return {}  # never sent; the charger believes it was
             if name == "StatusNotification" and payload.status in override:
                 payload.status = override[payload.status]
             return await super().request(payload, **kwargs)
@@ -57,10 +111,37 @@ def faulty_link(quirks: dict[str, Any]) -> type[AgentLink]:
     return FaultyLink
 
 
+def break_transport(quirks: dict[str, Any]) -> None:
+    """Quirks below OCPP: TLS that trusts anyone, a handshake without credentials. They
+    patch the libraries the firmware uses (ssl, websockets) in this process only."""
+    if quirks.get("trust_any_server_certificate"):
+        wrap_bio = ssl.SSLContext.wrap_bio
+
+        def trusting(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+            if not kwargs.get("server_side"):
+                self.check_hostname = False
+                self.verify_mode = ssl.CERT_NONE
+            return wrap_bio(self, *args, **kwargs)
+
+        ssl.SSLContext.wrap_bio = trusting  # type: ignore[method-assign]
+    if quirks.get("no_basic_auth"):
+        from websockets.client import ClientProtocol
+
+        connect = ClientProtocol.connect
+
+        def anonymous(self: ClientProtocol):  # type: ignore[no-untyped-def]
+            request = connect(self)
+            del request.headers["Authorization"]
+            return request
+
+        ClientProtocol.connect = anonymous  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quirks = load_quirks(Path(argv[-1])) if argv else {}
     Charger.link_class = faulty_link(quirks)
+    break_transport(quirks)
     return firmware.main(argv)
 
 

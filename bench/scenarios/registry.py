@@ -37,6 +37,7 @@ _MODULES = (
     "bench.scenarios.soak",
     "bench.scenarios.cs_core",
     "bench.scenarios.cs_optional",
+    "bench.scenarios.cs_security",
     "bench.scenarios.csms_core",
     "bench.scenarios.csms_optional",
 )

@@ -43,9 +43,14 @@ class RunOptions:
     dut_password: str | None = None
     dut_ca: str | None = None  # CA file to trust for an external CSMS (else the system store)
     operator_hook: str | None = None  # command run as `HOOK ACTION JSON` for operator actions
-    keep_failed: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    # where failed cases keep their state, one sub-directory per case; one per run
+    # (a report's or a state directory's); None: a fresh temporary directory per case
+    keep_failed: Path | None = None
     agent_quirks: dict[str, Any] = field(default_factory=dict)  # a misbehaving DUT double
     params: dict[str, str] = field(default_factory=dict)  # scenario parameters (--param k=v)
+    # set to end the run early (Ctrl-C, the panel's stop): no case starts any more, a
+    # running case's scenario is cancelled and its rig is taken down as usual
+    stop: asyncio.Event | None = field(default=None, repr=False, compare=False)
     port_base: int | None = None  # rig n of the parallel ones listens on base + n*SPAN..
 
     def rig_ports(self, slot: int) -> Ports:
@@ -102,8 +107,11 @@ async def _run_cs(
     case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
 ):
     root = Path(tempfile.mkdtemp(prefix=f"bench-{case.id}-"))
-    # the charge point's rig serves only profile 2, as before ports were chosen
-    ports = replace(options.rig_ports(slot), client_cert=None, plain=None)
+    ports = options.rig_ports(slot)
+    if case.profile != "security":  # the security cases move between profiles: a port each
+        ports = replace(ports, client_cert=None, plain=None)
+    elif options.port_base is None:
+        ports = replace(ports, client_cert=0, plain=0)
     system = BenchSystem(
         StateDir(root),
         clock=Clock.start(options.speed),
@@ -118,7 +126,7 @@ async def _run_cs(
         handle = Handle(system, pics)
         handle.params = dict(options.params)  # type: ignore[attr-defined]
         sampler = asyncio.create_task(_sample(system, result.samples))
-        await _guarded(case, handle, system.clock, result)
+        await _guarded(case, handle, system.clock, result, options.stop)
     finally:
         if sampler:
             sampler.cancel()
@@ -133,15 +141,26 @@ async def _run_cs(
                 f"the agent process died by itself {system.agent_crashes} time(s); "
                 + str(result.details.get("message", ""))
             ).strip("; ")
-        if result.verdict in ("fail", "error"):
+        if result.verdict in ("fail", "error") and result.details.get("message") != STOPPED_MESSAGE:
             log_file = system.state.agent / "agent.log"
             if log_file.exists():
                 result.details["agent_log_tail"] = log_file.read_text().splitlines()[-15:]
-            target = options.keep_failed / f"bench-failed-{case.id}"
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(root, target, dirs_exist_ok=True)
-            result.details["state_dir"] = str(target)
-        shutil.rmtree(root, ignore_errors=True)
+            result.details["state_dir"] = str(await asyncio.to_thread(_keep, root, case, options))
+        await asyncio.to_thread(shutil.rmtree, root, True)
+
+
+def _keep(root: Path, case: Scenario, options: RunOptions) -> Path:
+    """Copy a failed case's state where the run keeps it (off the loop: it may be large)."""
+    if options.keep_failed is None:
+        return Path(
+            shutil.copytree(
+                root, tempfile.mkdtemp(prefix=f"bench-failed-{case.id}-"), dirs_exist_ok=True
+            )
+        )
+    target = options.keep_failed / case.id
+    shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copytree(root, target))
 
 
 async def _run_csms(
@@ -154,23 +173,55 @@ async def _run_csms(
     try:
         await bench.start()
         handle = bench.make_handle(pics)
-        await _guarded(case, handle, bench.clock, result)
+        await _guarded(case, handle, bench.clock, result, options.stop)
     finally:
         await bench.stop()
         result.trace = [redact_frame(f) for f in bench.trace]  # no passwords in reports
         _collect(handle, result)
 
 
-async def _guarded(case: Scenario, handle: BaseHandle, clock: Clock, result: CaseResult) -> None:
+STOPPED_MESSAGE = "stopped before its end: the run was interrupted"
+CANCEL_GRACE_S = 10.0  # wall seconds a cancelled scenario gets to unwind
+
+
+async def _guarded(
+    case: Scenario,
+    handle: BaseHandle,
+    clock: Clock,
+    result: CaseResult,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the scenario function as a task of its own, so that a timeout, ``stop`` or a
+    cancellation of the caller always ends it and the caller's clean-up always runs."""
+    scenario = asyncio.ensure_future(case.fn(handle))
+    stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    waiting = {scenario} | ({stopping} if stopping else set())
     try:
-        await asyncio.wait_for(case.fn(handle), timeout=clock.wall(case.timeout_s))
+        await asyncio.wait(
+            waiting, timeout=clock.wall(case.timeout_s), return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        if stopping is not None:
+            stopping.cancel()
+        if not scenario.done():
+            scenario.cancel()
+            await asyncio.wait({scenario}, timeout=CANCEL_GRACE_S)
+    if not scenario.done() or scenario.cancelled():
+        result.verdict = "error" if stop is not None and stop.is_set() else "fail"
+        result.details["message"] = (
+            STOPPED_MESSAGE
+            if result.verdict == "error"
+            else f"the case did not finish within {case.timeout_s:g} s"
+        )
+        return
+    failure = scenario.exception()
+    if failure is None:
         result.verdict = "pass"
-    except ScenarioFailed as exc:
+    elif isinstance(failure, ScenarioFailed):
         result.verdict = "fail"
-        result.details["message"] = str(exc)
-    except TimeoutError:
-        result.verdict = "fail"
-        result.details["message"] = f"the case did not finish within {case.timeout_s:g} s"
+        result.details["message"] = str(failure)
+    else:
+        raise failure
 
 
 def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
@@ -213,28 +264,33 @@ async def run_cases(
     options: RunOptions | None = None,
     on_progress: ProgressFn | None = None,
 ) -> list[CaseResult]:
-    """Run ``cases`` with up to ``options.parallel`` rigs at once; results in case order."""
+    """Run ``cases`` with up to ``options.parallel`` rigs at once; results in case order
+    (without the cases a stopped run never started).
+
+    ``on_progress(number, total, case, result)`` is called when a case starts (result
+    None) and when it ends; ``number`` is the case's 1-based place in ``cases`` both times.
+    """
     options = options or RunOptions()
     slots: asyncio.Queue[int] = asyncio.Queue()
     for slot in range(max(1, options.parallel)):  # a rig's ports are its slot's
         slots.put_nowait(slot)
-    done = 0
 
-    async def one(index: int, case: Scenario) -> CaseResult:
-        nonlocal done
+    async def one(index: int, case: Scenario) -> CaseResult | None:
         slot = await slots.get()
         try:
+            if options.stop is not None and options.stop.is_set():
+                return None  # not started: the run was stopped
             if on_progress:
                 on_progress(index, len(cases), case, None)
             result = await run_case(case, options, slot)
-            done += 1
             if on_progress:
-                on_progress(done, len(cases), case, result)
+                on_progress(index, len(cases), case, result)
             return result
         finally:
             slots.put_nowait(slot)
 
-    return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1))))
+    results = await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1)))
+    return [r for r in results if r is not None]
 
 
 def run_document(

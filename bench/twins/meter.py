@@ -97,13 +97,22 @@ class MeterTwin:
     def registers(self) -> list[int]:
         """The register block as the meter would serve it now."""
         with self._lock:
-            values = {
+            power = self._voltage_v * self._current_a
+            values: dict[str, object] = {
                 "voltage_v": self._voltage_v,
                 "current_a": self._current_a,
-                "power_w": self._voltage_v * self._current_a,
+                "power_w": power,
                 "energy_import_wh": self._import_wh,
                 "energy_export_wh": self._export_wh,
             }
+        n = len(self.map.phases)
+        if n:
+            # A three-phase meter: the same power drawn evenly from every phase at the
+            # twin's voltage (L1 is what ``voltage_v``/``current_a`` show).
+            values["phase_voltage_v"] = (values["voltage_v"],) * n
+            values["phase_current_a"] = (self._current_a / n,) * n
+            values["phase_power_w"] = (power / n,) * n
+            values["current_a"] = self._current_a / n
         return encode(self.map, values)
 
     # -- persistence --------------------------------------------------------------
@@ -180,8 +189,9 @@ class MeterTwin:
             return b""  # the request was heard, the answer never leaves
         return data
 
-    async def start(self) -> None:
-        device = SimDevice(
+    def device(self) -> SimDevice:
+        """This meter as a Modbus device (unit ``self.unit``) for a server."""
+        return SimDevice(
             id=self.unit,
             simdata=[
                 SimData(
@@ -194,8 +204,10 @@ class MeterTwin:
             ],
             action=self._action,
         )
+
+    async def start(self) -> None:
         self._server = ModbusTcpServer(
-            device, address=(self.host, self._want_port), trace_packet=self._trace_packet
+            self.device(), address=(self.host, self._want_port), trace_packet=self._trace_packet
         )
         await self._server.serve_forever(background=True)
         log.info("meter twin %s listening on %s:%d", self.map.model, self.host, self.port)
@@ -212,3 +224,58 @@ class MeterTwin:
             server, self._server = self._server, None
             await server.shutdown()
         self.save()
+
+
+class MeterLineTwin:
+    """Several meters on one RS-485 line, reached through one Modbus TCP gateway.
+
+    Each :class:`MeterTwin` answers as its own unit id; ``connections`` counts the TCP
+    connections made, ``max_in_flight`` the most requests ever outstanding at once
+    (a half-duplex line allows one).
+    """
+
+    def __init__(self, meters: list[MeterTwin], host: str = "127.0.0.1", port: int = 0) -> None:
+        units = [m.unit for m in meters]
+        if len(set(units)) != len(units):
+            raise ValueError(f"meters on one line need distinct unit ids, got {units}")
+        self.meters = meters
+        self.host = host
+        self._want_port = port
+        self._server: ModbusTcpServer | None = None
+        self.connections = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def _trace_packet(self, sending: bool, data: bytes) -> bytes:
+        if sending:
+            self.in_flight = max(0, self.in_flight - 1)
+        else:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return data
+
+    def _trace_connect(self, connected: bool) -> None:
+        if connected:
+            self.connections += 1
+
+    async def start(self) -> None:
+        self._server = ModbusTcpServer(
+            [m.device() for m in self.meters],
+            address=(self.host, self._want_port),
+            trace_packet=self._trace_packet,
+            trace_connect=self._trace_connect,
+        )
+        await self._server.serve_forever(background=True)
+
+    @property
+    def port(self) -> int:
+        if self._server is None or self._server.transport is None:
+            raise RuntimeError("meter line twin not started")
+        return self._server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            server, self._server = self._server, None
+            await server.shutdown()
+        for meter in self.meters:
+            meter.save()

@@ -137,10 +137,14 @@ def _keys(number_of_connectors: int) -> list[KeySpec]:
         KeySpec("MaxChargingProfilesInstalled", "int", "16", readonly=True),
         # Firmware Management
         KeySpec("SupportedFileTransferProtocols", "csl", "FTP", readonly=True),
-        # Security whitepaper, profiles 1 and 2
+        # Security whitepaper ed. 3 (section 5, configuration keys). AuthorizationKey is
+        # write-only; SecurityProfile changes are the security feature's (upwards only).
         KeySpec("AuthorizationKey", "str", "", hidden=True),
-        KeySpec("SecurityProfile", "int", "2", minimum=0, maximum=3, reboot=True),
+        KeySpec("SecurityProfile", "int", "2", minimum=0, maximum=3),
         KeySpec("CpoName", "str", ""),
+        KeySpec("AdditionalRootCertificateCheck", "bool", "false", readonly=True),
+        KeySpec("CertificateSignedMaxChainSize", "int", "10000", readonly=True),
+        KeySpec("CertificateStoreMaxLength", "int", "10", readonly=True),
     ]
 
 

@@ -61,6 +61,8 @@ class Inputs:
     power_age_s: float
     meter_ok: bool = True
     pp: PpReading | None = None
+    # A part of this connector that cannot be opened: (ChargePointErrorCode, info).
+    hardware_fault: tuple[str, str] | None = None
 
 
 @dataclass
@@ -272,6 +274,9 @@ class ConnectorLogic:
             fault = ("GroundFailure", "control pilot shorted to PE")
         elif i.cp is not None and i.cp.diode_fault:
             fault = ("EVCommunicationError", "control pilot diode fault")
+        elif i.hardware_fault is not None:
+            code, info = i.hardware_fault
+            fault = (code, info[:50])  # StatusNotification.info is at most 50 characters
         if fault is None:
             self.fault = self.fault_info = None
         else:

@@ -32,10 +32,11 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography import x509
 from ocpp.exceptions import TypeConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import call, call_result
@@ -49,10 +50,13 @@ from charger.agent.diagnostics import (
     redact_url,
 )
 from charger.agent.fwimage import (
+    MAX_IMAGE_BYTES,
     ImageError,
     Manifest,
     check_image,
-    load_public_key,
+    is_older,
+    load_trust,
+    verify_signature,
     write_atomically,
 )
 from charger.agent.slots import SlotStore
@@ -63,7 +67,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("charger.agent.firmware")
 
 RECORD = "update.json"
-TRUSTED_KEY_FILE = "firmware.pub"  # in the agent's state dir, unless the settings name one
 DEFAULT_RETRIES = 2
 DEFAULT_RETRY_INTERVAL_S = 10.0
 IDLE_POLL_S = 1.0
@@ -71,18 +74,17 @@ NOTIFY_BEFORE_REBOOT_S = 30.0  # how long Installing may take to reach the CSMS
 FINAL = ("done", "failed")
 
 
-def trusted_key_path(settings: Any) -> Path:
-    configured = getattr(settings, "firmware_public_key", None)
-    return Path(configured) if configured else Path(settings.state_dir) / TRUSTED_KEY_FILE
-
-
-def trusted_key(settings: Any) -> Ed25519PublicKey | None:
-    """The public key this charger was provisioned with (None: refuse every image)."""
-    try:
-        pem = trusted_key_path(settings).read_bytes()
-    except FileNotFoundError:
-        return None
-    return load_public_key(pem)
+def trusted_roots(settings: Any, installed: list[x509.Certificate] | None = None):
+    """The manufacturer roots whose signed images this charger installs: the installed
+    ManufacturerRootCertificates and the one it was provisioned with (settings)."""
+    roots = list(installed or [])
+    configured = getattr(settings, "manufacturer_root", None)
+    if configured:
+        try:
+            roots += load_trust(Path(configured).read_bytes())
+        except (OSError, ImageError) as exc:
+            log.error("provisioned manufacturer root %s: %s", configured, exc)
+    return roots
 
 
 def ftp_download(location: str, dest: Path) -> int:
@@ -116,6 +118,15 @@ class FirmwareManager:
         self.sender = StatusSender(
             charger, lambda status: call.FirmwareStatusNotification(status=status)
         )
+        # SignedUpdateFirmware (security whitepaper ed. 3): (status, requestId) items
+        self.signed_sender = StatusSender(
+            charger,
+            lambda item: call.SignedFirmwareStatusNotification(status=item[0], request_id=item[1]),
+        )
+        # Hooks the security feature sets: its installed ManufacturerRootCertificates, and
+        # where security events go (type, techInfo).
+        self.manufacturer_roots: Callable[[], list[x509.Certificate]] = list
+        self.security_event: Callable[[str, str | None], None] = lambda kind, info: None
         self.task: asyncio.Task | None = None
 
     # --- what the rest of the agent calls --------------------------------------
@@ -129,6 +140,21 @@ class FirmwareManager:
         if record is None or record["phase"] in FINAL:
             return "Idle"
         return record.get("status") or "Idle"
+
+    def signed_status(self) -> tuple[str, int | None]:
+        """SignedFirmwareStatusNotification for ExtendedTriggerMessage: (status, requestId)
+        of a signed update in progress, else Idle."""
+        record = self.load()
+        if record is None or record["phase"] in FINAL or not record.get("signed"):
+            return "Idle", None
+        return record.get("status") or "Idle", record["signed"]["request_id"]
+
+    def busy_installing(self) -> bool:
+        current = self.load()
+        return current is not None and current["phase"] in ("installing", "activating")
+
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.done()
 
     def resume(self) -> None:
         """At start, once the loop runs: confirm this firmware, go on with an update."""
@@ -154,6 +180,7 @@ class FirmwareManager:
         retrieve_date: str,
         retries: int | None = None,
         retry_interval: int | None = None,
+        signed: dict[str, Any] | None = None,
     ) -> None:
         """UpdateFirmware.req (the .conf is empty): the update runs in the background."""
         current = self.load()
@@ -177,6 +204,8 @@ class FirmwareManager:
             "file": None,
             "version": None,
             "status": None,
+            # SignedUpdateFirmware: request_id, certificate, signature, install_at
+            "signed": signed,
         }
         self.save(record)
         log.info("firmware update %s from %s", record["id"], redact_url(location))
@@ -186,6 +215,7 @@ class FirmwareManager:
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self.sender.close()
+        self.signed_sender.close()
 
     # --- the record ----------------------------------------------------------
 
@@ -216,7 +246,10 @@ class FirmwareManager:
             return
         record["status"] = status
         self.save(record)
-        self.sender.post(status)
+        if record.get("signed"):
+            self.signed_sender.post((status, record["signed"]["request_id"]))
+        else:
+            self.sender.post(status)
 
     def _busy(self) -> bool:
         connectors = getattr(self.charger, "connectors", {})
@@ -257,6 +290,10 @@ class FirmwareManager:
             self.save(record)
             self._post(record, "Downloaded")
         if record["phase"] == "downloaded":
+            if record.get("signed"):  # checked again after a power cut: never skipped
+                if not await self._signature_verified(record):
+                    return
+                await self._until_install_time(record)
             await self._until_idle("installing")
             record["phase"] = "installing"
             self.save(record)
@@ -272,6 +309,9 @@ class FirmwareManager:
             self.save(record)
             log.info("firmware %s installed in slot %s", manifest.version, record["target"])
         if record["phase"] == "activating":
+            if record.get("signed"):
+                self._post(record, "InstallRebooting")
+                await self.signed_sender.drained(NOTIFY_BEFORE_REBOOT_S)
             await self.sender.drained(NOTIFY_BEFORE_REBOOT_S)
             await self._until_idle("rebooting")
             # no await from here on: no transaction can start before the reboot
@@ -317,13 +357,54 @@ class FirmwareManager:
             data = Path(record["file"]).read_bytes()
         except (OSError, TypeError):
             raise ImageError("the downloaded image is gone") from None
-        image = check_image(data, trusted_key(self.charger.settings))
+        image = check_image(data, trusted_roots(self.charger.settings, self.manufacturer_roots()))
+        running = self.running_version()
+        if is_older(image.manifest.version, running) and not getattr(
+            self.charger.settings, "allow_firmware_downgrade", False
+        ):
+            raise ImageError(
+                f"version {image.manifest.version} is older than the running {running}"
+            )
         return self.slots.install(record["target"], image)
 
+    async def _signature_verified(self, record: dict[str, Any]) -> bool:
+        """Whitepaper ed. 3, signed firmware update: the signature is checked over the
+        downloaded file with the signing certificate; a bad one -> InvalidSignature and an
+        InvalidFirmwareSignature event, and the running firmware stays. Then, with an
+        installDateTime in the future, InstallScheduled until then (the caller)."""
+        signed = record["signed"]
+        path = Path(record["file"])
+        ok = False
+        try:
+            if path.stat().st_size <= MAX_IMAGE_BYTES:
+                cert = load_trust(signed["certificate"].encode())[0]
+                data = await asyncio.to_thread(path.read_bytes)
+                ok = verify_signature(cert, data, signed["signature"])
+        except (OSError, ImageError) as exc:
+            log.error("signed firmware: %s", exc)
+        if not ok:
+            log.error("signed firmware %s: the signature does not verify", record["id"])
+            self.security_event(
+                "InvalidFirmwareSignature", f"requestId {signed['request_id']}: bad signature"
+            )
+            await self._fail(record, "InvalidSignature")
+            return False
+        self._post(record, "SignatureVerified")
+        return True
+
+    async def _until_install_time(self, record: dict[str, Any]) -> None:
+        wait = (record["signed"].get("install_at") or 0) - self.charger.clock.time()
+        if wait > 0:
+            self._post(record, "InstallScheduled")
+            await self.charger.clock.sleep(wait)
+
     async def _report_installed(self, record: dict[str, Any]) -> None:
-        """First boot of the new firmware: Installed, after the boot's StatusNotifications."""
+        """First boot of the new firmware: Installed, after the boot's StatusNotifications
+        (and for a signed update the whitepaper's FirmwareUpdated security event)."""
         await self.charger.accepted.wait()
         log.info("running firmware %s", record.get("version"))
+        if record.get("signed"):
+            self.security_event("FirmwareUpdated", f"version {record.get('version')}")
         self._post(record, "Installed")
         self._finish(record, "done")
 

@@ -7,6 +7,7 @@ The file ``python -m charger SETTINGS`` reads; every field is described in
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -30,12 +31,20 @@ class AgentSettings:
     meter_poll_s: float = 1.0
     response_timeout_s: float = 10.0
     initial_config: dict[str, str] = field(default_factory=dict)
-    firmware_public_key: str | None = None  # PEM: whose signed images this charger installs
+    manufacturer_root: str | None = None  # PEM: the manufacturer CA whose images it installs
+    allow_firmware_downgrade: bool = False  # install an image older than the running one
+    csms_urls: dict[str, str] = field(default_factory=dict)  # security profile -> base URL
     client_cert_file: str | None = None  # PEM chain: security profile 3 (TLS client auth)
     client_key_file: str | None = None  # its private key (PEM)
 
     def dump(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2))
+        """Mode 0600 from the first byte: it holds the provisioning password (issue 11)."""
+        tmp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(asdict(self), indent=2))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> AgentSettings:

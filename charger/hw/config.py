@@ -52,9 +52,14 @@ class MeterConfig:
     baudrate: int = 9600
     unit: int = 1
     timeout_s: float = 0.5
+    # Wh per count of the energy registers of integer-register models (Acrel: 10, i.e.
+    # 0.01 kWh; some firmware counts 1 Wh). None: the model's default (registers.py).
+    energy_wh_per_count: float | None = None
 
     def __post_init__(self) -> None:
         _choice("MeterConfig", "transport", self.transport, ("tcp", "rtu"))
+        if self.energy_wh_per_count is not None and self.energy_wh_per_count <= 0:
+            raise ValueError("MeterConfig.energy_wh_per_count must be positive")
         if self.transport == "rtu" and not self.device:
             raise ValueError("MeterConfig: transport 'rtu' needs a serial 'device'")
         if not 0 <= self.unit <= 247:
@@ -65,6 +70,12 @@ class MeterConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MeterConfig:
         return _build(cls, data)
+
+    def line(self) -> str:
+        """The bus this meter hangs on: meters with equal lines share one client and lock."""
+        if self.transport == "tcp":
+            return f"tcp:{self.host}:{self.port or 502}"
+        return f"rtu:{self.device}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +93,9 @@ class PilotConfig:
     pp_channel: int
     wire_file: str | None = None
     slot: int = 0
+    # gpiozero pin factory (entry-point name); None: "charger-pi" (lgpio with hardware
+    # PWM) for backend "gpio", "bench-wire" (the bench's simulated board) for "sim".
+    pin_factory: str | None = None
 
     def __post_init__(self) -> None:
         _choice("PilotConfig", "backend", self.backend, ("gpio", "sim"))
@@ -107,6 +121,9 @@ class CanConfig:
     interface: str
     channel: str
     bitrate: int = 500000
+    # MCP2515 HAT on the Pi (wiring and boot configuration only; None: no HAT).
+    oscillator_hz: int | None = None
+    interrupt_pin: int = 25
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CanConfig:
@@ -115,15 +132,18 @@ class CanConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class RfidConfig:
-    """Serial RFID reader; the RDM6300 repeats frames, so removal is silence."""
+    """Serial RFID reader: an RDM6300 (9600 baud, repeats frames, so removal is silence)
+    or a PN532 over HSU (115200 baud, polled with InListPassiveTarget)."""
 
     model: str = "rdm6300"
     device: str
-    baudrate: int = 9600
+    baudrate: int | None = None  # None: the model's (RDM6300 9600, PN532 115200)
     removal_silence_s: float = 0.3
 
     def __post_init__(self) -> None:
-        _choice("RfidConfig", "model", self.model, ("rdm6300",))
+        _choice("RfidConfig", "model", self.model, ("rdm6300", "pn532"))
+        if self.baudrate is None:
+            object.__setattr__(self, "baudrate", 115200 if self.model == "pn532" else 9600)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RfidConfig:
@@ -157,6 +177,17 @@ class HardwareConfig:
         ids = [c.id for c in self.connectors]
         if len(set(ids)) != len(ids):
             raise ValueError(f"HardwareConfig: duplicate connector ids {ids}")
+        lines: dict[str, list[ConnectorConfig]] = {}
+        for c in self.connectors:
+            lines.setdefault(c.meter.line(), []).append(c)
+        for line, users in lines.items():
+            units = [c.meter.unit for c in users]
+            if len(set(units)) != len(units):
+                raise ValueError(
+                    f"HardwareConfig: meters on {line} need distinct unit ids, got {units}"
+                )
+            if len({c.meter.baudrate for c in users}) > 1:
+                raise ValueError(f"HardwareConfig: meters on {line} must share one baudrate")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HardwareConfig:

@@ -47,6 +47,10 @@ class MeterReading:
     power_w: float
     energy_import_wh: float
     energy_export_wh: float
+    # L1, L2, L3 of a three-phase meter (SDM630); empty for a DC or one-phase meter.
+    phase_voltage_v: tuple[float, ...] = ()
+    phase_current_a: tuple[float, ...] = ()
+    phase_power_w: tuple[float, ...] = ()
 
 
 class Meter(Protocol):

@@ -40,6 +40,7 @@ from charger.protocol.frames import (
     CALLERROR,
     MalformedFrame,
     code_16,
+    format_violation,
     parse_frame,
     schema_violation,
 )
@@ -90,6 +91,12 @@ class Link(ChargePoint):
             return
         action = self._sent_calls.pop(msg.unique_id, None)
         self._trace("in", action, msg.message_type_id, msg.unique_id, _wire_payload(msg))
+        if action is None:
+            # Not an answer to a CALL of ours that is still waiting (OCPP-J: ignore it).
+            # Queued, it would make the ocpp package's _get_specific_response recurse
+            # once per stray frame into RecursionError and break every later call.
+            self.logger.warning("%s: ignoring a response to no pending call: %s", self.id, msg)
+            return
         if msg.unique_id in self._wanted:
             self._responses[msg.unique_id] = msg
         self._response_queue.put_nowait(msg)
@@ -113,8 +120,11 @@ class Link(ChargePoint):
             if "_on_action" not in self.route_map.get(msg.action, {}):
                 raise NotSupportedError(details={"cause": f"No handler for {msg.action}"})
             try:
+                bad_format = format_violation(msg.action, msg.payload)
+                if bad_format is not None:
+                    raise bad_format
                 await self._handle_call(msg)
-            except OCPPError as error:
+            except (OCPPError, ArithmeticError) as error:
                 # Raised by schema validation, of the request or of our own response.
                 # (msg.payload may have been swapped for a Decimal copy: use the wire one.)
                 wire = self._answering[msg.unique_id][1]

@@ -48,6 +48,31 @@ def client_ssl_context(
     return ctx
 
 
+#: What the charge point offers (whitepaper ed. 3, 1.3.2 "TLS"): the ECDHE AES-GCM suites
+#: of the whitepaper's list, then the seed charger's static-RSA ones (TLS 1.3 as usual).
+CHARGE_POINT_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    *SERVER_CIPHERS,
+)
+
+
+def charge_point_ssl_context(
+    root_pems: str, client_cert: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None
+) -> ssl.SSLContext:
+    """The charge point's context: TLS 1.2+, the server verified (chain and host name)
+    against the installed CentralSystemRootCertificates ``root_pems`` only, and for
+    security profile 3 ``client_cert`` (chain file, key file) presented."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(":".join(CHARGE_POINT_CIPHERS))
+    require_ciphers(ctx, CHARGE_POINT_CIPHERS)
+    ctx.load_verify_locations(cadata=root_pems)
+    if client_cert is not None:
+        ctx.load_cert_chain(os.fspath(client_cert[0]), os.fspath(client_cert[1]))
+    return ctx
+
+
 def require_ciphers(ctx: ssl.SSLContext, names: Iterable[str]) -> None:
     """Raise if OpenSSL's policy left out any of ``names`` (a silently weaker context)."""
     enabled = {c["name"] for c in ctx.get_ciphers()}

@@ -18,6 +18,8 @@ from charger.clock import Clock
 CP = "CP-API-1"
 PASSWORD = "api-password-0123456789"
 OTHER = "CP-API-2"
+#: The running CSMS's API token: ``http`` sends it unless given another (or "").
+TOKEN: dict[str, str | None] = {"value": None}
 
 
 @asynccontextmanager
@@ -25,6 +27,7 @@ async def running(tmp_path, *, connect: bool = True, speed: float = 1.0, **optio
     options.setdefault("api_port", 0)
     cs = CentralSystem(tmp_path / "csms", Clock.start(speed), **options)
     await cs.start()
+    TOKEN["value"] = cs.api_token
     cs.register_charge_point(CP, PASSWORD)
     cs.register_charge_point(OTHER, PASSWORD)
     cs.add_id_tag("PARENT-1")
@@ -49,6 +52,7 @@ def http(
 ) -> tuple[int, Any]:
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     headers = {"Content-Type": "application/json"}
+    token = TOKEN["value"] if token is None else token
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=data, headers=headers, method=method)

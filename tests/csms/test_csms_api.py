@@ -244,10 +244,31 @@ def test_reads(tmp_path):
     asyncio.run(main())
 
 
+def test_the_token_is_required_even_on_127_0_0_1(tmp_path):
+    async def main():
+        async with running(tmp_path) as (cs, _):
+            assert cs.api_url.startswith("http://127.0.0.1:") and cs.api_token
+            for token in ("", "wrong-token"):
+                status, body = await ahttp("GET", f"{cs.api_url}/api/status", token=token)
+                assert status == 401 and body["error"] == "unauthorized"
+                status, body = await ahttp(
+                    "POST",
+                    f"{cs.api_url}/api/charge-points/{CP}/operations/Reset",
+                    {"type": "Hard"},
+                    token=token,
+                )
+                assert status == 401
+            assert cs.store.operations(CP) == []  # nothing reached the charge point
+            info = json.loads((tmp_path / "csms" / "api.json").read_text())
+            assert info["token"] == cs.api_token
+
+    asyncio.run(main())
+
+
 def test_token_is_required_when_set(tmp_path):
     async def main():
         async with running(tmp_path, api_token="s3cret-token") as (cs, _):
-            status, body = await ahttp("GET", f"{cs.api_url}/api/status")
+            status, body = await ahttp("GET", f"{cs.api_url}/api/status", token="")
             assert status == 401 and body["error"] == "unauthorized"
             status, _ = await ahttp("GET", f"{cs.api_url}/api/status", token="s3cret-token")
             assert status == 200

@@ -24,7 +24,7 @@ SESSIONS = ["local-rfid-session", "remote-session", "both-connectors", "power-lo
 def test_the_four_sessions_pass_from_the_command_line(tmp_path):
     out = tmp_path / "results.json"
     proc = subprocess.run(
-        [*BENCH, "run", *SESSIONS, "--json", str(out)],
+        [*BENCH, "run", *SESSIONS, "--json", str(out), "--state-dir", str(tmp_path / "state")],
         capture_output=True,
         text=True,
         timeout=400,
@@ -43,6 +43,17 @@ def test_the_four_sessions_pass_from_the_command_line(tmp_path):
     # per scenario: transaction id, energy and meter delta on the console
     assert proc.stdout.count("meter delta") == 5, proc.stdout
     assert "4 passed, 0 failed" in proc.stdout
+    # a case keeps its number from start to verdict; the finished count runs 1..4
+    verdicts = [line for line in proc.stdout.splitlines() if ": PASS in " in line]
+    for number, case in enumerate(SESSIONS, 1):
+        assert f"#{number}/4 {case}: started" in proc.stdout
+        assert any(line.startswith(f"#{number}/4 {case}: PASS") for line in verdicts)
+    assert [int(line.split("[", 1)[1].split("/")[0]) for line in verdicts] == [1, 2, 3, 4]
+    assert "left]" in verdicts[0] and "left]" not in verdicts[-1]  # an estimate until the end
+    # no library noise (pymodbus, hex dumps): it is in the run's log file
+    assert proc.stderr == "", proc.stderr
+    log_line = next(line for line in proc.stdout.splitlines() if line.startswith("log: "))
+    assert Path(log_line[5:]).is_file()
 
 
 def test_unknown_scenario_is_refused_and_the_list_names_the_four():
@@ -112,6 +123,9 @@ def test_bench_up_prints_where_things_run_refuses_a_wrong_password_and_stops_on_
         rest, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, rest
     assert "stopping" in rest
+    # the console shows what a person acts on; library records go to the log file
+    assert "werkzeug" not in text + rest and "pymodbus" not in text + rest
+    assert (state / "logs" / "bench.log").is_file()
     pid = int(next(x for x in lines if x.startswith("agent pid")).split()[-1])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the agent went down with the bench

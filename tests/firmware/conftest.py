@@ -28,14 +28,18 @@ PROVISIONING_PASSWORD = "provisioned-pw-4242"
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory):
-    return ensure_signing_key(tmp_path_factory.mktemp("keys"))
+    return ensure_signing_key(
+        tmp_path_factory.mktemp("keys"), tmp_path_factory.mktemp("manufacturer")
+    )
 
 
 @pytest.fixture(scope="session")
 def images(tmp_path_factory, keys):
-    """v2.0.0 (good), v2.0.1 broken, v3.0.0 signed by a foreign key."""
+    """v2.0.0 (good), v2.0.1 broken, v3.0.0 signed under another manufacturer CA."""
     out = tmp_path_factory.mktemp("images")
-    foreign = ensure_signing_key(tmp_path_factory.mktemp("foreign-keys"))
+    foreign = ensure_signing_key(
+        tmp_path_factory.mktemp("foreign-keys"), tmp_path_factory.mktemp("foreign-manufacturer")
+    )
     return SimpleNamespace(
         good=build_image("2.0.0", out, keys),
         broken=build_image("2.0.1", out, keys, broken=True),
@@ -113,7 +117,7 @@ class FakeCharger:
             charge_point_id="BENCH-CP-001",
             state_dir=str(state_dir),
             firmware_version="0.1.0",
-            firmware_public_key=str(public_key) if public_key else None,
+            manufacturer_root=str(public_key) if public_key else None,
             initial_password=PROVISIONING_PASSWORD,
             vendor="OCPP Bench",
             model="BENCH-DC-2",
@@ -147,7 +151,7 @@ class FakeCharger:
 @pytest.fixture
 def charger_factory(tmp_path, keys) -> Callable[..., FakeCharger]:
     def make(state_dir: Path | None = None, **kwargs: Any) -> FakeCharger:
-        kwargs.setdefault("public_key", keys.public_path)
+        kwargs.setdefault("public_key", keys.root_path)
         return FakeCharger(state_dir or tmp_path / "agent", **kwargs)
 
     return make

@@ -17,9 +17,10 @@ from charger.agent.fwimage import (
     MANIFEST,
     PAYLOAD,
     SIGNATURE,
+    SIGNER,
     ImageError,
     check_image,
-    load_public_key,
+    load_trust,
     read_image,
 )
 from charger.agent.slots import SlotStore, agent_command
@@ -29,7 +30,7 @@ from firmware_image.cli import add_subcommands
 
 
 def public(keys):
-    return load_public_key(keys.public_path.read_bytes())
+    return load_trust(keys.root_path.read_bytes())
 
 
 def repack(data: bytes, change) -> bytes:
@@ -52,7 +53,7 @@ def test_the_image_holds_the_agent_a_signed_manifest_and_hashes(images, keys):
     data = images.good.path.read_bytes()
     checked = check_image(data, public(keys))
     manifest = json.loads(checked.manifest.raw)
-    assert manifest["version"] == "2.0.0" and manifest["format"] == 1
+    assert manifest["version"] == "2.0.0" and manifest["format"] == 2
     assert manifest["created"].endswith("Z")
     assert manifest["signer"] == keys.fingerprint
     paths = [f["path"] for f in manifest["files"]]
@@ -79,7 +80,7 @@ def test_the_key_is_made_once_and_kept_private(tmp_path):
     again = ensure_signing_key(tmp_path / "k")
     assert first.fingerprint == again.fingerprint
     assert stat.S_IMODE(os.stat(first.private_path).st_mode) == 0o600
-    assert b"PRIVATE" not in first.public_pem
+    assert b"PRIVATE" not in first.certificate_pem
 
 
 def test_builds_are_reproducible(tmp_path, keys, images):
@@ -110,7 +111,7 @@ def test_an_extra_or_missing_file_is_refused(images, keys):
     extra = io.BytesIO()
     with tarfile.open(fileobj=extra, mode="w:gz") as tar:
         for name, content in (
-            [(MANIFEST, manifest), (SIGNATURE, signature)]
+            [(MANIFEST, manifest), (SIGNATURE, signature), (SIGNER, keys.certificate_pem)]
             + [(PAYLOAD + p, c) for p, c in payload.items()]
             + [(PAYLOAD + "charger/backdoor.py", b"print('hi')\n")]
         ):
@@ -122,8 +123,8 @@ def test_an_extra_or_missing_file_is_refused(images, keys):
 
 
 def test_a_bad_signature_is_refused(images, keys):
-    # signed by another key
-    with pytest.raises(ImageError, match="signature does not verify"):
+    # signed under another manufacturer CA
+    with pytest.raises(ImageError, match="signing certificate is not trusted"):
         check_image(images.foreign.path.read_bytes(), public(keys))
     # the manifest edited after signing (a hash changed to fit a tampered file)
     data = repack(
@@ -148,7 +149,7 @@ def test_an_unsigned_image_or_one_without_manifest_is_refused(images, keys):
     no_manifest = repack(data, lambda n, c: None if n == MANIFEST else c)
     with pytest.raises(ImageError, match="no manifest"):
         check_image(no_manifest, public(keys))
-    with pytest.raises(ImageError, match="no trusted firmware key"):
+    with pytest.raises(ImageError, match="no trusted manufacturer root"):
         check_image(data, None)
 
 
@@ -199,7 +200,7 @@ def test_bench_firmware_build_and_verify(tmp_path, capsys):
         cli(["firmware", "build", "--version", "4.1.0", "--out", str(out), "--key-dir", str(keys)])
         == 0
     )
-    assert (keys / "firmware-signing.key").exists() and (keys / "firmware-signing.pub").exists()
+    assert (keys / "firmware-signing.key").exists() and (keys / "firmware-signing.pem").exists()
     image = out / "bench-agent-4.1.0.tar.gz"
     assert image.exists()
     assert cli(["firmware", "verify", str(image), "--key-dir", str(keys)]) == 0
@@ -284,3 +285,69 @@ def test_an_installed_slot_runs_the_agent_from_its_own_files(tmp_path, images, k
         timeout=60,
     )
     assert help_run.returncode == 0 and "settings" in help_run.stdout
+
+
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes, read in chunks: the bomb is made without holding it."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+BOMB = 100 * 1024 * 1024
+
+
+def _bomb(members) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz", compresslevel=1) as tar:
+        for name, content in members:
+            info = tarfile.TarInfo(name)
+            if content is None:
+                info.size = BOMB
+                tar.addfile(info, io.BufferedReader(_Zeros(BOMB)))
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    return out.getvalue()
+
+
+def test_the_signature_is_checked_before_any_payload_is_read(images, keys, tmp_path):
+    """Issue 11: a 199 kB image made the verifier allocate 214 MB before checking it."""
+    import resource
+
+    payload, manifest, signature = read_image(images.good.path.read_bytes())
+    zeros = None  # 100 MB of zeros, a few hundred kB compressed
+    foreign = ensure_signing_key(tmp_path / "f", tmp_path / "fm")
+    unsigned_first = _bomb([(PAYLOAD + "charger/clock.py", zeros)])
+    assert len(unsigned_first) < 1024 * 1024
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ImageError, match="no manifest"):
+        check_image(unsigned_first, public(keys))
+    foreign_signed = _bomb(
+        [
+            (MANIFEST, manifest),
+            (SIGNATURE, foreign.sign(manifest)),
+            (SIGNER, foreign.certificate_pem),
+            (PAYLOAD + "charger/clock.py", zeros),
+        ]
+    )
+    with pytest.raises(ImageError, match="not trusted"):
+        check_image(foreign_signed, public(keys))
+    # correctly signed, but a member bigger than the manifest says: refused unread
+    oversized = _bomb(
+        [(MANIFEST, manifest), (SIGNATURE, signature), (SIGNER, keys.certificate_pem)]
+        + [(PAYLOAD + "charger/clock.py", zeros)]
+    )
+    with pytest.raises(ImageError, match="charger/clock.py: content does not match"):
+        check_image(oversized, public(keys))
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 30 * 1024  # never near the 100 MB the archive unpacks to

@@ -8,13 +8,13 @@ import os
 import pytest
 
 from charger.agent import fwimage
-from charger.agent.fwimage import ImageError, check_image, load_public_key
+from charger.agent.fwimage import ImageError, check_image, load_trust
 from charger.agent.slots import MAX_TRIAL_BOOTS, Pointer, SlotStore, agent_command, running_version
 
 
 @pytest.fixture
 def checked(images, keys):
-    key = load_public_key(keys.public_path.read_bytes())
+    key = load_trust(keys.root_path.read_bytes())
     return check_image(images.good.path.read_bytes(), key)
 
 

@@ -13,7 +13,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 from charger.agent.firmware import FirmwareHandlers, FirmwareManager
-from charger.agent.fwimage import check_image, load_public_key
+from charger.agent.fwimage import check_image, load_trust
 from charger.agent.slots import SlotStore
 from charger.clock import iso
 
@@ -84,7 +84,7 @@ def test_a_second_update_goes_to_the_other_slot(ftp, images, keys, charger_facto
     async def scenario():
         charger = charger_factory()
         slots = SlotStore(charger.settings.state_dir)
-        key = load_public_key(keys.public_path.read_bytes())
+        key = load_trust(keys.root_path.read_bytes())
         slots.install("A", check_image(images.good.path.read_bytes(), key))
         slots.activate("A")
         slots.confirm_boot()
@@ -134,7 +134,7 @@ def test_a_broken_image_fails_to_install_and_the_active_slot_stays(
     async def scenario():
         charger = charger_factory()
         slots = SlotStore(charger.settings.state_dir)
-        key = load_public_key(keys.public_path.read_bytes())
+        key = load_trust(keys.root_path.read_bytes())
         slots.install("A", check_image(images.good.path.read_bytes(), key))
         slots.activate("A")
         slots.confirm_boot()
@@ -360,3 +360,25 @@ def test_the_link_handlers_answer_and_start_the_work(ftp, images, charger_factor
         assert answer[:3] == [4, "u3", "TypeConstraintViolation"]
 
     asyncio.run(scenario())
+
+
+def test_an_older_version_is_refused_unless_allowed(ftp, images, keys, charger_factory, tmp_path):
+    from firmware_image import build_image
+
+    old = build_image("0.0.9", tmp_path / "old", keys)
+
+    async def scenario(allow: bool):
+        charger = charger_factory(state_dir=tmp_path / f"agent-{allow}")
+        charger.settings.allow_firmware_downgrade = allow
+        manager = FirmwareManager.of(charger)
+        manager.update_firmware(publish(ftp, old), now_iso(charger), 0, 1)
+        if allow:
+            await asyncio.wait_for(charger.reboot.wait(), 20)
+            assert charger.statuses() == ["Downloading", "Downloaded", "Installing"]
+        else:
+            await eventually(lambda: "InstallationFailed" in charger.statuses())
+            assert SlotStore(charger.settings.state_dir).pointer().slot is None
+        manager.close()
+
+    asyncio.run(scenario(False))
+    asyncio.run(scenario(True))

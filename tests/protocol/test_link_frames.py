@@ -242,3 +242,110 @@ def test_request_raises_call_error_with_its_code():
 def test_request_on_closed_link_raises_not_connected():
     with pytest.raises(NotConnected):
         asyncio.run(_request_with_reply(None))
+
+
+RESERVE = {"connectorId": 1, "expiryDate": NOW, "idTag": "T", "reservationId": 1}
+PROFILE = {
+    "chargingProfileId": 1,
+    "stackLevel": 0,
+    "chargingProfilePurpose": "TxDefaultProfile",
+    "chargingProfileKind": "Absolute",
+    "chargingSchedule": {
+        "chargingRateUnit": "A",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": "LIMIT"}],
+    },
+}
+
+
+class Everything(TestLink):
+    """Answers the calls the hostile frames below aim at."""
+
+    @on(Action.reserve_now)
+    def on_reserve(self, **_):
+        return call_result.ReserveNow(status="Accepted")
+
+    @on(Action.set_charging_profile)
+    def on_profile(self, **_):
+        return call_result.SetChargingProfile(status="Accepted")
+
+
+def _profile_frame(limit: str) -> str:
+    body = json.dumps({"connectorId": 1, "csChargingProfiles": PROFILE})
+    return '[2,"p1","SetChargingProfile",' + body.replace('"LIMIT"', limit) + "]"
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("[" * 1200 + "]" * 1200, "FormationViolation"),
+        ('[2,"d1","Heartbeat",' + '{"a":' * 1200 + "1" + "}" * 1200 + "]", "FormationViolation"),
+        ('[2,"d2","Heartbeat",' + '{"a":' * 40 + "1" + "}" * 40 + "]", "FormationViolation"),
+        ('[2,"n1","StatusNotification",{"connectorId":NaN}]', "FormationViolation"),
+        ('[2,"n2","StatusNotification",{"connectorId":-Infinity}]', "FormationViolation"),
+        ('[2,"n3","StatusNotification",{"connectorId":1e400}]', "FormationViolation"),
+        (
+            '[2,"c1","StatusNotification",{"connectorId":1000000000000000000000000000000,'
+            '"errorCode":"NoError","status":"Available"}]',
+            "PropertyConstraintViolation",
+        ),
+        (
+            f'[2,"c2","StatusNotification",{{"connectorId":{2**63},'
+            '"errorCode":"NoError","status":"Available"}]',
+            "PropertyConstraintViolation",
+        ),
+        (
+            f'[2,"c3","StatusNotification",{{"connectorId":{-(2**63)},'
+            '"errorCode":"NoError","status":"Available"}]',
+            "PropertyConstraintViolation",
+        ),
+        (_profile_frame("NaN"), "FormationViolation"),
+        (_profile_frame("Infinity"), "FormationViolation"),
+        (_profile_frame("1e308"), "PropertyConstraintViolation"),
+        (
+            json.dumps([2, "r1", "ReserveNow", {**RESERVE, "expiryDate": "not-a-date"}]),
+            "PropertyConstraintViolation",
+        ),
+        (
+            json.dumps([2, "r2", "ReserveNow", {**RESERVE, "expiryDate": "2024-13-40T99:00:00Z"}]),
+            "PropertyConstraintViolation",
+        ),
+        (b'[2,"b1","Heartbeat",{}]', "FormationViolation"),
+    ],
+)
+def test_hostile_frame_gets_its_callerror_not_a_crash(raw, code):
+    sent, frames = route(raw, Everything)
+    assert len(sent) == 1 and sent[0][0] == 4
+    assert sent[0][2] == code, sent[0]
+    assert [f[0] for f in frames] == ["in", "out"]
+
+
+def test_valid_dates_and_limits_still_pass():
+    sent, _ = route(json.dumps([2, "r3", "ReserveNow", RESERVE]), Everything)
+    assert sent == [[3, "r3", {"status": "Accepted"}]]
+    offset = {**RESERVE, "expiryDate": "2024-10-24T11:00:00+02:00"}
+    assert route(json.dumps([2, "r4", "ReserveNow", offset]), Everything)[0][0][0] == 3
+    assert route(_profile_frame("16.5"), Everything)[0] == [[3, "p1", {"status": "Accepted"}]]
+
+
+def test_a_binary_frame_is_not_answered_like_text():
+    sent, frames = route(b'[2,"b2","Heartbeat",{}]')
+    assert sent[0][:3] == [4, "b2", "FormationViolation"]
+    assert "binary" in sent[0][3] + json.dumps(sent[0][4])
+    assert frames[0][4] == {"raw": '[2,"b2","Heartbeat",{}]'}
+
+
+def test_thousands_of_stray_responses_do_not_break_later_calls():
+    async def main():
+        conn = FakeConnection()
+        link = TestLink("CP1", conn, response_timeout=2)
+        for n in range(3000):
+            await link.route_message(json.dumps([3, f"stray-{n}", {}]))
+            await link.route_message(json.dumps([4, f"err-{n}", "GenericError", "", {}]))
+        task = asyncio.create_task(link.request(call.Heartbeat()))
+        while not conn.sent:
+            await asyncio.sleep(0)
+        uid = json.loads(conn.sent[0])[1]
+        await link.route_message(json.dumps([3, uid, {"currentTime": NOW}]))
+        return await task
+
+    assert asyncio.run(main()) == {"currentTime": NOW}

@@ -63,7 +63,10 @@ def test_cases_pass_against_our_csms_as_an_external_dut(tmp_path):
         cs.add_id_tag(tags.expired, "Expired", expiry=cs.clock.now() - timedelta(days=1))
         cs.add_id_tag(tags.blocked, "Blocked")
         cs.add_firmware(FIRMWARE_NAME, FIRMWARE_IMAGE)
-        hook = f"{shlex.quote(sys.executable)} -m bench.csms.hook --api {cs.api_url}"
+        hook = (
+            f"{shlex.quote(sys.executable)} -m bench.csms.hook --api {cs.api_url}"
+            f" --token {cs.api_token}"
+        )
         options = RunOptions(
             speed=1.0,
             dut_url=f"ws://127.0.0.1:{cs.port}/ocpp/",

@@ -11,8 +11,11 @@ python-can-remote server, a USB CAN adapter replugged); meanwhile ``age_s`` grow
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import math
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -30,12 +33,46 @@ from charger.hw.can.frames import (
     UnknownFrameId,
 )
 from charger.hw.config import CanConfig
+from charger.hw.health import HealthBoard
 from charger.hw.interfaces import EvseCommand, EvStatus, HardwareError, PowerStatus
 
 log = logging.getLogger(__name__)
 
 _RX_TIMEOUT_S = 0.02
 _REOPEN_DELAY_S = 1.0
+SILENCE_S = 2.0  # no status frame for this long: the power stage is reported silent
+PART = "power stage"
+
+
+def check_socketcan(channel: str, bitrate: int) -> None:
+    """Refuse a SocketCAN interface that is missing, down, bus-off or at another bitrate.
+
+    python-can ignores ``bitrate`` on SocketCAN (the kernel interface has one), so a
+    mismatch would only show as silence; ``ip -details -json link show`` tells it.
+    """
+    try:
+        out = subprocess.run(
+            ["ip", "-details", "-json", "link", "show", channel],
+            capture_output=True,
+            text=True,
+            timeout=2,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return  # no iproute2: let python-can say what it finds
+    if out.returncode != 0:
+        raise OSError(errno.ENODEV, f"no CAN interface {channel}")
+    try:
+        link = json.loads(out.stdout)[0]
+    except (ValueError, IndexError):
+        return
+    info = link.get("linkinfo", {}).get("info_data", {})
+    if "UP" not in link.get("flags", []):
+        raise OSError(errno.ENETDOWN, f"{channel} is down")
+    actual = info.get("bittiming", {}).get("bitrate")
+    if actual and int(actual) != bitrate:
+        raise HardwareError(f"{channel} runs at bitrate {actual}, the rig file says {bitrate}")
+    if info.get("state") == "BUS_OFF":
+        raise HardwareError(f"{channel} is bus-off (wrong oscillator or bitrate, no termination)")
 
 
 COMMAND_FRESH_S = 0.3
@@ -55,6 +92,7 @@ class CanPowerStage:
         *,
         bus: can.BusABC | None = None,
         cycle_s: float = 0.1,
+        health: HealthBoard | None = None,
     ) -> None:
         if config is None and bus is None:
             raise ValueError("CanPowerStage needs a CanConfig or a bus")
@@ -74,14 +112,22 @@ class CanPowerStage:
         self._thread: threading.Thread | None = None
         self._warned: set[int] = set()
         self.stats: Counter[str] = Counter()
+        self.health = health or HealthBoard()
+        self.where = f"{config.interface}:{config.channel}" if config else "bus"
+        self._opened_at = 0.0
 
     # -- life cycle ----------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the bus and start the receive thread; a bus that cannot be opened is
+        reported to the health board and retried every second, never raised."""
         if self._thread is not None:
             return
         if self._bus is None:
-            self._bus = self._open()
+            try:
+                self._bus = self._open()
+            except HardwareError as exc:
+                log.error("CAN: %s", exc)
         self._thread = threading.Thread(target=self._run, name="can power stage", daemon=True)
         self._thread.start()
 
@@ -89,9 +135,16 @@ class CanPowerStage:
         assert self.config is not None
         cfg = self.config
         try:
-            return can.Bus(interface=cfg.interface, channel=cfg.channel, bitrate=cfg.bitrate)
+            if cfg.interface == "socketcan":
+                check_socketcan(cfg.channel, cfg.bitrate)
+            bus = can.Bus(interface=cfg.interface, channel=cfg.channel, bitrate=cfg.bitrate)
         except Exception as exc:  # python-can raises a zoo of types per interface
-            raise HardwareError(f"CAN {cfg.interface}:{cfg.channel}: {exc}") from exc
+            self.health.failed(
+                PART, self.where, "can", exc, error_code="InternalError", connectors=self.connectors
+            )
+            raise HardwareError(f"CAN {self.where}: {exc}") from exc
+        self._opened_at = time.monotonic()
+        return bus
 
     async def close(self) -> None:
         self._stop.set()
@@ -114,6 +167,10 @@ class CanPowerStage:
     def _transmit(self, fid: int, data: bytes) -> None:
         bus = self._bus
         if bus is None:
+            down = self.health.get(PART)
+            if down is not None and not down.ok:  # known, reported: no error per command
+                self.stats["tx_dropped"] += 1
+                return
             raise HardwareError("CAN bus not open")
         try:
             bus.send(can.Message(arbitration_id=fid, data=data, is_extended_id=False))
@@ -179,6 +236,14 @@ class CanPowerStage:
                 failing = True
                 msg = None
                 if self._owns_bus:
+                    self.health.failed(
+                        PART,
+                        self.where,
+                        "can",
+                        exc,
+                        error_code="InternalError",
+                        connectors=self.connectors,
+                    )
                     self._bus = None
                     self._shutdown_quietly(bus)
                 else:
@@ -186,9 +251,28 @@ class CanPowerStage:
             if msg is not None:
                 self.handle(msg)
             now = time.monotonic()
+            self._report_silence(now)
             if now >= next_tx:
                 next_tx = now + self.cycle_s
                 self._repeat_commands()
+
+    def _report_silence(self, now: float) -> None:
+        """An open bus on which the power stage says nothing is a fault too (its power,
+        the CAN pair, a bitrate or oscillator that does not match)."""
+        if self._bus is None or not self._owns_bus:
+            return
+        ages = [now - self._last_rx.get(c, self._opened_at) for c in self.connectors]
+        if max(ages, default=0.0) > SILENCE_S:
+            self.health.failed(
+                PART,
+                self.where,
+                "can",
+                HardwareError(f"no status frame on {self.where} for {SILENCE_S:.0f} s"),
+                error_code="InternalError",
+                connectors=self.connectors,
+            )
+        elif any(c in self._last_rx for c in self.connectors):
+            self.health.ok(PART, self.where, self.connectors)
 
     def _reopen(self) -> None:
         if self._stop.wait(_REOPEN_DELAY_S):
@@ -196,7 +280,7 @@ class CanPowerStage:
         try:
             self._bus = self._open()
             self.stats["reopened"] += 1
-            log.info("CAN: bus reopened")
+            log.info("CAN: bus open")
         except HardwareError as exc:
             log.debug("CAN: reopen failed: %s", exc)
 

@@ -1,23 +1,21 @@
 """Modbus meter driver (pymodbus async client): one block read per reading.
 
 Every failure becomes :class:`MeterError` so the agent has one thing to catch; after a
-transport failure the client is dropped and the next :meth:`ModbusMeter.read`
+transport failure the line's client is dropped and the next :meth:`ModbusMeter.read`
 reconnects, which is what a meter that was power-cycled or a loose RS-485 pair needs.
+The meter reports to the health board: ok, or what is wrong (two failed reads in a row).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 
-from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
-from pymodbus.framer import FramerType
-
 from charger.hw.config import MeterConfig
+from charger.hw.health import HealthBoard
 from charger.hw.interfaces import MeterError, MeterReading
-from charger.hw.meter.registers import RegisterMap, decode, register_map
+from charger.hw.meter.line import ModbusLine
+from charger.hw.meter.registers import RegisterMap, decode, register_map, with_energy_unit
 
 log = logging.getLogger(__name__)
 
@@ -28,86 +26,62 @@ MAX_POWER_W = 1_500_000.0
 
 
 class ModbusMeter:
-    """:class:`charger.hw.interfaces.Meter` over Modbus TCP or RTU."""
+    """:class:`charger.hw.interfaces.Meter` over Modbus TCP or RTU.
 
-    def __init__(self, config: MeterConfig, regmap: RegisterMap | None = None) -> None:
+    Meters on one bus are given the same :class:`ModbusLine` (``open_hardware`` does
+    that); a meter given none gets a line of its own.
+    """
+
+    def __init__(
+        self,
+        config: MeterConfig,
+        regmap: RegisterMap | None = None,
+        *,
+        line: ModbusLine | None = None,
+        health: HealthBoard | None = None,
+        connector: int | None = None,
+    ) -> None:
         self.config = config
-        self.map = regmap or register_map(config.model)
-        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        regmap = regmap or register_map(config.model)
+        self.map = with_energy_unit(regmap, config.energy_wh_per_count)
+        self.line = line or ModbusLine(config)
+        self.health = health
+        self.part = f"meter {connector}" if connector is not None else "meter"
+        self.connectors = (connector,) if connector is not None else ()
         self._last: MeterReading | None = None
-
-    def _new_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
-        cfg = self.config
-        # retries=0 and reconnect_delay=0: timeout_s is the whole budget of a read and
-        # reconnecting is ours to decide (on the next read), not a background task's.
-        if cfg.transport == "tcp":
-            return AsyncModbusTcpClient(
-                cfg.host,
-                port=cfg.port or 502,
-                timeout=cfg.timeout_s,
-                retries=0,
-                reconnect_delay=0,
-            )
-        return AsyncModbusSerialClient(
-            cfg.device or "",
-            framer=FramerType.RTU,
-            baudrate=cfg.baudrate,
-            timeout=cfg.timeout_s,
-            retries=0,
-            reconnect_delay=0,
-        )
-
-    async def _connected(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
-        loop = asyncio.get_running_loop()
-        if self._client is not None and (self._loop is not loop or not self._client.connected):
-            self._drop()
-        if self._client is None:
-            client = self._new_client()
-            try:
-                ok = await asyncio.wait_for(client.connect(), self.config.timeout_s * 2)
-            except (TimeoutError, OSError, ModbusException) as exc:
-                client.close()
-                raise MeterError(f"meter {self._where()}: cannot connect: {exc}") from exc
-            if not ok:
-                client.close()
-                raise MeterError(f"meter {self._where()}: cannot connect")
-            self._client, self._loop = client, loop
-        return self._client
+        self._failures = 0
 
     def _where(self) -> str:
-        cfg = self.config
-        if cfg.transport == "tcp":
-            return f"{cfg.host}:{cfg.port or 502}#{cfg.unit}"
-        return f"{cfg.device}#{cfg.unit}"
-
-    def _drop(self) -> None:
-        client, self._client, self._loop = self._client, None, None
-        if client is not None:
-            try:
-                client.close()
-            except Exception:  # closing a broken transport must not mask the real error
-                log.debug("meter %s: close failed", self._where(), exc_info=True)
+        return f"{self.config.model} {self.line.key}#{self.config.unit}"
 
     async def read(self) -> MeterReading:
         """One reading; raises :class:`MeterError` on timeout, exception or nonsense."""
-        client = await self._connected()
-        m = self.map
-        reader = (
-            client.read_holding_registers if m.function_code == 3 else client.read_input_registers
-        )
         try:
-            rr = await asyncio.wait_for(
-                reader(m.start, count=m.count, device_id=self.config.unit),
-                self.config.timeout_s * 2,  # belt and braces over pymodbus' own timeout
-            )
-        except (TimeoutError, ModbusException, OSError) as exc:
-            self._drop()
-            raise MeterError(f"meter {self._where()}: no valid answer: {exc}") from exc
-        if rr.isError():
-            code = getattr(rr, "exception_code", None)
-            raise MeterError(f"meter {self._where()}: Modbus exception code {code}")
-        regs = list(getattr(rr, "registers", []) or [])
+            reading = await self._read()
+        except MeterError as exc:
+            self._failures += 1
+            # One lost answer on a noisy line is not news; two in a row, or no line, is.
+            if self.health is not None and (self._failures >= 2 or "cannot" in str(exc)):
+                self.health.failed(
+                    self.part,
+                    self._where(),
+                    "modbus",
+                    exc,
+                    error_code="PowerMeterFailure",
+                    connectors=self.connectors,
+                )
+            raise
+        self._failures = 0
+        if self.health is not None:
+            self.health.ok(self.part, self._where(), self.connectors)
+        return reading
+
+    async def _read(self) -> MeterReading:
+        m = self.map
+        try:
+            regs = await self.line.read(m.function_code, m.start, m.count, self.config.unit)
+        except MeterError as exc:
+            raise MeterError(f"meter {self._where()}: {exc}") from exc
         try:
             values = decode(m, regs)
         except ValueError as exc:
@@ -141,4 +115,4 @@ class ModbusMeter:
             raise MeterError(f"meter {self._where()}: implausible reading: {', '.join(problems)}")
 
     async def close(self) -> None:
-        self._drop()
+        await self.line.close()

@@ -13,14 +13,20 @@ high word first) but not the unit. We follow the Acrel x1352 family convention o
 UINT32 counts of 0.01 kWh (10 Wh per count, 42.9 GWh range), i.e. ``scale=10`` Wh,
 with no decimal-point register. Confirm on the rig's unit and change ``scale`` if not.
 Voltage/current are V/A; power is kW (``scale=1000`` to W); all with a dp register.
+Because that unit is an assumption, it is a per-meter setting of the rig file
+(``energy_wh_per_count``, see wiring/meters.md), applied with :func:`with_energy_unit`.
+
+Eastron SDM630 (three-phase, float32 input registers): the map also lists L1/L2/L3
+voltage, current and power (``phases``); the reading's ``voltage_v``/``current_a``
+are L1's and ``power_w`` the total.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 DType = Literal["u16", "s16", "u32", "s32", "f32"]
 _WORDS = {"u16": 1, "s16": 1, "u32": 2, "s32": 2, "f32": 2}
@@ -62,6 +68,8 @@ class RegisterMap:
     power: Quantity
     energy_import: Quantity
     energy_export: Quantity
+    # Per phase (L1, L2, L3): (voltage, current, power); empty for DC and 1-phase meters.
+    phases: tuple[tuple[Quantity, Quantity, Quantity], ...] = ()
 
     def quantities(self) -> dict[str, Quantity]:
         return {
@@ -71,6 +79,9 @@ class RegisterMap:
             "energy_import_wh": self.energy_import,
             "energy_export_wh": self.energy_export,
         }
+
+    def last_register(self) -> int:
+        return self.start + self.count - 1
 
 
 ACREL_DJSF1352_RN = RegisterMap(
@@ -86,7 +97,17 @@ ACREL_DJSF1352_RN = RegisterMap(
     energy_export=Quantity(14, "u32", scale=10.0, counter=True),
 )
 
-# AC three-phase; the DC bench reads L1 voltage/current and total power from it.
+
+def _sdm_phase(n: int) -> tuple[Quantity, Quantity, Quantity]:
+    return (
+        Quantity(0x0000 + 2 * n, "f32"),
+        Quantity(0x0006 + 2 * n, "f32"),
+        Quantity(0x000C + 2 * n, "f32"),
+    )
+
+
+# AC three-phase (on the charger's mains side): L1 voltage/current, total power, and
+# every phase in ``phases``.
 EASTRON_SDM630 = RegisterMap(
     model="eastron-sdm630",
     function_code=4,
@@ -98,6 +119,7 @@ EASTRON_SDM630 = RegisterMap(
     power=Quantity(0x0034, "f32"),
     energy_import=Quantity(0x0048, "f32", scale=1000.0),
     energy_export=Quantity(0x004A, "f32", scale=1000.0),
+    phases=(_sdm_phase(0), _sdm_phase(1), _sdm_phase(2)),
 )
 
 MODELS: dict[str, RegisterMap] = {m.model: m for m in (ACREL_DJSF1352_RN, EASTRON_SDM630)}
@@ -108,6 +130,19 @@ def register_map(model: str) -> RegisterMap:
         return MODELS[model]
     except KeyError:
         raise ValueError(f"unknown meter model {model!r}; known: {sorted(MODELS)}") from None
+
+
+def with_energy_unit(m: RegisterMap, wh_per_count: float | None) -> RegisterMap:
+    """``m`` with its integer energy registers counting ``wh_per_count`` Wh (None: as is)."""
+    if wh_per_count is None:
+        return m
+    if m.energy_import.dtype == "f32":
+        raise ValueError(f"{m.model}: energy is a float in kWh; energy_wh_per_count does not apply")
+    return replace(
+        m,
+        energy_import=replace(m.energy_import, scale=wh_per_count),
+        energy_export=replace(m.energy_export, scale=wh_per_count),
+    )
 
 
 def _words_to_bytes(words: list[int], word_order: str) -> bytes:
@@ -134,11 +169,18 @@ def decode_quantity(m: RegisterMap, q: Quantity, regs: list[int]) -> float:
     return float(raw) * q.scale * 10.0**exponent
 
 
-def decode(m: RegisterMap, regs: list[int]) -> dict[str, float]:
+PHASE_KEYS = ("phase_voltage_v", "phase_current_a", "phase_power_w")
+
+
+def decode(m: RegisterMap, regs: list[int]) -> dict[str, Any]:
     """All quantities of a block, keyed like :class:`MeterReading`'s fields."""
     if len(regs) < m.count:
         raise ValueError(f"{m.model}: expected {m.count} registers, got {len(regs)}")
-    return {name: decode_quantity(m, q, regs) for name, q in m.quantities().items()}
+    out: dict[str, Any] = {name: decode_quantity(m, q, regs) for name, q in m.quantities().items()}
+    if m.phases:
+        for i, key in enumerate(PHASE_KEYS):
+            out[key] = tuple(decode_quantity(m, phase[i], regs) for phase in m.phases)
+    return out
 
 
 def _encode_quantity(m: RegisterMap, q: Quantity, value: float, regs: list[int]) -> None:
@@ -163,7 +205,7 @@ def _encode_quantity(m: RegisterMap, q: Quantity, value: float, regs: list[int])
         regs[q.dp_address - m.start] = dp
 
 
-def encode(m: RegisterMap, values: dict[str, float], regs: list[int] | None = None) -> list[int]:
+def encode(m: RegisterMap, values: dict[str, Any], regs: list[int] | None = None) -> list[int]:
     """Fill a register block with ``values`` (keys as returned by :func:`decode`).
 
     Integer quantities are rounded to the register's resolution, counters truncated
@@ -172,4 +214,8 @@ def encode(m: RegisterMap, values: dict[str, float], regs: list[int] | None = No
     regs = list(regs) if regs is not None else [0] * m.count
     for name, q in m.quantities().items():
         _encode_quantity(m, q, values.get(name, 0.0), regs)
+    for i, key in enumerate(PHASE_KEYS):
+        per_phase = values.get(key) or ()
+        for phase, value in zip(m.phases, per_phase, strict=False):
+            _encode_quantity(m, phase[i], value, regs)
     return regs

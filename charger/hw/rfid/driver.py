@@ -15,19 +15,28 @@ from collections.abc import Callable
 
 import serial
 
+from charger.hw.health import HealthBoard
 from charger.hw.interfaces import TagEvent
 from charger.hw.rfid.rdm6300 import FrameDecoder
 
 log = logging.getLogger(__name__)
 
 REOPEN_DELAY_S = 0.5
+PART = "rfid"
 READ_TIMEOUT_S = 0.05
 
 
 class Rdm6300Reader:
     """:class:`charger.hw.interfaces.RfidReader` for an RDM6300 on a serial port."""
 
-    def __init__(self, device: str, baudrate: int = 9600, removal_silence_s: float = 0.3) -> None:
+    def __init__(
+        self,
+        device: str,
+        baudrate: int = 9600,
+        removal_silence_s: float = 0.3,
+        health: HealthBoard | None = None,
+    ) -> None:
+        self.health = health or HealthBoard()
         self.device = device
         self.baudrate = baudrate
         self.removal_silence_s = removal_silence_s
@@ -66,10 +75,12 @@ class Rdm6300Reader:
         try:
             self._port = serial.Serial(self.device, self.baudrate, timeout=READ_TIMEOUT_S)
         except (serial.SerialException, OSError) as exc:
-            log.warning("RDM6300: cannot open %s: %s", self.device, exc)
+            log.debug("RDM6300: cannot open %s: %s", self.device, exc)
+            self.health.failed(PART, self.device, "serial", exc, error_code="ReaderFailure")
             self._port = None
             return False
         log.info("RDM6300: reading %s at %d baud", self.device, self.baudrate)
+        self.health.ok(PART, self.device)
         return True
 
     def _close_port(self) -> None:
@@ -93,6 +104,7 @@ class Rdm6300Reader:
                 # TypeError: pyserial's read on a port closed under it by close().
                 if not self._stop.is_set():
                     log.warning("RDM6300: %s lost (%s); reopening", self.device, exc)
+                    self.health.failed(PART, self.device, "serial", exc, error_code="ReaderFailure")
                 self._close_port()
                 continue
             if data:

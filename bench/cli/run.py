@@ -1,0 +1,198 @@
+"""``bench run`` and ``bench scenarios``: select cases, run them, show progress and results."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
+from bench.cli.logs import setup as setup_logging
+from bench.cli.progress import Progress
+from bench.pics import SHIPPED, load_pics
+from bench.scenarios.registry import Scenario, all_scenarios, select
+from bench.scenarios.runner import (
+    STOPPED_MESSAGE,
+    CaseResult,
+    RunOptions,
+    run_cases,
+    run_document,
+)
+from bench.statedir import StateDir
+
+log = logging.getLogger("bench.cli")
+
+
+def check_pics(name: str | None) -> dict[str, Any] | None:
+    """A shipped PICS or a readable PICS file, else a one-line error."""
+    if name is None:
+        return None
+    if name not in SHIPPED and not Path(name).is_file():
+        raise UserError(
+            f"unknown PICS {name!r}",
+            f"use one of {', '.join(SHIPPED)} or the path of a PICS TOML file",
+        )
+    try:
+        return load_pics(name)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"PICS file {name} cannot be read: {exc}", "fix the file") from None
+
+
+def parse_params(raw: list[str]) -> dict[str, str]:
+    params = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(
+                f"--param {item!r} is not KEY=VALUE", "write it like --param faults=200"
+            )
+        params[key.strip()] = value.strip()
+    return params
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    pics = check_pics(args.pics)
+    everything = args.all or not (args.role or args.profile)
+    for case in all_scenarios().values() if everything else select(None, args.role, args.profile):
+        flag = ""
+        if pics is not None and pics.get("_role") == case.role:
+            missing = case.missing(pics)
+            flag = f"  [n/a: {', '.join(missing)}]" if missing else ""
+        print(f"{case.id:24} {case.role:5} {case.profile:15} {case.title}{flag}")
+    return 0
+
+
+def _select(args: argparse.Namespace) -> list[Scenario]:
+    if not args.ids and not args.role and not args.profile:
+        raise UserError("no scenario named", "name scenario ids, or select with --role / --profile")
+    try:
+        cases = select(args.ids or None, args.role, args.profile)
+    except KeyError as exc:
+        raise UserError(
+            f"unknown scenario(s): {exc.args[0]}", "`bench scenarios` lists them"
+        ) from None
+    if not cases:
+        raise UserError("no scenario matches that selection", "`bench scenarios` lists them")
+    return cases
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cases = _select(args)
+    check_pics(args.pics)
+    params = parse_params(args.param)
+    state = StateDir(Path(args.state_dir)).ensure()
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    report_dir = Path(args.report) if args.report else None
+    if report_dir is not None:
+        StateDir(report_dir).ensure()  # the same checks for the report directory
+    # one directory per run: a report's own, else a time-stamped one in the state directory
+    keep_failed = report_dir / "failed" if report_dir else state.root / "failed" / stamp
+    log_file = state.logs / f"run-{stamp}.log"
+    setup_logging(args.verbose, log_file, quiet_level=logging.ERROR)
+    external = args.dut != "local"
+    options = RunOptions(
+        pics=args.pics,
+        # a simulated rig can run faster than the wall clock; an external device cannot
+        speed=args.speed if args.speed is not None else (1.0 if external else 4.0),
+        parallel=args.parallel if args.parallel is not None else (1 if external else 2),
+        dut_url=args.dut if external else None,
+        dut_cp_id=args.dut_cp_id,
+        dut_password=args.dut_password,
+        dut_ca=args.dut_ca,
+        operator_hook=args.operator_hook,
+        params=params,
+        keep_failed=keep_failed,
+        port_base=args.port_base,
+    )
+    tty = sys.stdout.isatty()
+    progress = Progress(cases, options.parallel, sys.stdout, tty)
+    started = time.time()
+    log.info("run of %d case(s): %s", len(cases), " ".join(c.id for c in cases))
+    try:
+        results, interrupted = asyncio.run(_run(cases, options, progress))
+    finally:
+        progress.close()
+    _print_table(progress, cases)
+    stopped = sum(r.details.get("message") == STOPPED_MESSAGE for r in results)
+    counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "error", "n/a")}
+    failed = counts["fail"] + counts["error"] - stopped
+    print(f"wall time {progress.elapsed():.1f} s")
+    print(
+        f"{counts['pass']} passed, {failed} failed, {counts['n/a']} not applicable"
+        + (f", {stopped} interrupted, {len(cases) - len(results)} not run" if interrupted else "")
+    )
+    if results:
+        document = run_document(
+            results, started, "bench " + " ".join(sys.argv[1:]), options, cases[0].role
+        )
+        document["run"]["interrupted"] = interrupted
+        if args.json:
+            Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        if report_dir is not None:
+            from bench.report import write_report
+
+            paths = write_report(document, report_dir)
+            print(f"report: {paths['html']}")
+    print(f"log: {log_file}")
+    if interrupted:
+        print(
+            f"bench: interrupted after {len(results) - stopped} of {len(cases)} case(s); "
+            "the partial result is above, every rig and agent of the run is stopped",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return 0 if failed == 0 else EXIT_FAILED
+
+
+async def _run(
+    cases: list[Scenario], options: RunOptions, progress: Progress
+) -> tuple[list[CaseResult], bool]:
+    """The results, and whether Ctrl-C (or SIGTERM) ended the run early.
+
+    The first Ctrl-C stops the run: no case starts any more, the running ones end
+    with the verdict error and their rigs and agents are stopped as usual. More
+    Ctrl-Cs do not cut that clean-up short.
+    """
+    stop = options.stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        if not stop.is_set():
+            progress.interrupted()
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt)
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            progress.tick()
+
+    ticker = asyncio.create_task(tick()) if progress.tty else None
+    try:
+        return await run_cases(cases, options, progress), stop.is_set()
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _print_table(progress: Progress, cases: list[Scenario]) -> None:
+    print()
+    print(f"{'case':24} {'verdict':11} {'seconds':>8}  message")
+    for row in progress.summary_rows(cases):
+        seconds = f"{row['duration_s']:8.1f}" if row["duration_s"] is not None else " " * 8
+        print(f"{row['id']:24} {row['verdict']:11} {seconds}  {row['message'][:70]}")

@@ -1,0 +1,163 @@
+"""Security, security profiles: TC_083_CS, TC_084_CS, TC_085_CS, TC_086_CS, TC_087_CS.
+
+A case that starts at profile 1 provisions the charger with SecurityProfile 1 (the
+bench's CSMS then expects it on its plain-ws port); the others start at profile 2, the
+bench's default.
+"""
+
+from __future__ import annotations
+
+from bench.scenarios.cs_security._common import (
+    CS_ROOT,
+    PROFILE,
+    Connections,
+    bench_root,
+    change_configuration,
+    check_client_certificate,
+    check_handshake,
+    current_connection,
+    key_not_disclosed,
+    operate,
+    ready,
+    reboot,
+    renew_certificate,
+    security_profile,
+    status_is,
+    upgrade_to_profile_3,
+)
+from bench.scenarios.handle import Handle
+from bench.scenarios.registry import scenario
+
+AT_PROFILE_1 = {"SecurityProfile": "1"}
+
+
+async def profile_is(t: Handle, want: str, when: str) -> None:
+    value = await security_profile(t)
+    t.check(value == want, f"{when} GetConfiguration reports SecurityProfile {value!r}, not {want}")
+
+
+@scenario(
+    "TC_083_CS",
+    "Upgrade Charge Point Security Profile - Accepted",
+    profile="security",
+    requires=(PROFILE, "SEC-1", "SEC-2"),
+    timeout_s=300,
+    agent_config=AT_PROFILE_1,
+)
+async def tc_083(t: Handle) -> None:
+    """At profile 1 (plain ws, Basic auth). SecurityProfile 3 without a
+    ChargePointCertificate: Rejected (its prerequisite is missing), no reconnection.
+    InstallCertificate CentralSystemRootCertificate (the CPO root): Accepted. SecurityProfile
+    2: Accepted; the charge point reconnects on the profile-2 port with TLS 1.2+ and Basic
+    auth; GetConfiguration reports 2; after a reset it connects with profile 2 again.
+    Whitepaper 1.3.4 (raising the profile: prerequisites checked, then reconnect)."""
+    await ready(t)
+    check_handshake(t, current_connection(t), 1, "at the start")
+    seen = Connections(t)
+    await change_configuration(t, "SecurityProfile", "3", "Rejected")
+    await seen.none(5, "after rejecting SecurityProfile 3")
+    answer = await operate(
+        t, "InstallCertificate", certificateType=CS_ROOT, certificate=bench_root(t, CS_ROOT)
+    )
+    status_is(t, "InstallCertificate CentralSystemRootCertificate", answer, "Accepted")
+    seen = Connections(t)
+    await change_configuration(t, "SecurityProfile", "2", "Accepted")
+    c = await seen.next(why="with security profile 2 after accepting it")
+    check_handshake(t, c, 2, "after the upgrade")
+    await profile_is(t, "2", "after the upgrade")
+    seen = await reboot(t)
+    check_handshake(t, await seen.next(why="after a reset"), 2, "after the upgrade and a reset")
+
+
+@scenario(
+    "TC_084_CS",
+    "Downgrade Charge Point Security Profile - Rejected",
+    profile="security",
+    requires=(PROFILE, "SEC-2"),
+    timeout_s=240,
+)
+async def tc_084(t: Handle) -> None:
+    """At profile 2. ChangeConfiguration SecurityProfile 1, then 0: both Rejected; the
+    charge point stays connected (no new connection), GetConfiguration still reports 2,
+    and after a reset it connects with profile 2 again. Whitepaper 1.3.4 (lowering the
+    profile over OCPP is not allowed)."""
+    await ready(t)
+    check_handshake(t, current_connection(t), 2, "at the start")
+    seen = Connections(t)
+    for lower in ("1", "0"):
+        await change_configuration(t, "SecurityProfile", lower, "Rejected", raw=True)
+    await seen.none(10, "again after rejecting a lower security profile")
+    await profile_is(t, "2", "after the refused downgrade")
+    seen = await reboot(t)
+    check_handshake(t, await seen.next(why="after a reset"), 2, "after the refused downgrade")
+
+
+@scenario(
+    "TC_085_CS",
+    "Basic Authentication - Valid username/password combination",
+    profile="security",
+    requires=(PROFILE, "SEC-1"),
+    timeout_s=240,
+    agent_config=AT_PROFILE_1,
+)
+async def tc_085(t: Handle) -> None:
+    """At profile 1 the charge point connects over plain ws with HTTP Basic auth, user
+    its charge point id and password its AuthorizationKey (the CSMS checks both), and
+    boots; GetConfiguration reports SecurityProfile 1 and does not reveal the key; after a
+    power loss it connects the same way. Whitepaper 1.3.2 (profile 1)."""
+    await ready(t)
+    check_handshake(t, current_connection(t), 1, "at power-up")
+    await profile_is(t, "1", "at profile 1")
+    await key_not_disclosed(t, t.system.password)
+    seen = Connections(t)
+    mark = t.mark()
+    t.power_loss()
+    t.power_restore()
+    await t.expect("BootNotification", within=60, since=mark)
+    check_handshake(t, await seen.next(why="after a power loss"), 1, "after a power loss")
+
+
+@scenario(
+    "TC_086_CS",
+    "TLS - Server-side certificate - Valid certificate",
+    profile="security",
+    requires=(PROFILE, "SEC-2"),
+    timeout_s=240,
+)
+async def tc_086(t: Handle) -> None:
+    """At profile 2 the charge point connects over TLS 1.2 or higher, with a cipher suite
+    the whitepaper allows, verifying the CSMS's certificate (issued by the installed CPO
+    root for 127.0.0.1), and with Basic auth; GetConfiguration reports SecurityProfile 2;
+    after a power loss it connects the same way. Whitepaper 1.3.3 (profile 2)."""
+    await ready(t)
+    check_handshake(t, current_connection(t), 2, "at power-up")
+    await profile_is(t, "2", "at profile 2")
+    seen = Connections(t)
+    mark = t.mark()
+    t.power_loss()
+    t.power_restore()
+    await t.expect("BootNotification", within=60, since=mark)
+    check_handshake(t, await seen.next(why="after a power loss"), 2, "after a power loss")
+
+
+@scenario(
+    "TC_087_CS",
+    "TLS - Client-side certificate - Valid certificate",
+    profile="security",
+    requires=(PROFILE, "SEC-3"),
+    timeout_s=360,
+)
+async def tc_087(t: Handle) -> None:
+    """The charge point gets a ChargePointCertificate from the CPO CA (the CSR flow) and
+    is raised to profile 3: it connects on the profile-3 port over TLS 1.2+ presenting
+    that certificate (subject CN its id, as the CSMS requires) and no password; after a
+    hard reset it connects with the same certificate again and boots. Whitepaper 1.3.5
+    (profile 3: TLS with client-side certificates)."""
+    await ready(t)
+    chain = await renew_certificate(t)
+    await upgrade_to_profile_3(t, chain)
+    await profile_is(t, "3", "at profile 3")
+    seen = await reboot(t, "Hard")
+    c = await seen.next(why="after a hard reset")
+    check_handshake(t, c, 3, "after a hard reset")
+    check_client_certificate(t, c, chain)

@@ -1,0 +1,164 @@
+"""How the agent connects: the ConnectionPlan provider of the security feature.
+
+The uplink asks :meth:`ConnectionPlanner.plan` for ``(url, ssl_context, headers)`` before
+every attempt and reports the outcome to :meth:`ConnectionPlanner.connected`. The
+profile in force (:mod:`.profiles`), not the URL in the settings, decides the scheme
+and the credentials; a TLS failure is refused (no connection) and recorded as the
+whitepaper's event (ed. 3, 1.3.2: InvalidCentralSystemCertificate, InvalidTLSVersion,
+InvalidTLSCipherSuite), once per run of failures.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import ssl
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from charger.agent.features.security.certificates import CS_ROOT, CertificateStore
+from charger.agent.features.security.events import SecurityLog
+from charger.agent.features.security.profiles import (
+    ProfileMachine,
+    ProfileState,
+    basic_auth,
+    scheme,
+)
+from charger.protocol.tls import charge_point_ssl_context
+
+log = logging.getLogger("charger.agent.security")
+
+PENDING_KEY = "_SecurityProfilePending"
+ATTEMPTS_KEY = "_SecurityProfileAttempts"
+
+_VERSION_REASONS = {
+    "UNSUPPORTED_PROTOCOL",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "NO_PROTOCOLS_AVAILABLE",
+    "VERSION_TOO_LOW",
+    "TLSV1_ALERT_INSUFFICIENT_SECURITY",
+}
+_CIPHER_REASONS = {"NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE", "SSLV3_ALERT_HANDSHAKE_FAILURE"}
+
+
+def tls_event(error: BaseException | None) -> str | None:
+    """The security event a failed connection stands for, if it is a TLS one."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return "InvalidCentralSystemCertificate"
+        if isinstance(error, ssl.SSLError):
+            reason = getattr(error, "reason", None) or ""
+            if reason in _VERSION_REASONS:
+                return "InvalidTLSVersion"
+            if reason in _CIPHER_REASONS:
+                return "InvalidTLSCipherSuite"
+            return None
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _status_code(error: BaseException | None) -> int | None:
+    response = getattr(error, "response", None)
+    return getattr(response, "status_code", None)
+
+
+class ConnectionPlanner:
+    """Security profile, URL, TLS context and credentials for the next connection."""
+
+    def __init__(
+        self,
+        settings: Any,
+        config: Any,
+        certificates: CertificateStore,
+        security_log: SecurityLog,
+        now_iso: Callable[[], str],
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.certificates = certificates
+        self.security_log = security_log
+        self.now_iso = now_iso
+        self._reported: set[str] = set()  # events of the current run of failures
+        self.last_profile: int | None = None
+
+    # --- the profile state, persisted in the config table --------------------------------
+
+    def machine(self) -> ProfileMachine:
+        values = self.config.values
+        pending = values.get(PENDING_KEY)
+        return ProfileMachine(
+            ProfileState(
+                current=self.config.int("SecurityProfile"),
+                pending=int(pending) if pending not in (None, "") else None,
+                attempts=int(values.get(ATTEMPTS_KEY) or 0),
+            )
+        )
+
+    def save(self, machine: ProfileMachine) -> None:
+        s = machine.state
+        if str(s.current) != self.config.get("SecurityProfile"):
+            self.config.set_internal("SecurityProfile", str(s.current))
+        self.config.set_internal(PENDING_KEY, "" if s.pending is None else str(s.pending))
+        self.config.set_internal(ATTEMPTS_KEY, str(s.attempts))
+
+    # --- the ConnectionPlan provider -------------------------------------------------------
+
+    def url(self, profile: int) -> str:
+        """The Central System's URL for ``profile`` with the charge point id appended."""
+        urls = getattr(self.settings, "csms_urls", None) or {}
+        base = urls.get(str(profile))
+        if base is None:  # one server for every profile: follow the profile's scheme
+            parts = urlsplit(self.settings.csms_url)
+            base = urlunsplit((scheme(profile), *parts[1:]))
+        return base.rstrip("/") + "/" + quote(self.settings.charge_point_id, safe="")
+
+    def plan(self) -> tuple[str, ssl.SSLContext | None, dict[str, str]]:
+        profile = self.machine().in_use()
+        self.last_profile = profile
+        headers: dict[str, str] = {}
+        password = self.config.get("AuthorizationKey")
+        if basic_auth(profile) and password:
+            raw = f"{self.settings.charge_point_id}:{password}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        context = None
+        if profile >= 2:
+            roots = self.certificates.roots_pem(CS_ROOT)
+            client = self.certificates.client_cert_files() if profile == 3 else None
+            if not roots:
+                raise ssl.SSLCertVerificationError(
+                    "no CentralSystemRootCertificate installed: cannot verify the server"
+                )
+            context = charge_point_ssl_context(roots, client)
+        return self.url(profile), context, headers
+
+    def connected(self, ok: bool, error: BaseException | None = None) -> None:
+        """The outcome of the attempt :meth:`plan` prepared (``error`` when it failed)."""
+        machine = self.machine()
+        change = machine.connected(ok)
+        if change is not None or machine.state.pending is not None:
+            self.save(machine)
+        if change == "raised":
+            log.info("security profile %s in force", machine.state.current)
+        elif change == "fell back":
+            log.warning(
+                "could not connect with the new security profile; back to profile %s",
+                machine.state.current,
+            )
+        if ok:
+            self._reported.clear()
+            return
+        event = tls_event(error)
+        if event is None and _status_code(error) == 401:
+            event = "FailedToAuthenticateAtCentralSystem"
+        if event is not None and event not in self._reported:
+            self._reported.add(event)
+            self.security_log.record(event, self.now_iso(), _describe(error))
+
+
+def _describe(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    return f"{type(error).__name__}: {error}"

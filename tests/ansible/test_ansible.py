@@ -1,0 +1,267 @@
+"""ansible/: lint, syntax, and the provisioning roles applied twice to a throwaway root.
+
+The roles run on this machine itself (connection local) with every path under a
+temporary prefix and the switches that touch the running system off (apt, user
+creation, systemctl/networkctl/udevadm, reboot). The bench's wheel is built from this
+checkout and installed --no-deps; its dependencies come from the test's own
+environment through PYTHONPATH, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bench.rigfile import RigFile
+from web.users import UserStore, users_file
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE = REPO / "ansible"
+INVENTORY = ANSIBLE / "inventory" / "example"
+VAULT_PASSWORD = INVENTORY / "example-vault-password.txt"
+RIG = "rig-a"
+CONFIG_TXT = "# Raspberry Pi OS\ndtparam=audio=on\n\n[cm4]\notg_mode=1\n\n[all]\n"
+CMDLINE_TXT = "console=serial0,115200 console=tty1 root=PARTUUID=0c7-02 rootwait\n"
+
+
+def tool(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    assert path.is_file(), f"{name} missing: pip install -e '.[dev]'"
+    return str(path)
+
+
+def environment(tmp: Path) -> dict[str, str]:
+    paths = sysconfig.get_paths()
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        # the deps of the wheel installed --no-deps: this environment's packages
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys([paths["purelib"], paths["platlib"]])),
+        "ANSIBLE_VAULT_PASSWORD_FILE": str(VAULT_PASSWORD),
+        "ANSIBLE_HOME": str(tmp / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "NO_COLOR": "1",
+    }
+
+
+def run(argv: list[str], tmp: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        cwd=ANSIBLE,
+        env=environment(tmp),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def recap(output: str, host: str = RIG) -> dict[str, int]:
+    line = re.search(rf"^{re.escape(host)}\s+:\s+(.*)$", output, re.MULTILINE)
+    assert line, f"no PLAY RECAP line for {host}:\n{output[-3000:]}"
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line.group(1))}
+
+
+def changed_tasks(output: str) -> list[str]:
+    """The tasks that reported a change, with their result lines."""
+    task, found = "", []
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line.rstrip(" *")
+        elif line.lstrip().startswith("changed:"):
+            found.append(f"{task}: {line.strip()}")
+    return found
+
+
+def test_ansible_lint_passes_the_production_profile(tmp_path) -> None:
+    result = run([tool("ansible-lint"), "--profile", "production", "--offline"], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "Profile 'production' was required, and it passed" in output
+
+
+def test_every_playbook_passes_syntax_check(tmp_path) -> None:
+    playbooks = sorted(p.name for p in ANSIBLE.glob("*.yml"))
+    assert {"provision.yml", "fleet.yml"} <= set(playbooks)
+    for playbook in playbooks:
+        result = run(
+            [tool("ansible-playbook"), "--syntax-check", "-i", str(INVENTORY), playbook], tmp_path
+        )
+        assert result.returncode == 0, f"{playbook}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def provisioned(tmp_path_factory) -> dict[str, Any]:
+    """rig-a provisioned twice into a temporary root: the root and both runs' output."""
+    tmp = tmp_path_factory.mktemp("provision")
+    root = tmp / "root"
+    (root / "boot" / "firmware").mkdir(parents=True)
+    (root / "boot" / "firmware" / "config.txt").write_text(CONFIG_TXT)
+    (root / "boot" / "firmware" / "cmdline.txt").write_text(CMDLINE_TXT)
+    user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    settings = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "ansible_become": False,
+        "bench_root": str(root),
+        "bench_user": user,
+        "bench_group": group,
+        "bench_system_owner": user,
+        "bench_system_group": group,
+        "bench_manage_packages": False,
+        "bench_manage_user": False,
+        "bench_manage_services": False,
+        "bench_reboot": False,
+        "bench_app_python": sys.executable,
+        "bench_app_install_deps": False,
+        "bench_app_wheel_args": ["--no-build-isolation"],
+    }
+    (tmp / "settings.json").write_text(json.dumps(settings))
+    argv = [
+        tool("ansible-playbook"),
+        "-i",
+        str(INVENTORY),
+        "--limit",
+        RIG,
+        "-e",
+        f"@{tmp / 'settings.json'}",
+        "provision.yml",
+    ]
+    runs = []
+    for _ in range(2):
+        result = run(argv, tmp)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-6000:]
+        runs.append(output)
+    return {"root": root, "first": runs[0], "second": runs[1], "tmp": tmp}
+
+
+def test_a_second_provisioning_changes_nothing(provisioned) -> None:
+    first, second = recap(provisioned["first"]), recap(provisioned["second"])
+    assert first["changed"] > 0 and first["failed"] == 0
+    changed = changed_tasks(provisioned["second"])
+    assert second["changed"] == 0, "changed on the second run:\n" + "\n".join(changed)
+    assert second["failed"] == 0 and second["unreachable"] == 0
+
+
+def test_the_reboot_handler_runs_only_when_the_boot_files_changed(provisioned) -> None:
+    handler = "RUNNING HANDLER [bench_boot : Reboot the rig]"
+    assert handler in provisioned["first"]
+    assert handler not in provisioned["second"]
+
+
+def test_boot_configuration_turns_on_spi_uart_and_the_can_hat(provisioned) -> None:
+    host = yaml.safe_load((INVENTORY / "host_vars" / f"{RIG}.yml").read_text())
+    boot = provisioned["root"] / "boot" / "firmware"
+    config = (boot / "config.txt").read_text()
+    assert config.startswith(CONFIG_TXT)  # the rest of the file is kept
+    block = config[len(CONFIG_TXT) :].splitlines()
+    osc, irq = host["bench_boot_can_oscillator"], host["bench_boot_can_interrupt"]
+    assert block[1:5] == [
+        "[all]",
+        "dtparam=spi=on",
+        f"dtoverlay=mcp2515-can0,oscillator={osc},interrupt={irq}",
+        "enable_uart=1",
+    ]
+    assert config.count("dtparam=spi=on") == 1
+    cmdline = (boot / "cmdline.txt").read_text()
+    assert "console=serial0" not in cmdline
+    assert cmdline == "console=tty1 root=PARTUUID=0c7-02 rootwait\n"
+
+
+def test_can_bitrate_and_device_names(provisioned) -> None:
+    host = yaml.safe_load((INVENTORY / "host_vars" / f"{RIG}.yml").read_text())
+    network = provisioned["root"] / "etc" / "systemd" / "network"
+    bitrate = f"BitRate={host['bench_can_bitrate']}"
+    assert bitrate in (network / "80-ocpp-bench-can0.network").read_text().splitlines()
+    assert "TransmitQueueLength=" in (network / "80-ocpp-bench-can0.link").read_text()
+    rules = (provisioned["root"] / "etc" / "udev" / "rules.d" / "70-ocpp-bench.rules").read_text()
+    adapter = host["rig_rs485_links"][0]
+    assert (
+        f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{adapter["vendor"]}", '
+        f'ATTRS{{idProduct}}=="{adapter["product"]}", ATTRS{{serial}}=="{adapter["serial"]}", '
+        'SYMLINK+="bench-rs485", GROUP="dialout", MODE="0660"'
+    ) in rules.splitlines()
+    assert 'SUBSYSTEM=="tty", KERNEL=="ttyAMA0", SYMLINK+="bench-rfid"' in rules
+
+
+def test_rig_file_is_the_host_vars_and_loads_in_the_bench(provisioned) -> None:
+    host = yaml.safe_load((INVENTORY / "host_vars" / f"{RIG}.yml").read_text())
+    path = provisioned["root"] / "etc" / "ocpp-bench" / "rig.toml"
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    assert data["mode"] == "real"
+    assert data["hardware"]["connectors"] == host["rig_connectors"]
+    assert data["hardware"]["rfid"] == host["rig_rfid"]
+    assert data["hardware"]["can"] == {
+        "interface": "socketcan",
+        "channel": "can0",
+        "bitrate": host["bench_can_bitrate"],
+    }
+    rig = RigFile.load(path)
+    assert rig.hardware is not None
+    assert [c.meter.device for c in rig.hardware.connectors] == ["/dev/bench-rs485"] * 2
+
+
+def test_panel_users_get_their_vault_passwords(provisioned) -> None:
+    store = UserStore(users_file(provisioned["root"] / "var" / "lib" / "ocpp-bench"))
+    # the example vault's throwaway passwords (README, "A fleet of rigs")
+    assert store.verify("operator", "example-operator-pw") == {
+        "name": "operator",
+        "role": "operator",
+    }
+    assert store.verify("wall", "example-viewer-pw") == {"name": "wall", "role": "viewer"}
+    assert store.verify("wall", "example-operator-pw") is None
+    assert "example-operator-pw" not in provisioned["first"]  # no_log
+
+
+def test_the_bench_runs_from_its_venv(provisioned) -> None:
+    venv = provisioned["root"] / "opt" / "ocpp-bench" / "venv"
+    env = environment(provisioned["tmp"])
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import bench; print(bench.__file__)"],
+        cwd=provisioned["tmp"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip().startswith(str(venv))  # the wheel, not this checkout
+    usage = subprocess.run(
+        [str(venv / "bin" / "bench"), "--help"],
+        cwd=provisioned["tmp"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert usage.returncode == 0 and "report-fleet" in usage.stdout, usage.stderr
+
+
+def test_the_unit_passes_systemd_analyze_verify(provisioned) -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed here: only this sub-check is skipped")
+    unit = provisioned["root"] / "etc" / "systemd" / "system" / "ocpp-bench.service"
+    text = unit.read_text()
+    venv = provisioned["root"] / "opt" / "ocpp-bench" / "venv"
+    assert f"ExecStart={venv}/bin/bench up --rig " in text
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    complaints = [line for line in result.stderr.splitlines() if unit.name in line]
+    assert result.returncode == 0 and not complaints, result.stderr
