@@ -139,9 +139,9 @@ def _print_listeners(system: BenchSystem, panel_url: str) -> None:
             extra = f", passive {passive.start}-{passive.stop - 1}" if passive else ""
             lines.append(("FTP", f"ftp://127.0.0.1:{csms.ftp.port}/{extra}"))
     if system.proxy is not None:
-        routes = ", ".join(str(p) for p in system.proxy.route_ports())
-        extra = f" (+ {routes} to the other profiles' ports)" if routes else ""
-        lines.append(("link proxy", f"127.0.0.1:{system.proxy.port}{extra}  (agent -> CSMS)"))
+        lines.append(("link proxy", f"127.0.0.1:{system.proxy.port}  (agent -> CSMS)"))
+        for port in system.proxy.route_ports():
+            lines.append(("link proxy", f"127.0.0.1:{port}  (agent -> another profile's port)"))
     lines.append(("panel", f"{panel_url}  (`bench user add NAME --role operator` first)"))
     if system.hardware is None and system.rig.can_server is not None:
         lines.append(("CAN bus twin", system.rig.can_server.url))
