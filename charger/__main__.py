@@ -19,9 +19,11 @@ from charger.clock import Clock
 from charger.hw.config import HardwareConfig
 from charger.hw.factory import open_hardware
 from charger.hw.health import HEALTH_FILE, HealthBoard
+from charger.lag import LagMonitor
 
 
 async def _main(settings: AgentSettings) -> int:
+    lag = LagMonitor(Path(settings.state_dir)).start()  # the bench judges its verdicts by it
     health = HealthBoard(Path(settings.state_dir) / HEALTH_FILE)
     hardware = open_hardware(HardwareConfig.load(Path(settings.hardware_file)), health)
     charger = Charger(settings, hardware, Clock.from_env())
@@ -33,6 +35,8 @@ async def _main(settings: AgentSettings) -> int:
         await task
     except asyncio.CancelledError:
         pass
+    finally:
+        await lag.stop()
     return charger.exit_code
 
 

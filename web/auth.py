@@ -8,12 +8,20 @@
   it as their ``csrf`` field (checked in ``web.live``), and the WebSocket handshake
   must come from the panel's own origin.
 * Operators may change things; a viewer's state-changing request is 403.
+* Sessions are also known server-side (:class:`LiveSessions`): logging out ends the
+  session for every copy of its cookie, not only in the browser that logged out.
+* Failed logins wait before their answer, longer with every failure from the same address
+  or for the same user (:class:`bench.security.backoff.Backoff`); the right password is
+  never refused, so nobody can lock a user out.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+import threading
+import time
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +38,8 @@ from flask import (
     session,
     url_for,
 )
+
+from bench.security.backoff import Backoff
 
 bp = Blueprint("auth", __name__)
 
@@ -98,11 +108,40 @@ def same_origin() -> bool:
     return urlsplit(origin).netloc == request.host
 
 
+class LiveSessions:
+    """The ids of the sessions that are logged in (in memory: a restart logs out)."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    def begin(self) -> str:
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            self._ids.add(sid)
+        return sid
+
+    def alive(self, sid: Any) -> bool:
+        with self._lock:
+            return isinstance(sid, str) and sid in self._ids
+
+    def end(self, sid: Any) -> None:
+        with self._lock:
+            self._ids.discard(sid)
+
+
 def init_app(app: Flask) -> None:
+    app.extensions["bench_sessions"] = LiveSessions()
+    app.extensions.setdefault("bench_login_backoff", Backoff())
+    app.config.setdefault("LOGIN_SLEEP", time.sleep)
+
     @app.before_request
     def gatekeeper():  # type: ignore[no-untyped-def]
         g.user = None
         name = session.get("user")
+        if name and not app.extensions["bench_sessions"].alive(session.get("sid")):
+            session.pop("user", None)  # logged out (maybe elsewhere): the cookie is void
+            name = None
         if name:
             g.user = current_app.extensions["bench_users"].get(name)
             if g.user is None:  # removed or its role is gone
@@ -140,8 +179,22 @@ def _csrf_gate():  # type: ignore[no-untyped-def]
     return None
 
 
+#: What browsers drop from a URL before reading it (WHATWG URL: tab, LF, CR) and the
+#: rest of the C0 controls and space: ``/\t/evil.example/`` becomes ``//evil.example/``.
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """``target`` if it is a path on this panel, else the rig page."""
+    if (
+        target
+        and not _CONTROL.search(target)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not urlsplit(target).netloc
+        and not urlsplit(target).scheme
+    ):
         return target
     return url_for("views.rig")
 
@@ -158,9 +211,15 @@ def login():  # type: ignore[no-untyped-def]
             target = _safe_next(request.form.get("next"))
             session.clear()
             session["user"] = user["name"]
+            session["sid"] = current_app.extensions["bench_sessions"].begin()
             session["csrf"] = secrets.token_urlsafe(32)  # a fresh token for the new session
             current_app.extensions["bench_api"].note(user["name"], "logged in")
             return redirect(target)
+        delay = current_app.extensions["bench_login_backoff"].failed(
+            ("src", request.remote_addr or "?"), ("user", name.lower())
+        )
+        if delay > 0:
+            current_app.config["LOGIN_SLEEP"](delay)  # this request's thread only
         error = "wrong user name or password"
         status = 401
     no_users = not current_app.extensions["bench_users"].names()
@@ -177,5 +236,6 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
+    current_app.extensions["bench_sessions"].end(session.get("sid"))
     session.clear()
     return redirect(url_for("auth.login"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +33,12 @@ def start_panel(
     *,
     config: dict[str, Any] | None = None,
     default_speed: float | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[str, Callable[[], None]]:
     """Serve the panel for ``bench_system`` (running on ``loop``); returns (url, stop).
 
-    ``port`` 0 picks a free port. ``stop()`` may be called from any thread, the
+    ``port`` 0 picks a free port; with ``ssl_context`` it serves HTTPS and the session
+    cookie gets the Secure flag. ``stop()`` may be called from any thread, the
     bench's loop included: it never waits on the loop. Runs still going on are
     cancelled; their cases clean up on the loop as it keeps running (or as
     ``asyncio.run`` cancels the remaining tasks).
@@ -43,13 +46,15 @@ def start_panel(
     state_dir = Path(state_dir)
     speed = default_speed if default_speed is not None else bench_system.clock.speed
     api = BenchApi(bench_system, loop, state_dir, default_speed=speed).start()
-    app = create_app(api, {"STATE_DIR": str(state_dir), **(config or {})})
-    server = make_server(host, port, app, threaded=True)
+    secure = {"SESSION_COOKIE_SECURE": True} if ssl_context is not None else {}
+    app = create_app(api, {"STATE_DIR": str(state_dir), **secure, **(config or {})})
+    server = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="bench panel", daemon=True)
     thread.start()
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{server.server_port}/"
+    scheme = "https" if ssl_context is not None else "http"
+    url = f"{scheme}://{shown}:{server.server_port}/"
     if not UserStore(users_file(state_dir)).names():
         log.warning(
             "the panel has no users yet: add one with `bench user add NAME --role operator`"

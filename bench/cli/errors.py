@@ -15,6 +15,7 @@ from bench.statedir import StateDirError
 # Exit statuses, one per kind of trouble (the non-usage ones follow BSD sysexits.h).
 EXIT_FAILED = 1  # bench run: a case failed or erred
 EXIT_USAGE = 2  # a bad command line (argparse uses 2 as well)
+EXIT_INCONCLUSIVE = 3  # bench run: nothing failed, but a case could not be judged (host too busy)
 EXIT_RIG_SYNTAX = 65  # the rig file is not TOML (EX_DATAERR)
 EXIT_RIG_MISSING = 66  # the rig file does not exist (EX_NOINPUT)
 EXIT_PORT_IN_USE = 69  # a port the bench must listen on is taken (EX_UNAVAILABLE)
@@ -28,6 +29,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 EXIT_STATUSES = {
     EXIT_FAILED: "a scenario failed",
     EXIT_USAGE: "bad command line",
+    EXIT_INCONCLUSIVE: "a scenario was inconclusive: the host could not keep up",
     EXIT_RIG_SYNTAX: "rig file is not valid TOML",
     EXIT_RIG_MISSING: "rig file not found",
     EXIT_PORT_IN_USE: "a port is in use",

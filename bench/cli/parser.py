@@ -75,6 +75,12 @@ def _up(sub: argparse._SubParsersAction) -> None:
     other.add_argument("--profile", type=int, help="security profile 0-3 (default from URL)")
     other.add_argument("--cert", help="client certificate chain (PEM), profile 3")
     other.add_argument("--key", help="its private key (PEM), profile 3")
+    up.add_argument(
+        "--panel-tls",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="HTTPS for the panel with the bench's CA (auto: on beyond 127.0.0.1)",
+    )
     up.set_defaults(func=cmd_up)
 
 
@@ -148,6 +154,7 @@ def _user(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bench.cli.rigs import add_subcommands as add_rigs
     from bench.csms.cli import add_subcommands as add_csms
     from bench.report.fleet import add_subcommand as add_report_fleet
     from firmware_image.cli import add_subcommands as add_firmware
@@ -173,5 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_csms(sub)
     add_firmware(sub)
     add_report_fleet(sub)
+    add_rigs(sub, [_verbose()])
     _user(sub)
     return parser

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
+from bench.cli.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, UserError
 from bench.cli.logs import setup as setup_logging
 from bench.cli.progress import Progress
 from bench.pics import SHIPPED, load_pics
@@ -123,11 +123,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.close()
     _print_table(progress, cases)
     stopped = sum(r.details.get("message") == STOPPED_MESSAGE for r in results)
-    counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "error", "n/a")}
+    verdicts = ("pass", "fail", "error", "n/a", "inconclusive")
+    counts = {v: sum(r.verdict == v for r in results) for v in verdicts}
     failed = counts["fail"] + counts["error"] - stopped
+    busy = counts["inconclusive"]
     print(f"wall time {progress.elapsed():.1f} s")
     print(
         f"{counts['pass']} passed, {failed} failed, {counts['n/a']} not applicable"
+        + (f", {busy} inconclusive (the host could not keep up)" if busy else "")
         + (f", {stopped} interrupted, {len(cases) - len(results)} not run" if interrupted else "")
     )
     if results:
@@ -150,7 +153,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    return 0 if failed == 0 else EXIT_FAILED
+    if failed:
+        return EXIT_FAILED
+    return EXIT_INCONCLUSIVE if busy else 0  # not judged is not a pass
 
 
 async def _run(

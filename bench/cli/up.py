@@ -20,6 +20,7 @@ from bench.cli.errors import UserError, port_in_use
 from bench.cli.logs import setup as setup_logging
 from bench.ports import Ports, ports_from_args
 from bench.rigfile import RigFile
+from bench.security.pki import is_loopback, panel_ssl_context
 from bench.statedir import StateDir
 
 if TYPE_CHECKING:
@@ -111,6 +112,14 @@ def _check_ports(args: argparse.Namespace, ports: Ports, remote: RemoteCsms | No
             check_port_free(host, port, what, option + " or --port-base")
 
 
+def panel_tls_wanted(host: str, choice: str = "auto") -> bool:
+    """HTTPS for the panel: always when asked, by default whenever it listens beyond
+    this machine (its session cookie and passwords would cross the network)."""
+    if choice in ("on", "off"):
+        return choice == "on"
+    return not is_loopback(host)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     rig = RigFile.load(args.rig)
     remote = _remote(args)
@@ -167,12 +176,16 @@ async def _up(
     stop_panel = None
     try:
         endpoints = await system.start()
+        panel_tls = None
+        if panel_tls_wanted(args.panel_host, args.panel_tls):
+            panel_tls = panel_ssl_context(state.pki, args.panel_host)
         panel_url, stop_panel = start_panel(
             system,
             asyncio.get_running_loop(),
             state.root,
             host=args.panel_host,
             port=ports.panel or 0,
+            ssl_context=panel_tls,
         )
         if remote is not None:
             profile = remote.security_profile()

@@ -31,7 +31,7 @@ from ocpp.v16 import call
 
 from bench.csms.operation_types import Operation, OperationError, Payload, UnknownOperation
 from bench.csms.security_ops import SECURITY_OPERATIONS
-from bench.security.redact import redact
+from bench.security.redact import redact, redact_text
 from charger.clock import Clock, iso
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from charger.protocol.frames import schema_violation
@@ -757,7 +757,7 @@ class Operations:
                 {
                     "cp_id": cp,
                     "firmware": row["firmware"],
-                    "location": _hide_password(row["location"]),
+                    "location": redact_text(row["location"]),
                     "retrieve_date": row["retrieve_date"],
                     "requested_ts": row["requested_ts"],
                     "status": status,
@@ -788,7 +788,7 @@ class Operations:
         notes["update_id"] = self.store.add_firmware_update(
             cp_id,
             firmware,
-            str(p["location"]),
+            redact_text(str(p["location"])),  # the database keeps no FTP password
             p["retrieveDate"],
             "Requested",
             iso(self.clock.now()),
@@ -807,7 +807,7 @@ class Operations:
             if key in p:
                 p[key] = _when(p[key])
         notes["request_id"] = self.store.add_diagnostics_request(
-            cp_id, str(p["location"]), "Requested", iso(self.clock.now())
+            cp_id, redact_text(str(p["location"])), "Requested", iso(self.clock.now())
         )
         return p
 
@@ -873,13 +873,3 @@ def _error_name(exc: BaseException) -> str:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _hide_password(url: str) -> str:
-    """``ftp://user:***@host/...``: the API shows where, not the secret."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    auth, host = rest.split("@", 1)
-    user = auth.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in auth else url

@@ -31,7 +31,9 @@ Security quirks (the ``_CS`` security cases must fail on each):
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import ssl
 import sys
 from pathlib import Path
@@ -55,20 +57,35 @@ def write_quirks(settings_file: Path, quirks: dict[str, Any]) -> None:
     (settings_file.parent / QUIRKS_FILE).write_text(json.dumps(quirks))
 
 
-def faulty_link(quirks: dict[str, Any]) -> type[AgentLink]:
+def profile_in_force(settings_file: Path | None) -> int:
+    """The SecurityProfile the firmware holds (its ``config`` table in agent.sqlite),
+    read only when a quirk must tell an upgrade from a downgrade."""
+    if settings_file is None:
+        return 2
+    settings = json.loads(settings_file.read_text())
+    value = (settings.get("initial_config") or {}).get("SecurityProfile", "2")
+    db_file = Path(settings["state_dir"]) / "agent.sqlite"
+    if db_file.exists():
+        with contextlib.closing(sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM config WHERE key='SecurityProfile'").fetchone()
+        value = row[0] if row else value
+    return int(value)
+
+
+def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> type[AgentLink]:
     """An :class:`AgentLink` that breaks the protocol as ``quirks`` say."""
     override: dict[str, str] = quirks.get("status_override", {})
     delay = float(quirks.get("reply_delay_s", 0))
     drop_stop = bool(quirks.get("drop_stop_transaction"))
     drop_events = bool(quirks.get("drop_security_events"))
 
-    def fake_accept(msg: Call, charger: Charger) -> bool:
+    def fake_accept(msg: Call) -> bool:
         """Whether to answer this CALL Accepted without letting the firmware see it."""
         payload = msg.payload
         if msg.action == "ChangeConfiguration" and payload.get("key") == "AuthorizationKey":
             return bool(quirks.get("keep_old_authorization_key"))
         if msg.action == "ChangeConfiguration" and payload.get("key") == "SecurityProfile":
-            current = charger.config.int("SecurityProfile")
+            current = profile_in_force(settings_file)
             try:
                 wanted = int(str(payload.get("value")))
             except ValueError:
@@ -88,7 +105,7 @@ def faulty_link(quirks: dict[str, Any]) -> type[AgentLink]:
 
     class FaultyLink(AgentLink):
         async def _answer(self, msg: Call) -> None:
-            if fake_accept(msg, self.charger):
+            if fake_accept(msg):
                 await self._send(msg.create_call_result({"status": "Accepted"}).to_json())
                 return
             await super()._answer(msg)
@@ -140,7 +157,7 @@ def break_transport(quirks: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quirks = load_quirks(Path(argv[-1])) if argv else {}
-    Charger.link_class = faulty_link(quirks)
+    Charger.link_class = faulty_link(quirks, Path(argv[-1]) if argv else None)
     break_transport(quirks)
     return firmware.main(argv)
 

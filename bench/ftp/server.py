@@ -6,6 +6,11 @@ process). Layout of the root::
     ROOT/firmware/      firmware images (read only over FTP): UpdateFirmware points here
     ROOT/diagnostics/   diagnostics uploads (GetDiagnostics points here; no delete)
 
+Uploads are bounded: one file at most ``max_upload_bytes`` (default 32 MiB) and the
+whole upload area at most ``quota_bytes`` (default 256 MiB); a transfer that goes
+beyond is cut with ``552`` and its partial file deleted, a STOR into a full area is
+refused with ``552`` before any data flows.
+
 One user per rig, generated on first start into a credentials file that lies
 *outside* the root (mode 0600). pyftpdlib keeps every path inside the root: ``..``
 stops at ``/`` and a symlink leading out is refused (its ``validpath``); the server
@@ -31,7 +36,7 @@ from urllib.parse import quote
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.filesystems import AbstractedFS
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
@@ -46,6 +51,74 @@ ROOT_PERM = "elr"
 UPLOAD_PERM = "elrawmf"
 #: A firmware file name: no directories, no leading dot.
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}$")
+
+
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+QUOTA_BYTES = 256 * 1024 * 1024
+
+
+class _BoundedDTP(DTPHandler):
+    """The data channel: an upload stops with 552 once it passes the command channel's
+    ``upload_limit`` (this file's share of the quota)."""
+
+    def handle_read(self) -> None:
+        limit = getattr(self.cmd_channel, "upload_limit", None)
+        if self.receive and self.file_obj is not None and limit is not None:
+            try:
+                written = self.file_obj.tell()
+            except (OSError, ValueError):
+                written = self.tot_bytes_received
+            if written > limit:
+                name = self.file_obj.name
+                self._resp = (
+                    f"552 Upload aborted: more than {limit} bytes (the bench's limit).",
+                    LOG.warning,
+                )
+                self.transfer_finished = False
+                with contextlib.suppress(OSError):  # gone before the 552 is sent
+                    os.remove(name)
+                self.close()
+                return
+        super().handle_read()
+
+    handle_read_event = handle_read
+
+
+class _BoundedHandler(FTPHandler):
+    """Refuses STOR/APPE into a full upload area; sets each transfer's byte limit."""
+
+    dtp_handler = _BoundedDTP
+    max_upload_bytes = MAX_UPLOAD_BYTES
+    quota_bytes = QUOTA_BYTES
+    upload_root = ""
+
+    def _bounded(self, file: str) -> bool:
+        used = _usage(Path(self.upload_root)) if self.upload_root else 0
+        remaining = self.quota_bytes - used
+        if remaining <= 0:
+            self.respond("552 Upload area full (the bench's quota); nothing stored.")
+            return False
+        self.upload_limit = min(self.max_upload_bytes, remaining)
+        return True
+
+    def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+        if not self._bounded(file):
+            return None
+        return super().ftp_STOR(file, mode)
+
+    def ftp_APPE(self, file: str) -> Any:
+        if not self._bounded(file):
+            return None
+        return super().ftp_APPE(file)
+
+
+def _usage(directory: Path) -> int:
+    total = 0
+    for path in directory.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+    return total
 
 
 class _JailedFS(AbstractedFS):
@@ -75,6 +148,8 @@ class FtpServer:
         port: int = 0,
         public_host: str | None = None,
         passive_ports: range | None = None,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+        quota_bytes: int = QUOTA_BYTES,
     ) -> None:
         self.root = Path(root).resolve()
         self.credentials_file = (
@@ -85,6 +160,8 @@ class FtpServer:
         self.host = host
         self.public_host = public_host or host
         self.passive_ports = passive_ports
+        self.max_upload_bytes = max_upload_bytes
+        self.quota_bytes = quota_bytes
         self._port = port
         self._server: FTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -104,8 +181,11 @@ class FtpServer:
         authorizer.override_perm(self.user, str(self.diagnostics_dir), UPLOAD_PERM, recursive=True)
         handler = type(
             "BenchFtpHandler",
-            (FTPHandler,),
+            (_BoundedHandler,),
             {
+                "max_upload_bytes": self.max_upload_bytes,
+                "quota_bytes": self.quota_bytes,
+                "upload_root": str(self.diagnostics_dir),
                 "authorizer": authorizer,
                 "abstracted_fs": _JailedFS,
                 "banner": "OCPP bench FTP ready.",

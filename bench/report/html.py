@@ -21,7 +21,13 @@ from bench.report.summary import summarize, verdict_of
 ROLE_NAMES = {"cs": "Charging Station", "csms": "Central System (CSMS)"}
 TYPE_NAMES = {0: "unreadable", CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}
 DIRECTIONS = {"dut": "DUT → bench", "bench": "bench → DUT"}
-BADGES = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "n/a": "N/A"}
+BADGES = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "n/a": "N/A",
+    "inconclusive": "INCONCLUSIVE",
+}
 SECTION_TITLES = {
     "profile": "Certification Profile",
     "extension": "Certification Extension",

@@ -43,7 +43,7 @@ def _counts(cases: list[dict[str, Any]]) -> dict[str, str]:
         "tests": str(len(cases)),
         "failures": str(verdicts.count("fail")),
         "errors": str(verdicts.count("error")),
-        "skipped": str(verdicts.count("n/a")),
+        "skipped": str(verdicts.count("n/a") + verdicts.count("inconclusive")),
         "time": f"{sum(_seconds(c.get('duration_s')) for c in cases):.3f}",
     }
 
@@ -84,6 +84,9 @@ def render_junit(run: dict[str, Any]) -> str:
                 node = ET.SubElement(testcase, "error", message=message, type="error")
             elif verdict == "n/a":
                 ET.SubElement(testcase, "skipped", message=message or "not applicable")
+                continue
+            elif verdict == "inconclusive":  # not judged: neither a pass nor a failure
+                ET.SubElement(testcase, "skipped", message=message, type="inconclusive")
                 continue
             else:
                 continue

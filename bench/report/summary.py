@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-VERDICTS = ("pass", "fail", "error", "n/a")
-PASS, FAIL, NOT_TESTED = "Pass", "Fail", "Not Tested"
+VERDICTS = ("pass", "fail", "error", "n/a", "inconclusive")
+PASS, FAIL, NOT_TESTED, INCONCLUSIVE = "Pass", "Fail", "Not Tested", "Inconclusive"
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,12 @@ def verdict_of(case: dict[str, Any]) -> str:
 
 
 def result_of(counts: dict[str, int]) -> str:
-    """Fail if anything failed or errored, Pass if something passed, else Not Tested."""
+    """Fail if anything failed or errored; Inconclusive if a case could not be judged
+    (the host could not keep up); Pass if something passed; else Not Tested."""
     if counts.get("fail", 0) or counts.get("error", 0):
         return FAIL
+    if counts.get("inconclusive", 0):
+        return INCONCLUSIVE
     if counts.get("pass", 0):
         return PASS
     return NOT_TESTED

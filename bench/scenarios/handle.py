@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from bench.system import BenchSystem
 
 
+#: Wall seconds a process start may take whatever the clock's speed: starting Python and
+#: the agent is real work, not simulated (30 simulated s are 7.5 s of wall time at speed
+#: 4, less than a loaded Raspberry Pi needs to import the agent).
+PROCESS_START_WALL_S = 60.0
+#: Requests a device sends only once a process has started.
+AFTER_PROCESS_START = frozenset({"BootNotification"})
+
+
 class ScenarioFailed(AssertionError):
     """The device under test did not do what the case requires."""
 
@@ -61,9 +69,14 @@ class BaseHandle:
         raise NotImplementedError
 
     async def _wait_from_dut(
-        self, action: str, predicate: Callable[[dict], bool], within: float, since: int
+        self,
+        action: str,
+        predicate: Callable[[dict], bool],
+        within: float,
+        since: int,
+        min_wall: float = 0.0,
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + self.clock.wall(within)
+        deadline = time.monotonic() + max(self.clock.wall(within), min_wall)
         while True:
             for frame in self.from_dut(since, action):
                 if predicate(frame["payload"]):
@@ -100,9 +113,10 @@ class BaseHandle:
     ) -> dict[str, Any]:
         """The first request ``action`` from the device matching ``subset``."""
         self.step(f"expect {action} {subset or ''} within {within:g} s")
+        floor = PROCESS_START_WALL_S if action in AFTER_PROCESS_START else 0.0
         try:
             return await self._wait_from_dut(
-                action, lambda payload: matches(payload, subset), within, since or 0
+                action, lambda payload: matches(payload, subset), within, since or 0, floor
             )
         except TimeoutError:
             seen = [f"{f['action']} {f['payload']}" for f in self.from_dut(since or 0, action)]

@@ -3,6 +3,12 @@
 Every case gets its own rig (own ports, own CAN channel, own state directory), so
 independent cases run in parallel. A case whose PICS items the device lacks is
 "n/a" without starting anything.
+
+A verdict must not depend on how busy the host is. While a case runs, the bench and the
+agent measure how late their event loops wake (:mod:`charger.lag`). A case that fails
+while either lagged more than ``LAG_LIMIT_SIM_S`` of simulated time is run again on a
+clock half as fast (down to real time); if it still fails that way, its verdict is
+"inconclusive: the host could not keep up", with the lag measured, never FAIL.
 """
 
 from __future__ import annotations
@@ -21,16 +27,20 @@ from typing import Any
 
 from bench.pics import load_pics
 from bench.ports import SPAN, Ports
-from bench.scenarios.handle import BaseHandle, Handle, ScenarioFailed
+from bench.scenarios.handle import PROCESS_START_WALL_S, BaseHandle, Handle, ScenarioFailed
 from bench.scenarios.registry import Scenario
 from bench.security.redact import redact_frame
 from bench.statedir import StateDir
 from bench.system import BenchSystem
 from charger.clock import Clock, iso
+from charger.lag import Lag, LagMonitor, read_lag
 
 log = logging.getLogger("bench.runner")
 
 SAMPLE_EVERY_S = 0.5
+#: A wake-up this late (simulated seconds) can eat a budget a case waits on (most are 10 s).
+LAG_LIMIT_SIM_S = 2.0
+INCONCLUSIVE = "inconclusive"
 
 
 @dataclass
@@ -73,6 +83,7 @@ class CaseResult:
     title: str = ""
     role: str = "cs"
     profile: str = "core"
+    speed: float = 1.0
     steps: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -121,6 +132,7 @@ async def _run_cs(
     )
     handle: Handle | None = None
     sampler: asyncio.Task | None = None
+    lag = LagMonitor().start()
     try:
         await system.start()
         handle = Handle(system, pics)
@@ -133,6 +145,7 @@ async def _run_cs(
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
         await system.stop()
+        _record_lag(result, await lag.stop(), read_lag(system.state.agent))
         result.trace = list(system.trace)
         _collect(handle, result)
         if system.agent_crashes:
@@ -170,12 +183,14 @@ async def _run_csms(
 
     bench = CsmsBench(options, clock=Clock.start(options.speed), ports=options.rig_ports(slot))
     handle = None
+    lag = LagMonitor().start()
     try:
         await bench.start()
         handle = bench.make_handle(pics)
         await _guarded(case, handle, bench.clock, result, options.stop)
     finally:
         await bench.stop()
+        _record_lag(result, await lag.stop(), None)
         result.trace = [redact_frame(f) for f in bench.trace]  # no passwords in reports
         _collect(handle, result)
 
@@ -197,9 +212,9 @@ async def _guarded(
     stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
     waiting = {scenario} | ({stopping} if stopping else set())
     try:
-        await asyncio.wait(
-            waiting, timeout=clock.wall(case.timeout_s), return_when=asyncio.FIRST_COMPLETED
-        )
+        # The case's budget is simulated time, plus wall time for the process starts in it.
+        timeout = clock.wall(case.timeout_s) + PROCESS_START_WALL_S
+        await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         if stopping is not None:
             stopping.cancel()
@@ -224,6 +239,23 @@ async def _guarded(
         raise failure
 
 
+def _record_lag(result: CaseResult, bench: Lag, agent: Lag | None) -> None:
+    result.details["lag"] = {"bench": bench.to_json()}
+    if agent is not None:
+        result.details["lag"]["agent"] = agent.to_json()
+
+
+def worst_lag_s(result: CaseResult) -> float:
+    """The latest wake-up of any process of the case's rig, in wall seconds."""
+    lag = result.details.get("lag") or {}
+    return max((part.get("max_s", 0.0) for part in lag.values()), default=0.0)
+
+
+def host_fell_behind(result: CaseResult, speed: float) -> bool:
+    """The case failed while a process of its rig lagged the clock by a budget's worth."""
+    return result.verdict == "fail" and worst_lag_s(result) * speed > LAG_LIMIT_SIM_S
+
+
 def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
     if handle is None:
         return
@@ -232,9 +264,48 @@ def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
 
 
 async def run_case(case: Scenario, options: RunOptions | None = None, slot: int = 0) -> CaseResult:
+    """Run ``case``; again on a slower clock while it fails because the host lagged."""
     options = options or RunOptions()
+    speed = options.speed
+    attempts: list[dict[str, Any]] = []
+    while True:
+        result = await _attempt(case, options, speed, slot)
+        if not host_fell_behind(result, speed):
+            break
+        attempts.append(
+            {
+                "speed": speed,
+                "message": result.details.get("message", ""),
+                "worst_lag_ms": round(worst_lag_s(result) * 1000),
+            }
+        )
+        if speed <= 1.0:
+            result.verdict = INCONCLUSIVE
+            result.details["message"] = (
+                "inconclusive: the host could not keep up (event loops woke up to "
+                f"{worst_lag_s(result) * 1000:.0f} ms late, over {LAG_LIMIT_SIM_S:g} s of "
+                f"simulated time at speed {speed:g}); it failed with: "
+                + str(result.details.get("message", ""))
+            )
+            break
+        speed = max(1.0, speed / 2)
+        log.warning("%s failed while the host lagged; again at speed %g", case.id, speed)
+    if attempts:
+        result.details["attempts"] = attempts
+    return result
+
+
+async def _attempt(case: Scenario, options: RunOptions, speed: float, slot: int) -> CaseResult:
+    if speed != options.speed:
+        options = replace(options, speed=speed)
     result = CaseResult(
-        case.id, "error", 0.0, title=case.title, role=case.role, profile=case.profile
+        case.id,
+        "error",
+        0.0,
+        title=case.title,
+        role=case.role,
+        profile=case.profile,
+        speed=speed,
     )
     pics = options.pics_for(case.role)
     missing = case.missing(pics)

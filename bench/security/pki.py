@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,9 +57,23 @@ def ensure_pki(directory: str | os.PathLike[str], hosts: Iterable[str] = DEFAULT
     is missing, not issued by this CA, expired, or lacks one of ``hosts``.
     """
     files = pki_files(directory)
-    files.ca_cert.parent.mkdir(parents=True, exist_ok=True)
-    hosts = tuple(hosts)
+    _ensure_server(files, tuple(hosts))
+    return files
 
+
+def ensure_server_cert(
+    directory: str | os.PathLike[str], name: str, hosts: Iterable[str]
+) -> tuple[Path, Path]:
+    """``<name>.pem`` and ``<name>.key``: another server certificate from the CA in
+    ``directory`` (the panel's, for its own host names), made or renewed as needed."""
+    d = Path(directory)
+    files = PkiFiles(d / "ca.pem", d / "ca.key", d / f"{name}.pem", d / f"{name}.key")
+    _ensure_server(files, tuple(hosts))
+    return files.server_cert, files.server_key
+
+
+def _ensure_server(files: PkiFiles, hosts: tuple[str, ...]) -> None:
+    files.ca_cert.parent.mkdir(parents=True, exist_ok=True)
     if files.ca_cert.exists() and files.ca_key.exists():
         ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
         ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), None)
@@ -70,10 +85,31 @@ def ensure_pki(directory: str | os.PathLike[str], hosts: Iterable[str] = DEFAULT
 
     if not _server_cert_usable(files, ca_cert, hosts):
         key = _new_key()
-        cert = _issue_server(key, ca_cert, ca_key, hosts)
+        cert = _issue_server(key, ca_cert, ca_key, hosts)  # type: ignore[arg-type]
         _write(files.server_key, _key_pem(key), private=True)
         _write(files.server_cert, cert.public_bytes(serialization.Encoding.PEM))
-    return files
+
+
+def panel_ssl_context(directory: str | os.PathLike[str], host: str) -> ssl.SSLContext:
+    """TLS for the web panel listening on ``host``, with a certificate from the bench's CA
+    naming ``host`` (for 0.0.0.0 / ::, this machine's name), 127.0.0.1 and localhost."""
+    names = [*DEFAULT_HOSTS]
+    if host in ("0.0.0.0", "::", ""):
+        names.append(socket.gethostname())
+    elif host not in names:
+        names.append(host)
+    cert, key = ensure_server_cert(directory, "panel", names)
+    return server_ssl_context(cert, key)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (no TLS needed for the panel there)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def server_ssl_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]) -> ssl.SSLContext:

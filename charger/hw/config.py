@@ -188,6 +188,9 @@ class HardwareConfig:
                 )
             if len({c.meter.baudrate for c in users}) > 1:
                 raise ValueError(f"HardwareConfig: meters on {line} must share one baudrate")
+        from charger.hw.header import check
+
+        check(self)  # the Pi header: no pin twice, PWM on PWM pins, bus pins reserved
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HardwareConfig:

@@ -149,8 +149,11 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
         )
     if code in (errno.EACCES, errno.EPERM):
         return ("permission denied", "sudo usermod -aG dialout $USER, then log in again")
-    if code == errno.ECONNREFUSED or "refused" in text.lower():
-        return ("nobody listens there", "start the meter (twin) or fix host/port in the rig file")
+    if code == errno.ECONNREFUSED or "refused" in text.lower() or "cannot connect" in text:
+        return (
+            "nobody listens there",
+            "start the meter (its TCP gateway, or the twin) or fix host/port in the rig file",
+        )
     return (
         text,
         "check the meter's power, the A/B pair, its unit id, baud rate and model in the rig file",
@@ -160,8 +163,9 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
 class HealthBoard:
     """Thread-safe register of part statuses; writes ``path`` atomically on each change."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, quiet: bool = False) -> None:
         self.path = Path(path) if path is not None else None
+        self.quiet = quiet  # True: record only (a self-test reports by itself)
         self._lock = threading.Lock()
         self._parts: dict[str, PartStatus] = {}
 
@@ -210,7 +214,7 @@ class HealthBoard:
             self._parts[status.part] = status
             document = [asdict(p) for p in self._parts.values()]
         level = logging.INFO if status.ok else logging.ERROR
-        if status.ok and old is None:
+        if status.ok and old is None or self.quiet:
             level = logging.DEBUG
         log.log(level, "hardware: %s", status.line())
         self._write(document)

@@ -72,7 +72,7 @@ async def check_meter(c: ConnectorConfig, line: ModbusLine) -> CheckResult:
 
 async def check_power(cfg: HardwareConfig) -> CheckResult:
     ids = [c.id for c in cfg.connectors]
-    health = HealthBoard()
+    health = HealthBoard(quiet=True)
     stage = CanPowerStage(cfg.can, connectors=ids, health=health)
     where = stage.where
     wait_s = max(CAN_MIN_WAIT_S, CAN_CYCLES * stage.cycle_s)
@@ -244,12 +244,11 @@ async def run_selftest(cfg: HardwareConfig, expect_card: str | None = None) -> l
 
 
 def format_table(results: list[CheckResult]) -> str:
-    """A table: part, verdict, where, what it saw (and the fix for a failure)."""
+    """A table: part, verdict, where, what it saw (:meth:`CheckResult.line` adds the fix)."""
     width = max(len(r.part) for r in results) if results else 4
     where_w = min(48, max((len(r.where) for r in results), default=5))
     out = [f"{'part':{width}}  verdict  {'where':{where_w}}  saw"]
     for r in results:
-        saw = r.saw if r.ok or not r.fix else f"{r.saw} -> {r.fix}"
         verdict = "PASS" if r.ok else "FAIL"
-        out.append(f"{r.part:{width}}  {verdict:7}  {r.where:{where_w}}  {saw}")
+        out.append(f"{r.part:{width}}  {verdict:7}  {r.where:{where_w}}  {r.saw}")
     return "\n".join(out)

@@ -13,6 +13,7 @@ from ocpp.v16 import call
 from websockets.asyncio.client import connect
 from websockets.headers import build_authorization_basic
 
+from bench.security.redact import redact_text
 from charger.smartcharging import composite_response
 
 
@@ -76,7 +77,9 @@ def test_diagnostics_location_and_status(tmp_path):
             response = await cs.get_diagnostics(CP)
             assert response == {"fileName": "cp.log"}
             request = cs.store.diagnostics_requests(CP)[-1]
-            assert request["location"] == cs.ftp.diagnostics_location()
+            # Kept without the FTP password (the API serves these rows).
+            assert request["location"] == redact_text(cs.ftp.diagnostics_location())
+            assert cs.ftp.password not in request["location"]
             assert request["file_name"] == "cp.log" and request["status"] == "Requested"
             await cp.request(call.DiagnosticsStatusNotification("Uploading"))
             await cp.request(call.DiagnosticsStatusNotification("Uploaded"))

@@ -101,6 +101,17 @@ def test_each_charge_point_connects_only_with_its_own_profile(tmp_path, pki):
             with pytest.raises((ssl.SSLError, OSError, Exception)):
                 bare = await connect_client(cs.url("P3", 3), "P3", None, ca)
                 await bare.recv()
+            # What each accepted handshake showed (the _CS security cases read it).
+            seen = {c["cp_id"]: c for c in cs.connections}
+            assert set(seen) == {"P1", "P2", "P3"}
+            assert (seen["P1"]["profile"], seen["P1"]["tls_version"]) == (1, None)
+            assert seen["P1"]["username"] == "P1" and seen["P1"]["client_certificate"] is None
+            assert seen["P2"]["profile"] == 2 and seen["P2"]["username"] == "P2"
+            assert seen["P2"]["tls_version"] in ("TLSv1.2", "TLSv1.3")
+            assert seen["P3"]["profile"] == 3
+            presented = x509.load_pem_x509_certificate(seen["P3"]["client_certificate"].encode())
+            issued = x509.load_pem_x509_certificate(cert.read_bytes())
+            assert presented.serial_number == issued.serial_number
 
     asyncio.run(main())
 

@@ -86,3 +86,29 @@ def test_optional_profiles_central_system_suite_against_our_csms(tmp_path):
     results = run_suite(tmp_path, *selection)
     assert len(results["cases"]) == 28
     assert all(c["verdict"] == "pass" for c in results["cases"])
+
+
+def test_security_charge_point_suite_against_our_agent(tmp_path):
+    """All 15 security cases apply to our agent (profiles 1-3) and pass; the signed
+    update leaves it running the image it was sent."""
+    results = run_suite(tmp_path, "--role", "cs", "--profile", "security")
+    verdicts = {c["id"]: c["verdict"] for c in results["cases"]}
+    assert len(verdicts) == 15
+    assert set(verdicts.values()) == {"pass"}
+    firmware = next(c for c in results["cases"] if c["id"] == "TC_080_CS")
+    boots = [
+        f["payload"].get("firmwareVersion")
+        for f in firmware["trace"]
+        if f["action"] == "BootNotification" and f["message_type"] == 2
+    ]
+    assert boots[0] != "2.0.0" and boots[-1] == "2.0.0"
+
+
+def test_security_charge_point_suite_under_the_seed_chargers_pics(tmp_path):
+    """The seed charger declares profiles 1 and 2 only: 087 (client certificates) is n/a,
+    the other 14 pass against our agent."""
+    results = run_suite(tmp_path, "--role", "cs", "--profile", "security", "--pics", "seed-charger")
+    verdicts = {c["id"]: c["verdict"] for c in results["cases"]}
+    assert len(verdicts) == 15
+    assert {i for i, v in verdicts.items() if v == "n/a"} == {"TC_087_CS"}
+    assert sum(v == "pass" for v in verdicts.values()) == 14

@@ -111,3 +111,35 @@ def test_no_path_outside_the_root(tmp_path, ftp):
     names = client.nlst("/")
     assert sorted(n.strip("/") for n in names) == ["diagnostics", "firmware"]
     client.quit()
+
+
+def test_uploads_are_bounded_per_file_and_in_total(tmp_path):
+    """A diagnostics upload larger than the limit is cut with 552 and leaves no file; a
+    full upload area refuses the next STOR (100 MB were once accepted in 0.4 s)."""
+    server = FtpServer(
+        tmp_path / "ftp", tmp_path / "ftp.json", max_upload_bytes=256 * 1024, quota_bytes=400_000
+    )
+    server.start()
+    try:
+        client = login(server)
+        client.cwd("/diagnostics")
+        try:
+            client.storbinary("STOR huge.log", io.BytesIO(b"x" * (2 * 1024 * 1024)))
+            raise AssertionError("a 2 MiB upload was accepted")
+        except ftplib.error_perm as exc:  # the 552 came while the client still sent
+            assert str(exc).startswith("552")
+        except OSError:  # the data connection was cut first: the 552 follows
+            with pytest.raises(ftplib.error_perm, match="552"):
+                client.getresp()
+        client.close()
+        assert not (server.diagnostics_dir / "huge.log").exists()
+        client = login(server)
+        client.cwd("/diagnostics")
+        client.storbinary("STOR first.log", io.BytesIO(b"y" * 200_000))  # within limits
+        client.storbinary("STOR second.log", io.BytesIO(b"z" * 200_000))  # fills the area
+        with pytest.raises(ftplib.error_perm, match="552"):
+            client.storbinary("STOR third.log", io.BytesIO(b"w" * 10))
+        client.close()
+        assert sorted(f["name"] for f in server.diagnostics_files()) == ["first.log", "second.log"]
+    finally:
+        server.stop()

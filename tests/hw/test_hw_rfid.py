@@ -1,11 +1,12 @@
 import logging
 import threading
+import time
 
 import pytest
 
 from bench.twins.rfid import RfidTwin
 from charger.hw.interfaces import TagEvent
-from charger.hw.rfid.driver import Rdm6300Reader
+from charger.hw.rfid.driver import REOPEN_DELAY_S, Rdm6300Reader
 from charger.hw.rfid.rdm6300 import FrameDecoder, checksum, encode
 
 UID = "0A00B1C2D3"
@@ -148,7 +149,41 @@ def test_failing_callback_does_not_kill_the_reader(until):
         twin.close()
 
 
-def test_missing_port_is_retried_not_fatal(tmp_path):
-    reader = Rdm6300Reader(str(tmp_path / "no-such-tty"))
-    reader.start(lambda e: None)
-    reader.close()
+def test_missing_port_is_retried_until_it_appears(tmp_path, until):
+    """A reader plugged in after the agent started is found by the retry, and read."""
+    device = tmp_path / "ttyRFID"
+    reader = Rdm6300Reader(str(device), removal_silence_s=0.2)
+    events = Events()
+    reader.start(events)
+    twin = RfidTwin(repeat_s=0.05)
+    try:
+        time.sleep(REOPEN_DELAY_S * 2.5)  # at least two attempts on a missing port
+        assert not reader.connected and reader._thread.is_alive()
+        device.symlink_to(twin.device_path)  # the reader is plugged in
+        until(lambda: reader.connected)
+        twin.present(UID)
+        until(lambda: events.kinds())
+        assert events.kinds() == [("present", UID)]
+    finally:
+        reader.close()
+        twin.close()
+
+
+def test_a_second_reader_cannot_take_frames_from_the_first(rig, until):
+    """One reader per line: a leftover process opening the same tty is refused."""
+    twin, reader, events = rig
+    intruder = Rdm6300Reader(twin.device_path, removal_silence_s=0.2)
+    stolen = Events()
+    intruder.start(stolen)
+    try:
+        time.sleep(REOPEN_DELAY_S * 1.5)
+        assert not intruder.connected
+        for _ in range(3):
+            twin.present(UID)
+            until(lambda: events.kinds()[-1:] == [("present", UID)])
+            twin.remove()
+            until(lambda: events.kinds()[-1:] == [("removed", UID)])
+        assert events.kinds() == [("present", UID), ("removed", UID)] * 3
+        assert stolen.kinds() == []
+    finally:
+        intruder.close()

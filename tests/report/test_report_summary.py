@@ -32,7 +32,7 @@ def test_seed_vocabulary_in_seed_order() -> None:
 def test_no_applicable_case_is_not_tested() -> None:
     rows = by_name([case("A", "n/a"), case("B", "n/a")])
     assert rows["Core"]["result"] == "Not Tested"
-    assert rows["Core"]["counts"] == {"pass": 0, "fail": 0, "error": 0, "n/a": 2}
+    assert rows["Core"]["counts"] == {"pass": 0, "fail": 0, "error": 0, "n/a": 2, "inconclusive": 0}
     assert rows["Reservation"]["result"] == "Not Tested"
     assert rows["Reservation"]["total"] == 0
 
@@ -40,7 +40,7 @@ def test_no_applicable_case_is_not_tested() -> None:
 def test_not_applicable_cases_do_not_make_fail() -> None:
     rows = by_name([case("A", "pass"), case("B", "n/a"), case("C", "pass")])
     assert rows["Core"]["result"] == "Pass"
-    assert rows["Core"]["counts"] == {"pass": 2, "fail": 0, "error": 0, "n/a": 1}
+    assert rows["Core"]["counts"] == {"pass": 2, "fail": 0, "error": 0, "n/a": 1, "inconclusive": 0}
 
 
 def test_fail_or_error_makes_fail() -> None:
@@ -73,8 +73,15 @@ def test_totals_overall_and_unknown_things_are_visible() -> None:
     result = summarize(
         [case("A"), case("B", "n/a"), case("C", "weird"), case("D", profile="bench")]
     )
-    assert result["totals"] == {"pass": 2, "fail": 0, "error": 1, "n/a": 1}
+    assert result["totals"] == {"pass": 2, "fail": 0, "error": 1, "n/a": 1, "inconclusive": 0}
     assert result["result"] == "Fail"  # an unknown verdict is an error, never a pass
     other = result["rows"][-1]
     assert other["functionality"] == "Other: bench" and other["kind"] == "other"
     assert other["result"] == "Pass"
+
+
+def test_an_inconclusive_case_is_neither_pass_nor_fail() -> None:
+    rows = by_name([case("A", "pass"), case("B", "inconclusive")])
+    assert rows["Core"]["result"] == "Inconclusive"
+    assert rows["Core"]["counts"]["inconclusive"] == 1
+    assert by_name([case("A", "inconclusive"), case("B", "fail")])["Core"]["result"] == "Fail"

@@ -335,6 +335,15 @@ async def expect_listed(t: Handle, kind: str, pem: str, what: str) -> dict[str, 
     return found[0]
 
 
+async def ensure_root(t: Handle, kind: str, pem: str, what: str) -> None:
+    """A precondition: ``pem`` is one of the charge point's ``kind`` roots (installed now
+    with InstallCertificate, which must be Accepted, unless it is listed already)."""
+    if any(same_certificate(e, pem) for e in await installed(t, kind)):
+        return
+    answer = await operate(t, "InstallCertificate", certificateType=kind, certificate=pem)
+    status_is(t, f"InstallCertificate {kind} ({what})", answer, "Accepted")
+
+
 def serial_of(pem: str) -> int:
     return load_chain(pem)[0].serial_number
 

@@ -11,7 +11,6 @@ from bench.scenarios.cs_security._common import (
     MF_ROOT,
     PROFILE,
     Connections,
-    bench_root,
     expect_event,
     expect_listed,
     installed,
@@ -67,13 +66,14 @@ async def tc_074(t: Handle) -> None:
     timeout_s=240,
 )
 async def tc_075_1(t: Handle) -> None:
-    """InstallCertificate ManufacturerRootCertificate with the bench's manufacturer root:
-    Accepted; GetInstalledCertificateIds ManufacturerRootCertificate lists it with the
-    right certificateHashData (issuer name and key hashes, serial); after a reset it is
-    still listed. Whitepaper 2.5 (M05 Install CA certificate), 2.7 CertificateHashData."""
+    """InstallCertificate ManufacturerRootCertificate with the root of a manufacturer CA
+    the charge point has not seen: Accepted; GetInstalledCertificateIds
+    ManufacturerRootCertificate lists it with the right certificateHashData (issuer name
+    and key hashes, serial); after a reset it is still listed. Whitepaper 2.5 (M05
+    Install CA certificate), 2.7 CertificateHashData."""
     await ready(t)
-    pem = bench_root(t, MF_ROOT)
-    await install(t, MF_ROOT, pem, "the bench's manufacturer root")
+    pem = new_ca(t, "manufacturer-2").pem
+    await install(t, MF_ROOT, pem, "a new manufacturer root")
     entry = await expect_listed(t, MF_ROOT, pem, "the manufacturer root just installed")
     t.details["installed"] = entry
     seen = await reboot(t)
@@ -113,16 +113,15 @@ async def tc_075_2(t: Handle) -> None:
     timeout_s=240,
 )
 async def tc_076(t: Handle) -> None:
-    """A ManufacturerRootCertificate is installed and listed; DeleteCertificate with the
+    """A new ManufacturerRootCertificate is installed and listed; DeleteCertificate with the
     certificateHashData the charge point reported: Accepted; GetInstalledCertificateIds no
     longer lists it; deleting it again: NotFound. Where the last CentralSystemRootCertificate
     may not be removed (PICS AQ-1 false): DeleteCertificate of it is Failed, it stays
     listed, and the charge point still connects with it. Whitepaper 2.6 (M04 Delete a
     specific certificate), 2.7."""
     await ready(t)
-    pem = bench_root(t, MF_ROOT)
-    answer = await operate(t, "InstallCertificate", certificateType=MF_ROOT, certificate=pem)
-    status_is(t, "InstallCertificate ManufacturerRootCertificate", answer, "Accepted")
+    pem = new_ca(t, "manufacturer-2").pem
+    await install(t, MF_ROOT, pem, "a new manufacturer root")
     entry = await expect_listed(t, MF_ROOT, pem, "the manufacturer root just installed")
     answer = await operate(t, "DeleteCertificate", certificateHashData=entry)
     status_is(t, "DeleteCertificate (the manufacturer root)", answer, "Accepted")

@@ -16,19 +16,23 @@ from bench.scenarios.cs_security._common import (
     check_client_certificate,
     check_handshake,
     current_connection,
+    ensure_root,
     key_not_disclosed,
-    operate,
+    new_ca,
+    present_server_certificate,
     ready,
     reboot,
     renew_certificate,
     security_profile,
-    status_is,
+    server_identity,
     upgrade_to_profile_3,
 )
 from bench.scenarios.handle import Handle
 from bench.scenarios.registry import scenario
 
 AT_PROFILE_1 = {"SecurityProfile": "1"}
+#: Several failed attempts with the new profile (back-off between them), then the old one.
+FALLBACK_WITHIN = 180.0
 
 
 async def profile_is(t: Handle, want: str, when: str) -> None:
@@ -41,25 +45,44 @@ async def profile_is(t: Handle, want: str, when: str) -> None:
     "Upgrade Charge Point Security Profile - Accepted",
     profile="security",
     requires=(PROFILE, "SEC-1", "SEC-2"),
-    timeout_s=300,
+    timeout_s=480,
     agent_config=AT_PROFILE_1,
 )
 async def tc_083(t: Handle) -> None:
     """At profile 1 (plain ws, Basic auth). SecurityProfile 3 without a
-    ChargePointCertificate: Rejected (its prerequisite is missing), no reconnection.
-    InstallCertificate CentralSystemRootCertificate (the CPO root): Accepted. SecurityProfile
-    2: Accepted; the charge point reconnects on the profile-2 port with TLS 1.2+ and Basic
-    auth; GetConfiguration reports 2; after a reset it connects with profile 2 again.
-    Whitepaper 1.3.4 (raising the profile: prerequisites checked, then reconnect)."""
+    ChargePointCertificate: Rejected (its prerequisite is missing), no reconnection. The
+    CPO root is a CentralSystemRootCertificate (InstallCertificate Accepted unless
+    GetInstalledCertificateIds lists it already). While the profile-2 port presents a
+    certificate no installed root vouches for, SecurityProfile 2: Accepted, and since the
+    charge point cannot connect with it, it falls back to profile 1 (GetConfiguration
+    still 1). With the genuine certificate back, SecurityProfile 2: Accepted; the charge
+    point reconnects on the profile-2 port with TLS 1.2+ and Basic auth; GetConfiguration
+    reports 2; after a reset it connects with profile 2 again. Whitepaper 1.3.4 (raising
+    the profile: prerequisites checked, reconnect, fall back if the new one fails)."""
     await ready(t)
     check_handshake(t, current_connection(t), 1, "at the start")
     seen = Connections(t)
     await change_configuration(t, "SecurityProfile", "3", "Rejected")
     await seen.none(5, "after rejecting SecurityProfile 3")
-    answer = await operate(
-        t, "InstallCertificate", certificateType=CS_ROOT, certificate=bench_root(t, CS_ROOT)
+    await ensure_root(t, CS_ROOT, bench_root(t, CS_ROOT), "the bench's CPO root")
+
+    seen = Connections(t)
+    rogue = server_identity(t, new_ca(t, "rogue-csms"), "rogue-server", "127.0.0.1")
+    await present_server_certificate(t, rogue, "a certificate no installed root vouches for")
+    check_handshake(t, await seen.next(why="after the CSMS restarted"), 1, "still at profile 1")
+    seen = Connections(t)
+    await change_configuration(t, "SecurityProfile", "2", "Accepted")
+    c = await seen.next(
+        FALLBACK_WITHIN,
+        why="after accepting SecurityProfile 2, whose port it cannot trust: it neither "
+        "reconnected with profile 2 nor fell back to profile 1",
     )
-    status_is(t, "InstallCertificate CentralSystemRootCertificate", answer, "Accepted")
+    check_handshake(t, c, 1, "after failing to connect with profile 2 (the fallback)")
+    await profile_is(t, "1", "after falling back")
+
+    seen = Connections(t)
+    await present_server_certificate(t, None, "its genuine certificate")
+    await seen.next(why="after the CSMS restarted")
     seen = Connections(t)
     await change_configuration(t, "SecurityProfile", "2", "Accepted")
     c = await seen.next(why="with security profile 2 after accepting it")

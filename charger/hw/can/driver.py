@@ -127,7 +127,7 @@ class CanPowerStage:
             try:
                 self._bus = self._open()
             except HardwareError as exc:
-                log.error("CAN: %s", exc)
+                log.debug("CAN: %s", exc)  # the health board has said it
         self._thread = threading.Thread(target=self._run, name="can power stage", daemon=True)
         self._thread.start()
 

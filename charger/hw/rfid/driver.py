@@ -4,6 +4,11 @@ The RDM6300 only transmits, and keeps repeating the card's frame while the card 
 the field; nothing is sent when it leaves. So a card is "removed" after
 ``removal_silence_s`` without a frame for it. The port is reopened if it disappears
 (USB reader unplugged, twin restarted) until :meth:`close`.
+
+The port is opened for this reader alone (``exclusive``: an flock on the tty). A second
+reader of the same line, such as an orphaned agent reopening its vanished pty whose
+number the kernel has since given to a new one, would take frames from it: pyserial
+then reports "readiness to read but returned no data" and a card's tap is lost.
 """
 
 from __future__ import annotations
@@ -73,7 +78,9 @@ class Rdm6300Reader:
 
     def _open(self) -> bool:
         try:
-            self._port = serial.Serial(self.device, self.baudrate, timeout=READ_TIMEOUT_S)
+            self._port = serial.Serial(
+                self.device, self.baudrate, timeout=READ_TIMEOUT_S, exclusive=True
+            )
         except (serial.SerialException, OSError) as exc:
             log.debug("RDM6300: cannot open %s: %s", self.device, exc)
             self.health.failed(PART, self.device, "serial", exc, error_code="ReaderFailure")

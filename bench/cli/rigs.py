@@ -1,0 +1,109 @@
+"""``bench selftest`` and ``bench wiring``: the rig's parts checked, and drawn.
+
+``selftest`` checks every part with the agent's own drivers (charger.hw.selftest)
+against the rig file's real parts, or against freshly started twins when the rig is
+simulated (what CI runs). ``wiring`` validates the rig file against the Pi header and
+prints the pin map and writes the SVG diagram (bench.wiring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.cli.errors import EXIT_FAILED, UserError
+from bench.rigfile import RigFile
+from charger.hw.config import HardwareConfig
+from charger.hw.selftest import CheckResult, format_table, run_selftest
+
+DEMO_CARD = "0A00B1C2D3"  # held to the simulated reader during its check
+
+
+async def _simulated() -> list[CheckResult]:
+    from bench.rig.sim import SimRig
+    from charger.clock import Clock
+
+    with tempfile.TemporaryDirectory(prefix="bench-selftest-") as root:
+        rig = SimRig(Path(root), Clock.start())
+        cfg = await rig.start()
+        try:
+            assert rig.rfid is not None
+            rig.rfid.present(DEMO_CARD)
+            return await run_selftest(cfg, expect_card=DEMO_CARD)
+        finally:
+            await rig.stop()
+
+
+def selftest(hardware: HardwareConfig | None) -> list[CheckResult]:
+    """Check every part of ``hardware`` (None: of a simulated rig started for it)."""
+    if hardware is None:
+        return asyncio.run(_simulated())
+    return asyncio.run(run_selftest(hardware))
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    rig = RigFile.load(args.rig)
+    results = selftest(rig.hardware)
+    failed = [r for r in results if not r.ok]
+    if args.json:
+        document = {
+            "rig": args.rig or "simulated",
+            "ok": not failed,
+            "parts": [asdict(r) for r in results],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_table(results))
+        print()
+        for r in failed:
+            print(r.line())
+        print(f"selftest: {len(results) - len(failed)} of {len(results)} parts ok", flush=True)
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_wiring(args: argparse.Namespace) -> int:
+    from bench.wiring import pin_map, write_svg
+
+    rig = RigFile.load(args.rig)
+    if rig.hardware is None:
+        raise UserError(
+            f"rig file {args.rig} describes a simulated rig: it has no wiring",
+            'give a rig file with mode = "real" (see wiring/rig.example.toml)',
+        )
+    print(pin_map(rig.hardware))
+    svg = Path(args.svg or Path(args.rig).with_suffix(".svg").name)
+    write_svg(rig.hardware, svg, title=Path(args.rig).name)
+    print(f"diagram: {svg}", file=sys.stderr if args.svg == "-" else sys.stdout)
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction, parents: list) -> None:
+    test = sub.add_parser(
+        "selftest",
+        parents=parents,
+        help="check that every part of the rig answers (before anything runs)",
+        description="Check each part of the rig with the agent's drivers: meters answer a "
+        "Modbus read with plausible values, the power stage answers on CAN, the RFID port "
+        "opens and its frames decode, each CP reads state A at +12 V with PWM off and "
+        "follows a duty change, each PP reads no cable. Unplug the EVs and stop `bench up` "
+        "first. Exit status 1 if a part fails. Without --rig: a simulated rig's twins.",
+    )
+    test.add_argument("--rig", help="rig file (default: a simulated rig)")
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
+    test.set_defaults(func=cmd_selftest)
+    wiring = sub.add_parser(
+        "wiring",
+        parents=parents,
+        help="validate a rig file against the Pi header, print its pin map, draw it (SVG)",
+        description="Check the rig file's pins against the Raspberry Pi 4/5 header (no pin "
+        "used twice, PWM on PWM pins, bus pins reserved), print the pin map and write an "
+        "SVG wiring diagram of the header, the HATs and the parts.",
+    )
+    wiring.add_argument("--rig", required=True, help='rig file (mode = "real")')
+    wiring.add_argument("--svg", help="where to write the diagram (default: RIG-NAME.svg here)")
+    wiring.set_defaults(func=cmd_wiring)

@@ -1,0 +1,45 @@
+"""Credentials never reach what the bench shows or stores: the panel's trace (and its
+JSON-lines download), reports, the CSMS's operations log."""
+
+import json
+
+from bench.csms.trace import FrameTrace
+from bench.security.redact import redact
+from bench.statedir import StateDir
+from bench.system import BenchSystem
+from charger.clock import Clock
+
+SECRET = "s3cr3t-FTP-pass"
+LOCATION = f"ftp://bench-1a2b3c:{SECRET}@127.0.0.1:2121/firmware/fw.bin"
+
+
+def test_redact_masks_url_passwords_and_the_authorization_key():
+    payload = {
+        "location": LOCATION,
+        "log": {"remoteLocation": f"sftp://u:{SECRET}@host/logs/"},
+        "key": "AuthorizationKey",
+        "value": "0123456789abcdef0123",
+    }
+    shown = redact(payload)
+    assert SECRET not in json.dumps(shown) and "0123456789abcdef0123" not in json.dumps(shown)
+    assert shown["location"] == "ftp://bench-1a2b3c:***@127.0.0.1:2121/firmware/fw.bin"
+    assert redact({"key": "HeartbeatInterval", "value": "60"})["value"] == "60"
+    assert payload["location"] == LOCATION  # the wire copy is untouched
+
+
+def test_the_bench_trace_the_panel_serves_has_no_ftp_password(tmp_path):
+    system = BenchSystem(StateDir(tmp_path))
+    frames = FrameTrace(Clock.start())
+    frames.add_listener(system._record)  # what start_csms wires up
+    for action, payload in (
+        ("UpdateFirmware", {"location": LOCATION, "retrieveDate": "2030-01-01T00:00:00Z"}),
+        ("GetDiagnostics", {"location": LOCATION}),
+        ("GetLog", {"logType": "SecurityLog", "requestId": 1, "log": {"remoteLocation": LOCATION}}),
+        ("SignedUpdateFirmware", {"requestId": 2, "firmware": {"location": LOCATION}}),
+        ("ChangeConfiguration", {"key": "AuthorizationKey", "value": SECRET + "-key"}),
+    ):
+        frames.record("CP", "out", action, 2, "uid", payload, 0.0)
+    text = json.dumps(system.trace)
+    assert SECRET not in text
+    assert text.count(":***@") == 4
+    assert frames.entries[0]["payload"]["location"] == LOCATION  # the CSMS itself keeps it
