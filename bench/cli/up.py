@@ -201,11 +201,11 @@ async def _up(
         else:
             print("rig             simulated (CCS2 on connector 1, CCS1 on connector 2)")
         print(f"log             {state.logs / 'bench.log'}  (-v shows it here too)")
-        print("Ctrl-C stops everything.", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before saying so: a Ctrl-C at once counts
             loop.add_signal_handler(sig, stop.set)
+        print("Ctrl-C stops everything.", flush=True)
         await stop.wait()
         print("stopping ...", flush=True)
     finally:
