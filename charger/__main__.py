@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from charger.agent.diagnostics import log_formatter
+from charger.agent.features.diagnostics import log_formatter
 from charger.agent.runtime import Charger
 from charger.agent.settings import AgentSettings
 from charger.clock import Clock
@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     if lock is None:
         return EXIT_LOCKED
     log_file = Path(settings.state_dir) / "agent.log"
-    handlers = [logging.FileHandler(log_file), logging.StreamHandler(sys.stderr)]
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [
+        logging.FileHandler(log_file),
+        logging.StreamHandler(sys.stderr),
+    ]
     for handler in handlers:  # simulated UTC time: what GetDiagnostics windows are in
         handler.setFormatter(log_formatter(Clock.from_env()))
     logging.basicConfig(level=logging.INFO, handlers=handlers)

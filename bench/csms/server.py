@@ -76,6 +76,7 @@ from bench.security.passwords import hash_password
 from charger.clock import Clock, iso
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from charger.protocol.frames import CALL
+from charger.protocol.times import parse_ocpp_time
 from charger.protocol.transport import OCPP16
 
 LOG = logging.getLogger(__name__)
@@ -799,7 +800,6 @@ def _db_path(state: str | Path) -> str:
 def _expiry(value: datetime | str | None) -> str | None:
     if value is None:
         return None
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parse_ocpp_time(value)
+    assert parsed is not None
     return iso(parsed)

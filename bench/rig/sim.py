@@ -32,7 +32,7 @@ from charger.hw.config import (
     RfidConfig,
 )
 from charger.hw.interfaces import EvseCommand, EvseStatus
-from charger.hw.meter.registers import decode
+from charger.hw.meter.registers import decode, register_map
 
 log = logging.getLogger("bench.rig")
 
@@ -48,6 +48,7 @@ class ConnectorSpec:
     car: Callable[[], Battery]
     max_current_a: float = 200.0
     max_power_w: float = 120_000.0
+    meter_model: str = "acrel-djsf1352-rn"  # or "eastron-sdm630" (charger.hw.meter.registers)
 
 
 DEFAULT_CONNECTORS = (
@@ -98,8 +99,11 @@ class SimRig:
         self.rfid = RfidTwin()
         self.wire = WireEv(self.root / "pilot.wire")
         for slot, cid in enumerate(self.connector_ids):
+            spec = self.specs[cid]
             port = self.meter_ports[slot] if slot < len(self.meter_ports) else 0
-            meter = MeterTwin(self.root / f"meter{cid}.json", port=port)
+            meter = MeterTwin(
+                self.root / f"meter{cid}.json", register_map(spec.meter_model), port=port
+            )
             await meter.start()
             self.meters[cid] = meter
         for slot in range(len(self.connector_ids)):
@@ -113,7 +117,12 @@ class SimRig:
             ConnectorConfig(
                 id=cid,
                 standard=self.specs[cid].standard,  # type: ignore[arg-type]
-                meter=MeterConfig(transport="tcp", host="127.0.0.1", port=self.meters[cid].port),
+                meter=MeterConfig(
+                    model=self.specs[cid].meter_model,
+                    transport="tcp",
+                    host="127.0.0.1",
+                    port=self.meters[cid].port,
+                ),
                 pilot=PilotConfig(
                     backend="sim",
                     pwm_pin=12 + slot,

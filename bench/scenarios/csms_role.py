@@ -37,7 +37,7 @@ import ssl
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ from charger.protocol.actions import CSMS_ACTIONS, CSMS_SECURITY_ACTIONS
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from charger.protocol.frames import CALL, CALLERROR
 from charger.protocol.link import Link
+from charger.protocol.times import ocpp_time_or_none
 from charger.protocol.transport import connect_client
 
 if TYPE_CHECKING:
@@ -1429,15 +1430,7 @@ def _describe(answer: Any) -> str:
     return json.dumps(answer) if isinstance(answer, dict) else repr(answer)
 
 
-def parse_ocpp_time(value: Any) -> datetime | None:
-    """An OCPP dateTime as an aware datetime, or None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+parse_ocpp_time = ocpp_time_or_none  # None for anything that is not a date-time
 
 
 __all__ = [

@@ -15,7 +15,7 @@ class Configuration:
         self.values = {spec.name: spec.default for spec in table.specs.values()}
         for key, value in overrides.items():
             if key in table:
-                self.values[key] = value
+                self.values[table[key].name] = value
         self.values.update(store.config())
         self.listeners: list[Callable[[str, str], None]] = []
         #: Keys whose ChangeConfiguration a feature answers itself (after the checks of
@@ -58,6 +58,7 @@ class Configuration:
         if key not in self.table:
             return "NotSupported"
         spec = self.table[key]
+        key = spec.name  # the key as this charger spells it (keys are CiString)
         if spec.readonly:
             return "Rejected"
         normalised = spec.validate(value)

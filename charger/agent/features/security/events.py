@@ -76,6 +76,7 @@ class SecurityLog:
             "INSERT INTO security_log(ts, type, tech_info, critical) VALUES (?,?,?,?)",
             (now_iso, kind, info, int(kind in CRITICAL)),
         )
+        assert cur.lastrowid is not None
         entry = Entry(int(cur.lastrowid), now_iso, kind, info, kind in CRITICAL)
         if kind in SENT:
             payload = {"type": kind, "timestamp": now_iso}
