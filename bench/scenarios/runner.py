@@ -260,7 +260,11 @@ def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
     if handle is None:
         return
     result.details = {**handle.details, **result.details}
-    result.steps = [{"t": t, "text": text} for t, text in handle.steps]
+    marks = list(handle.step_marks) + [None] * (len(handle.steps) - len(handle.step_marks))
+    result.steps = [
+        {"t": t, "text": text, "frame": mark}
+        for (t, text), mark in zip(handle.steps, marks, strict=True)
+    ]
 
 
 async def run_case(case: Scenario, options: RunOptions | None = None, slot: int = 0) -> CaseResult:
