@@ -37,6 +37,29 @@ DEMO_TAGS = {
 }
 
 
+@dataclass(frozen=True)
+class SystemStatus:
+    """What a watcher (the panel) reads of a running bench, in one call on its loop.
+
+    ``rig`` is :meth:`SimRig.snapshot` on a simulated rig and None on real parts;
+    ``link_up`` is None before the link proxy runs; ``cp_connected`` is False while
+    the Central System is stopped.
+    """
+
+    t: float
+    speed: float
+    cp_id: str
+    simulated: bool
+    rig: dict[str, Any] | None
+    connector_ids: list[int]
+    link_up: bool | None
+    csms_up: bool
+    cp_connected: bool
+    agent_running: bool
+    agent_pid: int | None
+    parts: list[PartStatus]  # the agent's hardware parts as it last reported them
+
+
 @dataclass
 class Endpoints:
     csms_url: str
@@ -80,6 +103,7 @@ class BenchSystem:
         self.proxy: LinkProxy | None = None
         self.trace: list[dict[str, Any]] = []  # every frame, across CSMS restarts
         self.agent_crashes = 0
+        self.csms_running = False  # started and not stopped by stop_csms()
         # The agent's part statuses (its health file) and who wants to hear of changes.
         self.health: dict[str, PartStatus] = {}
         self.health_listeners: list[Callable[[PartStatus], None]] = []
@@ -88,7 +112,10 @@ class BenchSystem:
         self._trace_event = asyncio.Event()
 
     async def start(self) -> Endpoints:
-        pki = ensure_pki(self.state.pki)
+        # Key generation takes a second or more on a Pi: off the loop, where it would
+        # stall every twin on it (another case's, or the live rig's).
+        pki = await asyncio.to_thread(ensure_pki, self.state.pki)
+        signing_key = await asyncio.to_thread(ensure_signing_key, self.state.pki / "firmware")
         await self.start_csms()
         assert self.csms is not None
         self.proxy = await LinkProxy("127.0.0.1", self.csms_port).start()
@@ -110,7 +137,7 @@ class BenchSystem:
             ca_file=str(pki.ca_cert),
             initial_password=self.password,
             initial_config=self.agent_config,
-            manufacturer_root=str(ensure_signing_key(self.state.pki / "firmware").root_path),
+            manufacturer_root=str(signing_key.root_path),
         )
         settings_file = self.state.agent / "settings.json"
         settings.dump(settings_file)
@@ -199,7 +226,7 @@ class BenchSystem:
 
     async def start_csms(self) -> None:
         """Start (or restart, on the same port and database) the Central System."""
-        pki = ensure_pki(self.state.pki)
+        pki = await asyncio.to_thread(ensure_pki, self.state.pki)
         cert, key = self.server_identity or (pki.server_cert, pki.server_key)
         self.csms = CentralSystem(
             self.state.csms / "csms.sqlite",
@@ -216,6 +243,7 @@ class BenchSystem:
         )
         self.csms.frames.add_listener(self._record)
         await self.csms.start()
+        self.csms_running = True
         self.csms_port = self.csms.port
         ports = self.csms.profile_ports()
         self.client_cert_port, self.plain_port = ports.get(3), ports.get(1)  # same on restart
@@ -253,8 +281,47 @@ class BenchSystem:
 
     async def stop_csms(self) -> None:
         """The Central System goes away; the agent must queue and reconnect."""
+        self.csms_running = False
         if self.csms is not None:
             await self.csms.stop()
+
+    # --- what a watcher reads (on the bench's loop) -----------------------------------
+
+    def status(self) -> SystemStatus:
+        simulated = self.hardware is None
+        csms = self.csms if self.csms_running else None
+        return SystemStatus(
+            t=round(self.clock.time(), 3),
+            speed=self.clock.speed,
+            cp_id=self.cp_id,
+            simulated=simulated,
+            rig=self.rig.snapshot() if simulated and self.rig.running else None,
+            connector_ids=self.connector_ids(),
+            link_up=self.proxy.up if self.proxy is not None else None,
+            csms_up=csms is not None,
+            cp_connected=csms is not None and csms.connected(self.cp_id),
+            agent_running=self.agent is not None and self.agent.running,
+            agent_pid=self.agent.pid if self.agent is not None else None,
+            parts=self.hardware_health(),
+        )
+
+    def connector_ids(self) -> list[int]:
+        if self.hardware is not None:
+            return [c.id for c in self.hardware.connectors]
+        return list(self.rig.connector_ids)
+
+    def transactions(self) -> list[dict[str, Any]]:
+        """The charge point's transactions as the CSMS stored them; [] while it is stopped."""
+        if self.csms is None or not self.csms_running:
+            return []
+        return self.csms.transactions(self.cp_id)
+
+    def composite_schedule(self, connector: int, duration_s: int) -> dict[str, Any] | None:
+        """The schedule the CSMS's charging profiles give ``connector``; None: no limit."""
+        if self.csms is None or not self.csms_running:
+            return None
+        schedule = self.csms.predict_composite(self.cp_id, connector, duration_s)
+        return schedule if schedule.get("chargingSchedulePeriod") else None
 
     def kill_agent(self) -> None:
         assert self.agent is not None

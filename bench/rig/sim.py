@@ -103,6 +103,11 @@ class SimRig:
         self._task = asyncio.create_task(self._physics(), name="rig physics")
         return self.hardware_config()
 
+    @property
+    def running(self) -> bool:
+        """Between start() and stop(): the twins serve and the physics loop runs."""
+        return self._task is not None and not self._task.done()
+
     def hardware_config(self) -> HardwareConfig:
         assert self.can_server and self.rfid and self.wire
         connectors = [
@@ -259,5 +264,23 @@ class SimRig:
                 "meter_wh": self.meter_wh(cid),
                 "contactors": self.power.contactors_closed(cid) if self.power else False,
                 "duty": self.wire.evse_duty(slot) if self.wire else None,
+                # the EV's side of the DC session and the power modules' setpoint
+                "requested_current_a": round(float(ev.target_current_a), 1),
+                "requested_voltage_v": round(float(ev.target_voltage_v), 1),
+                "ev_contactor": bool(ev.ev_contactor_closed),
+                "ev_error": ev.error,
+                "target_soc": ev.target_soc_percent,
+                "setpoint": self._setpoint(cid),
             }
         return state
+
+    def _setpoint(self, cid: int) -> dict[str, Any] | None:
+        if self.power is None:
+            return None
+        sp = self.power.module_setpoint(cid)
+        return {
+            "voltage_v": round(float(sp.voltage_v), 1),
+            "current_a": round(float(sp.current_a), 1),
+            "enabled": bool(sp.enable),
+            "power_w": round(float(sp.voltage_v) * float(sp.current_a)) if sp.enable else 0,
+        }

@@ -169,3 +169,20 @@ def test_an_sdm630_connector_shows_its_three_phases(tmp_path):
     assert failed(results) == []
     assert "phases 0 V / 0 V / 0 V" in results["meter 2"].saw
     assert results["meter 2"].where.startswith("eastron-sdm630 tcp:127.0.0.1:")
+
+
+def test_a_meter_of_another_model_than_the_rig_file_says_fails(tmp_path):
+    async def spoil(rig, cfg):
+        c = cfg.connectors[0]
+        meter = dataclasses.replace(c.meter, model="eastron-sdm630")
+        return dataclasses.replace(
+            cfg, connectors=[dataclasses.replace(c, meter=meter), *cfg.connectors[1:]]
+        )
+
+    results = selftest_on_sim(tmp_path, spoil)
+    assert failed(results) == ["meter 1"]
+    assert results["meter 1"].saw == (
+        "unit 1 answers Modbus exception code 2 (illegal data address): "
+        "not the registers of the configured model"
+    )
+    assert "set `model` in the rig file" in results["meter 1"].fix

@@ -319,3 +319,59 @@ def test_an_operator_stops_a_long_run_and_its_rig_goes_away(bench, browser):
     snapshot = page.evaluate("() => fetch('/api/snapshot').then((r) => r.json())")
     assert snapshot["cp_connected"] and snapshot["connectors"]["1"]["plugged"] is False
     assert page.js_errors == []
+
+
+RUN_WHILE_CHARGING = ["local-rfid-session", "remote-session", "both-connectors"]
+
+
+def test_a_scenario_run_never_disturbs_the_live_session(bench, browser, shots):
+    """A run builds benches of its own (keys, databases, agents): the live rig's meters
+    keep answering meanwhile, so the live transaction goes on charging through it."""
+    from playwright.sync_api import expect
+
+    context = browser()
+    rig = log_in(context, bench, "olga")
+    expect(rig.locator("#c1-status")).to_have_text("Available", timeout=30_000)
+    rig.click("#c1-plug")
+    expect(rig.locator("#c1-status")).to_have_text("Preparing")
+    rig.fill("#c1-tag-input", TAG)
+    rig.click("#c1-tag")
+    expect(rig.locator("#c1-status")).to_have_text("Charging", timeout=60_000)
+    tx_text = rig.inner_text("#c1-transaction")
+    wait_number(rig, "#c1-power_kw", lambda v: v > 1)
+    since = rig.evaluate("() => fetch('/api/snapshot').then((r) => r.json())")
+    mark = rig.evaluate("() => fetch('/api/trace?limit=1').then((r) => r.json())")["next"]
+
+    scenarios = context.new_page()
+    scenarios.js_errors = []
+    scenarios.on("pageerror", lambda exc: scenarios.js_errors.append(str(exc)))
+    scenarios.goto(bench + "scenarios")
+    scenarios.select_option("#f-profile", "bench")
+    for case in RUN_WHILE_CHARGING:
+        scenarios.locator(f'#cases-table tr[data-case="{case}"] input.pick').check()
+    scenarios.click("#run-selected")
+    expect(scenarios.locator("#run-label")).to_have_text("3 cases")
+    expect(scenarios.locator("#run-heading")).to_have_text("Last run", timeout=240_000)
+    for case in RUN_WHILE_CHARGING:  # the run did run its cases on benches of their own
+        badge = scenarios.locator(f'#active-run tr[data-case="{case}"] .badge')
+        expect(badge).to_have_text("PASS")
+    scenarios.screenshot(path=str(shots / "run-while-charging.png"), full_page=True)
+
+    rig.bring_to_front()
+    expect(rig.locator("#c1-status")).to_have_text("Charging")
+    assert rig.inner_text("#c1-transaction") == tx_text  # the same transaction, still on
+    after = rig.evaluate("() => fetch('/api/snapshot').then((r) => r.json())")
+    live = after["connectors"]["1"]
+    assert live["transaction"]["active"] and live["meter_wh"] > since["connectors"]["1"]["meter_wh"]
+    trace = f"() => fetch('/api/trace?since={mark}').then((r) => r.json())"
+    frames = rig.evaluate(trace)["frames"]
+    statuses = [f["payload"].get("status") for f in frames if f["action"] == "StatusNotification"]
+    assert "Faulted" not in statuses, statuses
+    assert not [f for f in frames if f["action"] == "StopTransaction"]
+    rig.screenshot(path=str(shots / "rig-after-run.png"), full_page=True)
+    # end the live session so the rig is left as found
+    rig.click("#c1-tag")
+    expect(rig.locator("#c1-status")).to_have_text("Finishing", timeout=60_000)
+    rig.click("#c1-unplug")
+    expect(rig.locator("#c1-status")).to_have_text("Available", timeout=60_000)
+    assert rig.js_errors == [] and scenarios.js_errors == []
