@@ -224,6 +224,14 @@ class ChargePointRegistry:
         self.credentials.forget(cp_id)
         self.disconnect_charge_point(cp_id)
 
+    def set_security_profile(self, cp_id: str, profile: int) -> None:
+        """The profile ``cp_id`` must connect with from now on (any direction: the
+        registry is the operator's, the OCPP upgrade goes through ChangeConfiguration)."""
+        if self.store.charge_point(cp_id) is None:
+            raise NotRegistered(f"no charge point {cp_id!r} is registered")
+        self.security_store.set_profile(cp_id, check_profile(profile))
+        self.disconnect_charge_point(cp_id)
+
     def remove_id_tag(self, id_tag: str) -> None:
         db = self.store.connection
         with db:

@@ -67,7 +67,8 @@ def charge_point_ssl_context(
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers(":".join(CHARGE_POINT_CIPHERS))
     require_ciphers(ctx, CHARGE_POINT_CIPHERS)
-    ctx.load_verify_locations(cadata=root_pems)
+    if root_pems:
+        ctx.load_verify_locations(cadata=root_pems)
     if client_cert is not None:
         ctx.load_cert_chain(os.fspath(client_cert[0]), os.fspath(client_cert[1]))
     return ctx

@@ -1,7 +1,8 @@
 """How the agent connects: the ConnectionPlan provider of the security feature.
 
-The uplink asks :meth:`ConnectionPlanner.plan` for ``(url, ssl_context, headers)`` before
-every attempt and reports the outcome to :meth:`ConnectionPlanner.connected`. The
+The uplink asks :meth:`ConnectionPlanner.next_attempt` for a :class:`Connection` (URL,
+TLS context, headers) before every attempt and reports its outcome to
+:meth:`ConnectionPlanner.outcome` (the uplink's ``ConnectionPlan``). The
 profile in force (:mod:`.profiles`), not the URL in the settings, decides the scheme
 and the credentials; a TLS failure is refused (no connection) and recorded as the
 whitepaper's event (ed. 3, 1.3.2: InvalidCentralSystemCertificate, InvalidTLSVersion,
@@ -25,6 +26,7 @@ from charger.agent.features.security.profiles import (
     basic_auth,
     scheme,
 )
+from charger.agent.uplink import Connection
 from charger.protocol.tls import charge_point_ssl_context
 
 log = logging.getLogger("charger.agent.security")
@@ -115,6 +117,13 @@ class ConnectionPlanner:
             base = urlunsplit((scheme(profile), *parts[1:]))
         return base.rstrip("/") + "/" + quote(self.settings.charge_point_id, safe="")
 
+    def next_attempt(self) -> Connection:
+        url, context, headers = self.plan()
+        return Connection(url, context, headers)
+
+    def outcome(self, connection: Connection, error: BaseException | None) -> None:
+        self.connected(error is None, error)
+
     def plan(self) -> tuple[str, ssl.SSLContext | None, dict[str, str]]:
         profile = self.machine().in_use()
         self.last_profile = profile
@@ -127,10 +136,8 @@ class ConnectionPlanner:
         if profile >= 2:
             roots = self.certificates.roots_pem(CS_ROOT)
             client = self.certificates.client_cert_files() if profile == 3 else None
-            if not roots:
-                raise ssl.SSLCertVerificationError(
-                    "no CentralSystemRootCertificate installed: cannot verify the server"
-                )
+            if not roots:  # nothing vouches for any server: the handshake fails (event)
+                log.error("no CentralSystemRootCertificate installed: no server is trusted")
             context = charge_point_ssl_context(roots, client)
         return self.url(profile), context, headers
 
