@@ -109,7 +109,7 @@ class ModbusLine:
                 raise MeterError(f"no valid answer from unit {unit}: {exc}") from exc
         if rr.isError():
             code = getattr(rr, "exception_code", None)
-            name = EXCEPTION_NAMES.get(code, "")
+            name = EXCEPTION_NAMES.get(code or 0, "")
             raise MeterError(f"unit {unit} answers Modbus exception code {code} {name}".rstrip())
         return list(getattr(rr, "registers", []) or [])
 
