@@ -19,7 +19,7 @@ from typing import Any
 from ocpp.v16 import call
 
 from charger.agent import REBOOT_EXIT_CODE
-from charger.agent import actions as act
+from charger.agent import commands as act
 from charger.agent.authorization import Authorizer, may_stop
 from charger.agent.config_keys import KeyTable
 from charger.agent.configuration import Configuration
@@ -41,10 +41,10 @@ from charger.agent.settings import AgentSettings
 from charger.agent.station import Station, StatusDebounce
 from charger.agent.store import AgentStore
 from charger.agent.uplink import Uplink
+from charger.charging_profiles.schedule import Transaction
 from charger.clock import Clock, iso
 from charger.hw.health import HealthBoard
 from charger.hw.interfaces import CpReading, Hardware, HardwareError, PpReading, TagEvent
-from charger.smartcharging.schedule import Transaction
 
 log = logging.getLogger("charger.agent")
 
