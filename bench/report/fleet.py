@@ -155,7 +155,8 @@ def render_fleet_junit(rigs: list[RigRun]) -> str:
             ET.SubElement(selftest, "skipped", message="no self-test result")
         for part in entry.parts:  # one test per part checked, so CI names the broken one
             name = f"selftest {part['part']}" + (f" ({part['where']})" if part.get("where") else "")
-            test = ET.SubElement(checks, "testcase", classname=f"{entry.rig}.rig", name=_clean(name))
+            test = ET.SubElement(checks, "testcase", classname=f"{entry.rig}.rig")
+            test.set("name", _clean(name))
             if not part.get("ok"):
                 fix = f" -> {part['fix']}" if part.get("fix") else ""
                 message = f"{part.get('saw', '')}{fix}"
