@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from charger.agent.features.security.tables import create_tables as create_security_tables
+
 Step = str | Callable[[sqlite3.Connection], None]
 
 STEPS: list[Step] = [
@@ -61,6 +63,8 @@ STEPS: list[Step] = [
     # 2: transaction data (Transaction.Begin/periodic samples) kept with the transaction,
     # so a Hard reset's StopTransaction carries it as a Soft one does
     "ALTER TABLE transactions ADD COLUMN tx_data TEXT NOT NULL DEFAULT '[]'",
+    # 3: the security extension's certificate store and security log
+    create_security_tables,
 ]
 
 

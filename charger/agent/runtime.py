@@ -19,7 +19,7 @@ from typing import Any
 from ocpp.v16 import call
 
 from charger.agent import REBOOT_EXIT_CODE
-from charger.agent import actions as act
+from charger.agent import commands as act
 from charger.agent.authorization import Authorizer, may_stop
 from charger.agent.config_keys import KeyTable
 from charger.agent.configuration import Configuration
@@ -32,6 +32,7 @@ from charger.agent.features.firmware import FirmwareManager
 from charger.agent.features.local_list import LocalList
 from charger.agent.features.remote_trigger import RemoteTrigger
 from charger.agent.features.reservations import Reservations
+from charger.agent.features.security.feature import Security
 from charger.agent.features.smart_charging import SmartCharging, SmartChargingFeature
 from charger.agent.link import AgentLink
 from charger.agent.metering import Metering
@@ -40,9 +41,9 @@ from charger.agent.settings import AgentSettings
 from charger.agent.station import Station, StatusDebounce
 from charger.agent.store import AgentStore
 from charger.agent.uplink import Uplink
+from charger.charging_profiles.schedule import Transaction
 from charger.clock import Clock, iso
 from charger.hw.interfaces import CpReading, Hardware, HardwareError, PpReading, TagEvent
-from charger.smartcharging.schedule import Transaction
 
 log = logging.getLogger("charger.agent")
 
@@ -106,12 +107,20 @@ class Charger:
             FirmwareManager(self.ctx),
             Diagnostics(self.ctx),
         ]
-        self.features.append(RemoteTrigger(self.ctx, list(self.features)))
+        trigger = RemoteTrigger(self.ctx, list(self.features))
+        self.features.append(trigger)
+        # The security extension: its own handlers, and how the uplink connects.
+        self.security = Security(self.ctx, trigger, self._firmware(), self.uplink.reconnect)
+        self.features.append(self.security)
+        self.uplink.plan = self.security.connection
         for cid, operative in saved_availability(self.ctx).items():
             if cid in self.connectors:
                 self.connectors[cid].operative = operative
 
     # --- what the features and the supervisor see ----------------------------------
+
+    def _firmware(self) -> FirmwareManager:
+        return next(f for f in self.features if isinstance(f, FirmwareManager))
 
     @property
     def accepted(self) -> asyncio.Event:

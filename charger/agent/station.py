@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from charger.agent.actions import SendStatus
+from charger.agent.commands import SendStatus
 from charger.agent.connector import ConnectorLogic, reservation_matches
 from charger.protocol.times import parse_ocpp_time
 
