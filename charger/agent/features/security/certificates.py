@@ -229,6 +229,14 @@ class CertificateStore:
             return False
         return True
 
+    def needs_renewal(self, within: dt.timedelta, now: dt.datetime | None = None) -> bool:
+        """Whether the ChargePointCertificate expires within ``within`` (use case A03: the
+        charge point renews it on its own before it runs out)."""
+        chain = self.charge_point_chain()
+        if chain is None:
+            return False
+        return chain[0].not_valid_after_utc - (now or _now()) < within
+
     def client_cert_files(self) -> tuple[Path, Path] | None:
         """(chain file, key file) for ``SSLContext.load_cert_chain`` (profile 3), or None."""
         chain = self.charge_point_chain()
