@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m charger")
     parser.add_argument("settings", type=Path, help="agent settings JSON")
     args = parser.parse_args(argv)
-    settings = AgentSettings.load(args.settings)
+    try:
+        settings = AgentSettings.load(args.settings)
+    except ValueError as exc:
+        print(f"python -m charger: {exc}", file=sys.stderr)
+        return 2
     Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
     lock = hold_state(Path(settings.state_dir))
     if lock is None:

@@ -215,6 +215,10 @@ class BenchApi:
     def report_file(self, run_id: str, name: str = "index.html") -> Path | None:
         return self.runs_store.report_file(run_id, name)
 
+    def timeline(self, run_id: str, case_id: str) -> str | None:
+        """The sequence chart (SVG) of a finished case of a run; None if there is none."""
+        return self.runs_store.timeline(run_id, case_id)
+
     def start_run(
         self,
         case_ids: list[str],

@@ -16,10 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report.steps import step_verdicts
+from bench.report.timeline import timeline_svg
+
 log = logging.getLogger("web.runs")
 
 RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$")
-REPORT_FILES = ("index.html", "results.json", "junit.xml")
+REPORT_FILE = re.compile(
+    r"^(index\.html|print\.html|results\.json|junit\.xml|cases/case-[0-9]+\.html)$"
+)
 
 
 def energy_of(details: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,6 +63,9 @@ class CaseProgress:
         if not steps:
             data.pop("steps")
             data["step_count"] = len(self.steps)
+        else:
+            verdicts = step_verdicts(self.steps, self.state)
+            data["steps"] = [{**s, "verdict": v} for s, v in zip(self.steps, verdicts, strict=True)]
         return data
 
 
@@ -176,10 +184,23 @@ class RunStore:
         return self.dir / run_id
 
     def report_file(self, run_id: str, name: str = "index.html") -> Path | None:
-        if not RUN_ID.match(run_id) or name not in REPORT_FILES:
+        """A file of a run's report (index, print view, a case's page, results, junit)."""
+        if not RUN_ID.match(run_id) or not REPORT_FILE.match(name):
             return None
         path = self.dir / run_id / name
         return path if path.is_file() else None
+
+    def timeline(self, run_id: str, case_id: str) -> str | None:
+        """The sequence chart of a finished case of a run, from the run's results.json."""
+        path = self.report_file(run_id, "results.json")
+        if path is None:
+            return None
+        document = json.loads(path.read_text(encoding="utf-8"))
+        role = ((document.get("run") or {}).get("dut") or {}).get("role")
+        for case in document.get("cases") or []:
+            if case.get("id") == case_id:
+                return timeline_svg(case, role)
+        return None
 
     def delete(self, run_id: str) -> None:
         if RUN_ID.match(run_id):

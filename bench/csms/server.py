@@ -109,6 +109,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         ftp_host: str = "127.0.0.1",
         ftp_port: int = 0,
         ftp_public_host: str | None = None,
+        ftp_passive_ports: range | None = None,
         api_port: int | None = None,
         api_host: str = "127.0.0.1",
         api_token: str | None = None,
@@ -134,6 +135,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         self.ftp_host = ftp_host
         self.ftp_port = ftp_port
         self.ftp_public_host = ftp_public_host
+        self.ftp_passive_ports = ftp_passive_ports
         self.api_host = api_host
         self.api_port = api_port
         self.api_token = api_token
@@ -267,6 +269,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
             host=self.ftp_host,
             port=self.ftp_port,
             public_host=self.ftp_public_host,
+            passive_ports=self.ftp_passive_ports,
         )
         server.start()
         self._ftp = server

@@ -63,8 +63,13 @@ class SimRig:
         root: Path,
         clock: Clock,
         specs: tuple[ConnectorSpec, ...] = DEFAULT_CONNECTORS,
+        *,
+        can_port: int = 0,
+        meter_ports: tuple[int, ...] = (),
     ) -> None:
         self.root = root
+        self.can_port = can_port  # 0: any free port
+        self.meter_ports = meter_ports  # per connector slot; missing: any free port
         self.clock = clock
         self.specs = {spec.id: spec for spec in specs}
         self.connector_ids = sorted(self.specs)
@@ -85,7 +90,7 @@ class SimRig:
     async def start(self) -> HardwareConfig:
         """Start every twin; returns the hardware map the agent must be given."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.can_server = CanBusServer().start()
+        self.can_server = CanBusServer(port=self.can_port).start()
         self.power = PowerStageTwin(
             self.can_server.open_bus(),
             self.connector_ids,
@@ -93,9 +98,12 @@ class SimRig:
         ).start()
         self.rfid = RfidTwin()
         self.wire = WireEv(self.root / "pilot.wire")
-        for cid in self.connector_ids:
+        for slot, cid in enumerate(self.connector_ids):
             spec = self.specs[cid]
-            meter = MeterTwin(self.root / f"meter{cid}.json", register_map(spec.meter_model))
+            port = self.meter_ports[slot] if slot < len(self.meter_ports) else 0
+            meter = MeterTwin(
+                self.root / f"meter{cid}.json", register_map(spec.meter_model), port=port
+            )
             await meter.start()
             self.meters[cid] = meter
         for slot in range(len(self.connector_ids)):

@@ -47,6 +47,7 @@ from ocpp.messages import Call, validate_payload
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from bench.ports import Ports
 from bench.scenarios.handle import BaseHandle, ScenarioFailed
 from bench.scenarios.security_console import SecurityConsole
 from bench.scenarios.sim_security import CpSecurity, Endpoint
@@ -929,8 +930,10 @@ class CsmsBench:
         *,
         operator_hook: OperatorHook | str | None = None,
         connectors: int | None = None,
+        ports: Ports | None = None,
     ) -> None:
         self.options = options
+        self.ports = ports or Ports()  # our CSMS's listeners when it is the DUT
         self.clock = clock or Clock.start(options.speed)
         self.trace: list[dict[str, Any]] = []
         self.tags = IdTags()
@@ -996,8 +999,11 @@ class CsmsBench:
             self.clock,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
             pki_dir=_shared_pki_dir(),
-            plain_port=0,
-            client_cert_port=0,
+            port=self.ports.csms,
+            plain_port=self.ports.plain or 0,
+            client_cert_port=self.ports.client_cert or 0,
+            ftp_port=self.ports.ftp,
+            ftp_passive_ports=self.ports.ftp_passive,
             client_cert_ssl_context=client_cert_server_context(
                 pki.server_cert, pki.server_key, pki.ca_cert
             ),

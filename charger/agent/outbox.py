@@ -33,6 +33,16 @@ log = logging.getLogger("charger.agent.outbox")
 #: Outbox actions that belong to a transaction: sent only once its start is confirmed.
 TX_BOUND = ("StopTransaction", "MeterValues")
 
+#: CALLERROR codes that say the Central System will never take this action.
+UNSUPPORTED = ("NotImplemented", "NotSupported")
+
+
+def _never_taken(action: str, exc: BaseException) -> bool:
+    """A non-transaction message refused as unsupported: retrying cannot help."""
+    code = getattr(exc, "code", None)
+    return code in UNSUPPORTED and action not in ("StartTransaction", *TX_BOUND)
+
+
 Answer = Callable[[str, dict[str, Any], dict[str, Any], int | None], None]
 
 
@@ -145,6 +155,12 @@ class Outbox:
             except (CallErrorReceived, OCPPError, TimeoutError) as exc:
                 if link is not self.link:
                     continue  # the connection went away: not the CSMS's failure to process
+                if _never_taken(item.action, exc):
+                    # A Central System without the security extension: retrying only holds
+                    # every later message (the StatusNotifications after boot) back.
+                    log.warning("%s: the Central System does not take it: %s", item.action, exc)
+                    self.store.done(item.seq)
+                    continue
                 attempts = self.store.count_attempt(item.seq)
                 log.warning("%s attempt %s failed: %s", item.action, attempts, exc)
                 if attempts >= max(1, self.config.int("TransactionMessageAttempts")):

@@ -53,8 +53,9 @@ class ConnectionPlan(Protocol):
 
 
 class BasicAuthPlan:
-    """Security profiles 0-2 as provisioned: Basic auth with AuthorizationKey; TLS for
-    a ``wss://`` URL, verified against the provisioned CA."""
+    """Security profiles 0-3 as provisioned: Basic auth with AuthorizationKey; TLS for
+    a ``wss://`` URL, verified against the provisioned CA, with the provisioned client
+    certificate if there is one."""
 
     def __init__(self, settings: AgentSettings, config: Configuration) -> None:
         self.settings = settings
@@ -67,6 +68,8 @@ class BasicAuthPlan:
         if url.startswith("wss://"):
             context = ssl.create_default_context(cafile=s.ca_file)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
+            if s.client_cert_file:  # profile 3 with a provisioned client certificate
+                context.load_cert_chain(s.client_cert_file, s.client_key_file)
         headers = {}
         password = self.config.get("AuthorizationKey")
         if password and self.config.int("SecurityProfile") > 0:

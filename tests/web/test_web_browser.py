@@ -375,3 +375,72 @@ def test_a_scenario_run_never_disturbs_the_live_session(bench, browser, shots):
     rig.click("#c1-unplug")
     expect(rig.locator("#c1-status")).to_have_text("Available", timeout=60_000)
     assert rig.js_errors == [] and scenarios.js_errors == []
+
+
+def test_get_configuration_answers_as_a_table_of_keys_values_and_access(bench, browser, shots):
+    from playwright.sync_api import expect
+
+    page = log_in(browser(), bench, "olga")
+    page.goto(bench + "control")
+    page.select_option("#op-action", "GetConfiguration")
+    page.wait_for_timeout(300)  # the form is rebuilt from the schema
+    page.fill("#op-json", "{}")
+    page.click("#op-from-json")
+    page.click("#op-send")
+    table = page.locator("#config-table")
+    expect(table).to_be_visible(timeout=30_000)
+    row = table.locator('tr[data-key="HeartbeatInterval"]')
+    expect(row).to_contain_text("read-write")
+    assert row.locator("td.value").inner_text().strip().isdigit()
+    expect(table.locator('tr[data-key="GetConfigurationMaxKeys"]')).to_contain_text("read-only")
+    assert table.locator("tbody tr").count() > 20
+    expect(page.locator("#op-result-raw")).not_to_have_attribute("open", "")
+    page.screenshot(path=str(shots / "configuration.png"), full_page=True)
+    assert page.js_errors == []
+
+
+def test_the_report_folds_its_cases_and_loads_a_case_when_opened(bench, browser, shots):
+    """The run of the first test has a report: summary first, cases folded."""
+    from playwright.sync_api import expect
+
+    context = browser()
+    page = log_in(context, bench, "olga")
+    runs = page.evaluate("() => fetch('/api/runs').then((r) => r.json())")
+    done = next(r for r in runs if r["report"] and r["total"] >= 3)
+    report = context.new_page()
+    report.goto(f"{bench}runs/{done['id']}/report/")
+    cases = report.locator("details.case")
+    assert cases.count() == done["total"]
+    assert all(not cases.nth(i).get_attribute("open") for i in range(cases.count()))
+    frame = report.frame_locator("details.case >> nth=0 >> iframe.case-detail")
+    cases.nth(0).locator("summary").click()
+    expect(frame.locator("svg.timeline")).to_be_visible(timeout=15_000)
+    expect(frame.locator("table.trace")).to_be_visible()
+    expect(cases.nth(0).locator("ol.steps li.pass").first).to_be_visible()
+    report.screenshot(path=str(shots / "report-folded.png"), full_page=True)
+    printed = context.new_page()
+    printed.goto(f"{bench}runs/{done['id']}/report/print.html")
+    assert printed.locator("table.trace").count() == done["total"]
+    assert printed.locator("svg.timeline").count() == done["total"]
+    # the panel shows the same sequence chart for a finished case
+    page.goto(f"{bench}runs/{done['id']}")
+    page.locator("#run-cases tr.case-row").first.click()
+    page.locator("#timeline summary").click()
+    image = page.locator("#timeline img")
+    expect(image).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 100
+    expect(page.locator("#step-log .step.pass").first).to_be_visible()
+    expect(page.locator("#run-cases td.energy").first).not_to_be_empty()
+    page.screenshot(path=str(shots / "run-timeline.png"), full_page=True)
+
+
+def test_no_page_is_wider_than_a_phone(bench, browser, shots):
+    context = browser()
+    page = log_in(context, bench, "olga")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("", "scenarios", "control", "trace"):
+        page.goto(bench + path)
+        page.wait_for_timeout(800)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"/{path} is {width} px wide at 390 px"
+        page.screenshot(path=str(shots / f"phone-{path or 'rig'}.png"), full_page=True)
