@@ -50,7 +50,10 @@ EXTENDED_TRIGGERS = (
     "SignChargePointCertificate",
     "StatusNotification",
 )
-RECONNECT_AFTER_ANSWER_S = 0.5  # the ChangeConfiguration answer leaves first
+#: After answering ChangeConfiguration SecurityProfile/AuthorizationKey the charger
+#: reconnects by itself; first it leaves the Central System time to send the Reset the
+#: lab tool sends next (TC_083_CS), which reconnects it with the new setting as well.
+RECONNECT_AFTER_ANSWER_S = 2.0
 
 
 class Security(Feature):
@@ -72,7 +75,7 @@ class Security(Feature):
         self.certificates = CertificateStore(db, Path(ctx.settings.state_dir) / "keys")
         self.log = SecurityLog(db, lambda p: ctx.send_durable("SecurityEventNotification", p))
         self.connection = ConnectionPlanner(
-            ctx.settings, ctx.config, self.certificates, self.log, self.now
+            ctx.settings, ctx.config, self.certificates, self.log, self.now, ctx.clock.time
         )
         self.logs = LogUploads(ctx, self.log)
         self._ready: list[Any] = []
@@ -86,9 +89,10 @@ class Security(Feature):
         return iso(self.ctx.clock.now())
 
     def record(self, kind: str, tech_info: str | None = None) -> None:
-        entry = self.log.record(kind, self.now(), tech_info)
+        """A security event: in the security log, and to the Central System if it is one
+        this charger sends (:mod:`.events`)."""
+        self.log.record(kind, self.now(), tech_info)
         log.info("security event %s%s", kind, f": {tech_info}" if tech_info else "")
-        del entry
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -134,7 +138,8 @@ class Security(Feature):
     # --- configuration keys ------------------------------------------------------------
 
     def _change_profile(self, value: str) -> str:
-        """Whitepaper ed. 3, 1.3.3: upwards only, prerequisites checked, then reconnect."""
+        """Whitepaper ed. 3, use case A05 (Upgrade Charge Point Security Profile): upwards
+        only, prerequisites checked, then reconnect (lab cases 083, 084)."""
         machine = self.connection.machine()
         status, why = machine.request(
             int(value),
@@ -151,7 +156,8 @@ class Security(Feature):
         return status
 
     def _change_key(self, value: str) -> str:
-        """Whitepaper ed. 3, 1.3.1: Accepted, then reconnect with the new AuthorizationKey."""
+        """Whitepaper ed. 3, use case A01 (Update Charge Point Password for HTTP Basic
+        Authentication): Accepted, then reconnect with the new key (lab case 073)."""
         self.ctx.config.set_internal("AuthorizationKey", value)
         self.record("ReconfigurationOfSecurityParameters", "AuthorizationKey")
         if self.connection.machine().in_use() in (1, 2):
@@ -194,7 +200,7 @@ class Security(Feature):
 
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str, **_: Any):
-        """Whitepaper ed. 3, A02/A03 (lab cases 074, 077): verified against the
+        """Whitepaper ed. 3, use cases A02/A03 (lab cases 074, 077): verified against the
         CentralSystemRootCertificate and our CSR's key; used from the next connection."""
         try:
             chain = self.certificates.check_signed_chain(
@@ -251,6 +257,8 @@ class Security(Feature):
             status, request_id = self.logs.status()
             return "Accepted", [call.LogStatusNotification(status, request_id)], False
         if requested == "FirmwareStatusNotification":
+            # The security extension's firmware status is the signed update's (as EVerest
+            # libocpp's 1.6 charge point answers it): SignedFirmwareStatusNotification.
             status, request_id = self.firmware.signed_status()
             message = call.SignedFirmwareStatusNotification(status, request_id)
             return "Accepted", [message], False
