@@ -1,6 +1,6 @@
 """A part of the connector that cannot be opened faults it with the part's error code."""
 
-from charger.agent import actions as act
+from charger.agent import commands as act
 from charger.agent.connector import ConnectorLogic, Inputs
 from charger.hw.interfaces import EvStatus, PowerStatus
 
