@@ -1,4 +1,4 @@
-"""``bench firmware build | verify | key``: wired into ``bench/cli.py`` by add_subcommands."""
+"""``bench firmware build | verify | key``: wired into ``bench/cli/parser.py`` by add_subcommands."""
 
 from __future__ import annotations
 
