@@ -47,7 +47,7 @@ from ocpp.messages import Call, validate_payload
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from bench.scenarios.handle import BaseHandle, ScenarioFailed
+from bench.scenarios.handle import BaseHandle, ScenarioFailed, ScenarioTimedOut
 from bench.scenarios.sim_security import CpSecurity
 from charger.clock import Clock, iso
 from charger.protocol.actions import CSMS_ACTIONS, CSMS_SECURITY_ACTIONS
@@ -602,7 +602,7 @@ class OperatorRequest:
         try:
             return await asyncio.wait_for(asyncio.shield(self.task), wall)
         except TimeoutError:
-            raise ScenarioFailed(
+            raise ScenarioTimedOut(
                 f"operator action {self.action} {self.params}: the CSMS reported no result "
                 f"within {within:g} s"
             ) from None
@@ -1171,7 +1171,7 @@ class CsmsHandle(BaseHandle):
                 f"the CSMS answered {name} with CALLERROR {exc.code}: {exc.description}"
             ) from None
         except TimeoutError:
-            raise ScenarioFailed(f"the CSMS did not answer {name} within {within:g} s") from None
+            raise ScenarioTimedOut(f"the CSMS did not answer {name} within {within:g} s") from None
         except OCPPError as exc:
             raw = next(
                 (
