@@ -35,15 +35,20 @@ class LinkProxy:
         self._server = await asyncio.start_server(self._accept, self.host, port)
         return self
 
-    async def route(self, target_port: int) -> int:
-        """Carry one more CSMS port over this cable; returns the local port to dial."""
+    async def route(self, target_port: int, port: int = 0) -> int:
+        """Carry one more CSMS port over this cable (on local ``port``, 0: any free one);
+        returns the local port to dial."""
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await self._accept(reader, writer, (self.target[0], target_port))
 
-        server = await asyncio.start_server(accept, self.host, 0)
+        server = await asyncio.start_server(accept, self.host, port)
         self._routes.append(server)
         return server.sockets[0].getsockname()[1]
+
+    def route_ports(self) -> list[int]:
+        """The local ports of the further routes (:meth:`route`)."""
+        return [server.sockets[0].getsockname()[1] for server in self._routes]
 
     async def stop(self) -> None:
         self.cut()

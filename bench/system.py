@@ -3,6 +3,8 @@
 ``bench up`` runs one until Ctrl-C; ``bench run`` builds a fresh one per scenario.
 The CSMS and the rig's twins live in this process; the agent is a child process
 that reaches them only through the real protocols (wss, Modbus, CAN, serial, pilot).
+With a :class:`RemoteCsms` (``bench up --csms URL``) the bench's own Central System
+stays off and the agent talks to that one; the bench plays only the rig and the driver.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bench.agent_process import AgentProcess
 from bench.csms.server import CentralSystem
 from bench.doubles.charger import write_quirks
 from bench.linkproxy import LinkProxy
+from bench.ports import Ports
 from bench.rig.sim import SimRig
 from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
 from bench.security.redact import redact
@@ -37,6 +40,72 @@ DEMO_TAGS = {
 }
 
 
+class SettingsError(ValueError):
+    """A remote Central System's settings do not fit together (one line for the user)."""
+
+
+@dataclass(frozen=True)
+class RemoteCsms:
+    """Another Central System our charger connects to (``bench up --csms``).
+
+    ``url`` is the endpoint without the charge point id (the agent appends it, as
+    OCPP-J §3.1.1 builds it); ``profile`` the OCPP security profile: 1 plain ws with
+    Basic auth, 2 TLS with Basic auth, 3 TLS with a client certificate (``cert_file``,
+    ``key_file``). ``ca_file`` None trusts the system's CA store.
+    """
+
+    url: str
+    cp_id: str
+    password: str | None = None
+    ca_file: str | None = None
+    profile: int | None = None  # None: 2 for wss://, 1 for ws://
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def security_profile(self) -> int:
+        """The profile these settings give; :class:`SettingsError` when they contradict."""
+        scheme = self.url.split("://", 1)[0].lower()
+        if scheme not in ("ws", "wss") or "://" not in self.url:
+            raise SettingsError(f"--csms {self.url!r}: expected ws://host:port/path or wss://…")
+        profile = self.profile if self.profile is not None else (2 if scheme == "wss" else 1)
+        if profile not in (0, 1, 2, 3):
+            raise SettingsError(f"--profile {profile}: OCPP 1.6 security profiles are 0-3")
+        if profile >= 2 and scheme != "wss":
+            raise SettingsError(f"security profile {profile} needs a wss:// URL (TLS)")
+        if profile <= 1 and scheme != "ws":
+            raise SettingsError(f"security profile {profile} is plain ws://, not {scheme}://")
+        if profile in (1, 2) and not self.password:
+            raise SettingsError(f"security profile {profile} needs --password (Basic auth)")
+        if profile == 3 and not (self.cert_file and self.key_file):
+            raise SettingsError("security profile 3 needs --cert and --key (client certificate)")
+        if not self.cp_id:
+            raise SettingsError("--cp-id is required with --csms")
+        return profile
+
+
+@dataclass(frozen=True)
+class SystemStatus:
+    """What a watcher (the panel) reads of a running bench, in one call on its loop.
+
+    ``rig`` is :meth:`SimRig.snapshot` on a simulated rig and None on real parts;
+    ``link_up`` is None before the link proxy runs; ``cp_connected`` is False while
+    the Central System is stopped.
+    """
+
+    t: float
+    speed: float
+    cp_id: str
+    simulated: bool
+    rig: dict[str, Any] | None
+    connector_ids: list[int]
+    link_up: bool | None
+    csms_up: bool
+    cp_connected: bool
+    agent_running: bool
+    agent_pid: int | None
+    parts: list[PartStatus]  # the agent's hardware parts as it last reported them
+
+
 @dataclass
 class Endpoints:
     csms_url: str
@@ -50,36 +119,45 @@ class BenchSystem:
         self,
         state: StateDir,
         clock: Clock | None = None,
-        csms_port: int = 0,
         agent_config: dict[str, str] | None = None,
         hardware: HardwareConfig | None = None,
         agent_quirks: dict[str, Any] | None = None,
-        api_port: int | None = None,
-        client_cert_port: int | None = None,
-        plain_port: int | None = None,
+        ports: Ports | None = None,
+        remote: RemoteCsms | None = None,
     ) -> None:
         self.state = state
         self.clock = clock or Clock.start()
-        self.csms_port = csms_port
-        self.agent_config = agent_config or {}
-        self.cp_id, self.password = state.credentials()
+        #: Where every listener binds (0: any free port; None: that listener is off).
+        self.ports = ports or Ports()
+        self.csms_port = self.ports.csms
+        self.ftp_port = self.ports.ftp
+        self.remote = remote  # another Central System: ours stays off
+        self.agent_config = dict(agent_config or {})
+        if remote is not None:
+            self.agent_config.setdefault("SecurityProfile", str(remote.security_profile()))
+            self.cp_id, self.password = remote.cp_id, remote.password
+        else:
+            self.cp_id, self.password = state.credentials()
         self.csms: CentralSystem | None = None
         self.hardware = hardware  # real parts: no twins are started
         self.agent_quirks = agent_quirks or {}
-        self.api_port = api_port  # the CSMS's HTTP operations API (bench up), None: off
+        self.api_port = self.ports.api  # the CSMS's HTTP operations API (bench up), None: off
         # The CSMS's ports for security profile 3 (client certificates) and 1 (plain ws),
         # None: off.
-        self.client_cert_port = client_cert_port
-        self.plain_port = plain_port
+        self.client_cert_port = self.ports.client_cert
+        self.plain_port = self.ports.plain
         #: (certificate, key) files the CSMS's main port presents instead of the bench's
         #: server certificate from the next (re)start: a case may present one the charge
         #: point must not trust, or one from a root it has just installed.
         self.server_identity: tuple[str, str] | None = None
-        self.rig = SimRig(state.rig, self.clock)
+        self.rig = SimRig(
+            state.rig, self.clock, can_port=self.ports.can, meter_ports=self.ports.meters
+        )
         self.agent: AgentProcess | None = None
         self.proxy: LinkProxy | None = None
         self.trace: list[dict[str, Any]] = []  # every frame, across CSMS restarts
         self.agent_crashes = 0
+        self.csms_running = False  # started and not stopped by stop_csms()
         # The agent's part statuses (its health file) and who wants to hear of changes.
         self.health: dict[str, PartStatus] = {}
         self.health_listeners: list[Callable[[PartStatus], None]] = []
@@ -88,29 +166,42 @@ class BenchSystem:
         self._trace_event = asyncio.Event()
 
     async def start(self) -> Endpoints:
-        pki = ensure_pki(self.state.pki)
-        await self.start_csms()
-        assert self.csms is not None
-        self.proxy = await LinkProxy("127.0.0.1", self.csms_port).start()
-        # Where the charger connects per security profile, every port behind the one cable.
-        csms_urls = {}
-        for profile, port in sorted(self.csms.profile_ports().items()):
-            local = self.proxy.port if port == self.csms_port else await self.proxy.route(port)
-            scheme = "ws" if profile == 1 else "wss"
-            csms_urls[str(profile)] = f"{scheme}://127.0.0.1:{local}/ocpp"
+        # Key generation takes a second or more on a Pi: off the loop, where it would
+        # stall every twin on it (another case's, or the live rig's).
+        pki = await asyncio.to_thread(ensure_pki, self.state.pki)
+        signing_key = await asyncio.to_thread(ensure_signing_key, self.state.pki / "firmware")
+        csms_urls: dict[str, str] = {}
+        if self.remote is None:
+            await self.start_csms()
+            assert self.csms is not None
+            self.proxy = await LinkProxy("127.0.0.1", self.csms_port).start(self.ports.proxy)
+            # Where the charger connects per security profile, every port behind the one cable.
+            route_ports = {3: self.ports.proxy_client_cert, 1: self.ports.proxy_plain}
+            for profile, port in sorted(self.csms.profile_ports().items()):
+                if port == self.csms_port:
+                    local = self.proxy.port
+                else:
+                    local = await self.proxy.route(port, route_ports.get(profile) or 0)
+                scheme = "ws" if profile == 1 else "wss"
+                csms_urls[str(profile)] = f"{scheme}://127.0.0.1:{local}/ocpp"
+            csms_url, ca_file = f"wss://127.0.0.1:{self.proxy.port}/ocpp", str(pki.ca_cert)
+        else:
+            csms_url, ca_file = self.remote.url, self.remote.ca_file
         hardware = self.hardware or await self.rig.start()
         hardware_file = self.state.agent / "hardware.json"
         hardware_file.write_text(json.dumps(hardware.to_dict(), indent=2))
         settings = AgentSettings(
             charge_point_id=self.cp_id,
-            csms_url=f"wss://127.0.0.1:{self.proxy.port}/ocpp",
+            csms_url=csms_url,
             csms_urls=csms_urls,
             state_dir=str(self.state.agent),
             hardware_file=str(hardware_file),
-            ca_file=str(pki.ca_cert),
+            ca_file=ca_file,
             initial_password=self.password,
             initial_config=self.agent_config,
-            manufacturer_root=str(ensure_signing_key(self.state.pki / "firmware").root_path),
+            manufacturer_root=str(signing_key.root_path),
+            client_cert_file=self.remote.cert_file if self.remote else None,
+            client_key_file=self.remote.key_file if self.remote else None,
         )
         settings_file = self.state.agent / "settings.json"
         settings.dump(settings_file)
@@ -177,9 +268,13 @@ class BenchSystem:
         return list(self.health.values())
 
     def endpoints(self) -> Endpoints:
-        assert self.csms is not None
+        if self.remote is not None:
+            csms_url = self.remote.url.rstrip("/") + "/" + self.cp_id
+        else:
+            assert self.csms is not None
+            csms_url = self.csms.url(self.cp_id)
         return Endpoints(
-            csms_url=self.csms.url(self.cp_id),
+            csms_url=csms_url,
             charge_point_id=self.cp_id,
             state_dir=str(self.state.root),
             agent_pid=self.agent.pid if self.agent else None,
@@ -199,7 +294,9 @@ class BenchSystem:
 
     async def start_csms(self) -> None:
         """Start (or restart, on the same port and database) the Central System."""
-        pki = ensure_pki(self.state.pki)
+        if self.remote is not None:
+            raise RuntimeError("this bench's charger talks to another Central System")
+        pki = await asyncio.to_thread(ensure_pki, self.state.pki)
         cert, key = self.server_identity or (pki.server_cert, pki.server_key)
         self.csms = CentralSystem(
             self.state.csms / "csms.sqlite",
@@ -213,12 +310,18 @@ class BenchSystem:
                 pki.server_cert, pki.server_key, pki.ca_cert
             ),
             plain_port=self.plain_port,
+            ftp=True,  # with the bench, on its port, not on first use
+            ftp_port=self.ftp_port,
+            ftp_passive_ports=self.ports.ftp_passive,
         )
         self.csms.frames.add_listener(self._record)
         await self.csms.start()
+        self.csms_running = True
         self.csms_port = self.csms.port
         ports = self.csms.profile_ports()
         self.client_cert_port, self.plain_port = ports.get(3), ports.get(1)  # same on restart
+        if self.csms.ftp is not None:
+            self.ftp_port = self.csms.ftp.port
         if self.csms.store.charge_point(self.cp_id) is None:  # keep a rotated key, its profile
             # The profile the charger is provisioned with (its SecurityProfile key), if any.
             profile = self.agent_config.get("SecurityProfile")
@@ -253,8 +356,47 @@ class BenchSystem:
 
     async def stop_csms(self) -> None:
         """The Central System goes away; the agent must queue and reconnect."""
+        self.csms_running = False
         if self.csms is not None:
             await self.csms.stop()
+
+    # --- what a watcher reads (on the bench's loop) -----------------------------------
+
+    def status(self) -> SystemStatus:
+        simulated = self.hardware is None
+        csms = self.csms if self.csms_running else None
+        return SystemStatus(
+            t=round(self.clock.time(), 3),
+            speed=self.clock.speed,
+            cp_id=self.cp_id,
+            simulated=simulated,
+            rig=self.rig.snapshot() if simulated and self.rig.running else None,
+            connector_ids=self.connector_ids(),
+            link_up=self.proxy.up if self.proxy is not None else None,
+            csms_up=csms is not None,
+            cp_connected=csms is not None and csms.connected(self.cp_id),
+            agent_running=self.agent is not None and self.agent.running,
+            agent_pid=self.agent.pid if self.agent is not None else None,
+            parts=self.hardware_health(),
+        )
+
+    def connector_ids(self) -> list[int]:
+        if self.hardware is not None:
+            return [c.id for c in self.hardware.connectors]
+        return list(self.rig.connector_ids)
+
+    def transactions(self) -> list[dict[str, Any]]:
+        """The charge point's transactions as the CSMS stored them; [] while it is stopped."""
+        if self.csms is None or not self.csms_running:
+            return []
+        return self.csms.transactions(self.cp_id)
+
+    def composite_schedule(self, connector: int, duration_s: int) -> dict[str, Any] | None:
+        """The schedule the CSMS's charging profiles give ``connector``; None: no limit."""
+        if self.csms is None or not self.csms_running:
+            return None
+        schedule = self.csms.predict_composite(self.cp_id, connector, duration_s)
+        return schedule if schedule.get("chargingSchedulePeriod") else None
 
     def kill_agent(self) -> None:
         assert self.agent is not None

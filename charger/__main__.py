@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from charger.agent.diagnostics import log_formatter
+from charger.agent.features.diagnostics import log_formatter
 from charger.agent.runtime import Charger
 from charger.agent.settings import AgentSettings
 from charger.clock import Clock
@@ -69,13 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m charger")
     parser.add_argument("settings", type=Path, help="agent settings JSON")
     args = parser.parse_args(argv)
-    settings = AgentSettings.load(args.settings)
+    try:
+        settings = AgentSettings.load(args.settings)
+    except ValueError as exc:
+        print(f"python -m charger: {exc}", file=sys.stderr)
+        return 2
     Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
     lock = hold_state(Path(settings.state_dir))
     if lock is None:
         return EXIT_LOCKED
     log_file = Path(settings.state_dir) / "agent.log"
-    handlers = [logging.FileHandler(log_file), logging.StreamHandler(sys.stderr)]
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [
+        logging.FileHandler(log_file),
+        logging.StreamHandler(sys.stderr),
+    ]
     for handler in handlers:  # simulated UTC time: what GetDiagnostics windows are in
         handler.setFormatter(log_formatter(Clock.from_env()))
     logging.basicConfig(level=logging.INFO, handlers=handlers)

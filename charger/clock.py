@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from charger.protocol.times import format_ocpp_time as iso  # noqa: F401 (one writer)
+
 ENV = "BENCH_CLOCK"
 
 
@@ -60,8 +62,3 @@ class Clock:
 
     def sleep_blocking(self, sim_seconds: float) -> None:
         time.sleep(max(0.0, sim_seconds) / self.speed)
-
-
-def iso(dt: datetime) -> str:
-    """OCPP timestamp: UTC with milliseconds and a Z."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -33,7 +33,7 @@ def test_no_firmware_module_names_the_bench():
 
 def test_running_the_firmware_loads_no_bench_module():
     probe = (
-        "import sys, charger.__main__, charger.hw.factory, charger.agent.firmware;"
+        "import sys, charger.__main__, charger.hw.factory, charger.agent.features.firmware;"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FOREIGN!r}))"
     )
     out = subprocess.run(

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from web import schemas
 from web.auth import operator_required
-from web.bench_api import BenchError
+from web.errors import BenchError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -28,7 +28,7 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from web.auth import check_csrf
-from web.bench_api import BenchError
+from web.errors import BenchError
 
 bp = Blueprint("live", __name__)
 _sock = Sock()  # only its route decorator is used; routes live on the blueprint

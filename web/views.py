@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, send_file
 
 bp = Blueprint("views", __name__)
 
@@ -30,16 +30,29 @@ def run(run_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/runs/<run_id>/report/")
-@bp.get("/runs/<run_id>/report/<name>")
+@bp.get("/runs/<run_id>/report/<path:name>")
 def report(run_id: str, name: str = "index.html"):  # type: ignore[no-untyped-def]
     path = _api().report_file(run_id, name)
     if path is None:
         abort(404)
     response = send_file(path, max_age=0)
-    if name == "index.html":  # the report is self-contained: inline styles, inline SVG
+    if name.endswith(".html"):  # self-contained: inline styles and SVG, its case pages framed
         response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            "frame-src 'self'; frame-ancestors 'self'"
         )
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.get("/runs/<run_id>/timeline/<case_id>.svg")
+def timeline(run_id: str, case_id: str):  # type: ignore[no-untyped-def]
+    """A finished case's sequence chart (the report's drawing), as an image."""
+    svg = _api().timeline(run_id, case_id)
+    if svg is None:
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
 
 

@@ -10,6 +10,7 @@ import argparse
 
 from bench import __version__
 from bench.cli.errors import EXIT_STATUSES
+from bench.ports import SPAN, add_port_arguments
 from bench.scenarios.registry import PROFILES, ROLES
 
 DESCRIPTION = "OCPP 1.6J charger test bench: a Central System, a charger agent and a rig."
@@ -60,18 +61,20 @@ def _up(sub: argparse._SubParsersAction) -> None:
         "says otherwise) and the web panel; Ctrl-C stops everything.",
     )
     up.add_argument("--state-dir", default="bench-state", help=STATE_HELP)
-    up.add_argument(
-        "--port",
-        type=int,
-        default=9000,
-        help="CSMS port on 127.0.0.1 (profile 2); +1 its HTTP API, +2 profile 3",
-    )
-    up.add_argument(
-        "--plain-port", type=int, help="also serve security profile 1 (plain ws) on this port"
-    )
     up.add_argument("--rig", help="rig file (TOML, see wiring/rig.example.toml); default simulated")
     up.add_argument("--panel-host", default="127.0.0.1", help="web panel address")
-    up.add_argument("--panel-port", type=int, default=8080, help="web panel port")
+    up.add_argument("--panel-port", type=int, help="web panel port (default 8080, or base+4)")
+    add_port_arguments(up)
+    other = up.add_argument_group(
+        "our charger at another Central System (the bench's own CSMS stays off)"
+    )
+    other.add_argument("--csms", metavar="URL", help="ws(s)://host:port/path (id is appended)")
+    other.add_argument("--cp-id", help="the charge point id to connect as")
+    other.add_argument("--password", help="Basic-auth password (security profiles 1, 2)")
+    other.add_argument("--ca", help="CA certificate (PEM) to trust; default: the system store")
+    other.add_argument("--profile", type=int, help="security profile 0-3 (default from URL)")
+    other.add_argument("--cert", help="client certificate chain (PEM), profile 3")
+    other.add_argument("--key", help="its private key (PEM), profile 3")
     up.add_argument(
         "--panel-tls",
         choices=("auto", "on", "off"),
@@ -117,6 +120,11 @@ def _run(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="scenario parameter (soak: faults=N, seed=N)",
+    )
+    run.add_argument(
+        "--port-base",
+        type=int,
+        help=f"rig n of --parallel listens on BASE+n*{SPAN}.. (default: free ports)",
     )
     run.add_argument("--json", metavar="FILE", help="write the results as JSON to this file")
     run.add_argument(

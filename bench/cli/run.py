@@ -111,6 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         operator_hook=args.operator_hook,
         params=params,
         keep_failed=keep_failed,
+        port_base=args.port_base,
     )
     tty = sys.stdout.isatty()
     progress = Progress(cases, options.parallel, sys.stdout, tty)

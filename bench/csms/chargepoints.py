@@ -1,6 +1,6 @@
 """The charge-point registry a person drives: add, remove, re-key, import, idTags.
 
-Mixed into ``CentralSystem``; the HTTP API (:mod:`bench.csms.api`), ``bench csms add-cp``
+Mixed into ``CentralSystem``; the HTTP API (:mod:`bench.csms.http_api`), ``bench csms add-cp``
 and the panel's registry page all call these methods. The CSMS keeps only hashes: a
 password it generates (:func:`bench.security.passwords.generate_password`, 32 characters)
 is returned once and stored as a fast HMAC (a guess at 190 bits is hopeless whatever the
@@ -222,6 +222,14 @@ class ChargePointRegistry:
             raise NotRegistered(f"no charge point {cp_id!r} is registered")
         self.security_store.remove(cp_id)
         self.credentials.forget(cp_id)
+        self.disconnect_charge_point(cp_id)
+
+    def set_security_profile(self, cp_id: str, profile: int) -> None:
+        """The profile ``cp_id`` must connect with from now on (any direction: the
+        registry is the operator's, the OCPP upgrade goes through ChangeConfiguration)."""
+        if self.store.charge_point(cp_id) is None:
+            raise NotRegistered(f"no charge point {cp_id!r} is registered")
+        self.security_store.set_profile(cp_id, check_profile(profile))
         self.disconnect_charge_point(cp_id)
 
     def remove_id_tag(self, id_tag: str) -> None:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bench.csms.security_handlers import SECURITY_HANDLERS
 from bench.csms.store import Store
+from charger.charging_profiles import end_transaction
 from charger.clock import Clock, iso
-from charger.smartcharging import end_transaction
+from charger.protocol.times import parse_ocpp_time
 
 LOG = logging.getLogger(__name__)
 
@@ -299,5 +300,6 @@ def _default_unit(measurand: str) -> str | None:
 
 def _parse_ts(value: str) -> datetime:
     """ISO 8601 as OCPP sends it; a value without offset is taken as UTC."""
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parse_ocpp_time(value)
+    assert parsed is not None
+    return parsed

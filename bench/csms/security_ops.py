@@ -39,8 +39,8 @@ from bench.security.ca import (
 )
 from bench.security.passwords import fast_hash, generate_password, hash_password
 from bench.security.redact import redact_text
+from charger.charging_profiles import parse_time
 from charger.clock import Clock, iso
-from charger.smartcharging import parse_time
 
 if TYPE_CHECKING:
     from bench.csms.store import Store
@@ -193,27 +193,17 @@ class SecurityOperations:
         self,
         cp_id: str,
         log_type: str = "SecurityLog",
-        remote_location: str | None = None,
-        oldest_timestamp: datetime | str | None = None,
-        latest_timestamp: datetime | str | None = None,
+        log: dict[str, Any] | None = None,
         request_id: int | None = None,
         retries: int | None = None,
         retry_interval: int | None = None,
     ) -> dict[str, Any]:
-        log = {
-            k: iso(v) if isinstance(v, datetime) else v
-            for k, v in (
-                ("remoteLocation", remote_location),
-                ("oldestTimestamp", oldest_timestamp),
-                ("latestTimestamp", latest_timestamp),
-            )
-            if v is not None
-        }
+        """GetLog; ``log`` is LogParametersType (without remoteLocation: the CSMS's FTP)."""
         return await self._run(
             cp_id,
             "GetLog",
             log_type=log_type,
-            log=log or None,
+            log=log,
             request_id=request_id,
             retries=retries,
             retry_interval=retry_interval,

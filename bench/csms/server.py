@@ -30,7 +30,7 @@ Options around the OCPP server, all off or local by default:
   rooted at ``<state>/ftp`` with this rig's credentials in ``<state>/ftp.json``.
   True starts it with the CSMS, False never, None (default) on first need
   (UpdateFirmware by file name, GetDiagnostics without a location).
-* ``api_port``: the HTTP JSON API (:mod:`bench.csms.api`) on ``api_host``
+* ``api_port``: the HTTP JSON API (:mod:`bench.csms.http_api`) on ``api_host``
   (127.0.0.1); None (default) = no API. Its URL goes to ``<state>/api.json`` for
   ``bench csms``.
 * ``octt_compatible`` (default True): the CSMS sends nothing unsolicited - no
@@ -76,6 +76,7 @@ from bench.security.passwords import hash_password
 from charger.clock import Clock, iso
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from charger.protocol.frames import CALL
+from charger.protocol.times import parse_ocpp_time
 from charger.protocol.transport import OCPP16
 
 LOG = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         ftp_host: str = "127.0.0.1",
         ftp_port: int = 0,
         ftp_public_host: str | None = None,
+        ftp_passive_ports: range | None = None,
         api_port: int | None = None,
         api_host: str = "127.0.0.1",
         api_token: str | None = None,
@@ -133,6 +135,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         self.ftp_host = ftp_host
         self.ftp_port = ftp_port
         self.ftp_public_host = ftp_public_host
+        self.ftp_passive_ports = ftp_passive_ports
         self.api_host = api_host
         self.api_port = api_port
         self.api_token = api_token
@@ -266,6 +269,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
             host=self.ftp_host,
             port=self.ftp_port,
             public_host=self.ftp_public_host,
+            passive_ports=self.ftp_passive_ports,
         )
         server.start()
         self._ftp = server
@@ -299,7 +303,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         """
         from werkzeug.serving import WSGIRequestHandler, make_server
 
-        from bench.csms.api import create_app
+        from bench.csms.http_api import create_app
 
         class QuietHandler(WSGIRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:  # no access log
@@ -796,7 +800,6 @@ def _db_path(state: str | Path) -> str:
 def _expiry(value: datetime | str | None) -> str | None:
     if value is None:
         return None
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parse_ocpp_time(value)
+    assert parsed is not None
     return iso(parsed)

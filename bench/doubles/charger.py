@@ -177,7 +177,7 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
 
         async def route_message(self, raw_msg: str | bytes) -> None:
             if delay and str(raw_msg).lstrip("[ ").startswith("2"):
-                await self.charger.clock.sleep(delay)  # answers the CSMS's CALLs late
+                await self.clock.sleep(delay)  # answers the CSMS's CALLs late
             await super().route_message(raw_msg)
 
         async def _send(self, message: str) -> None:

@@ -13,16 +13,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from bench.cli.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, UserError
 from bench.report.html import CSS
 from bench.report.junit import render_junit
-from bench.report.summary import VERDICTS, result_of, verdict_of
+from bench.report.summary import (
+    FAIL,
+    INCONCLUSIVE,
+    NOT_TESTED,
+    PASS,
+    VERDICTS,
+    result_of,
+    verdict_of,
+)
 
 MARKERS = ("results.json", "selftest.json", "status.json")
 
@@ -46,7 +54,7 @@ class RigRun:
     @property
     def result(self) -> str:
         """Pass, Fail or Not Tested, as the certificate's summary says it; a problem fails."""
-        return "Fail" if self.problem else result_of(self.counts)
+        return FAIL if self.problem else result_of(self.counts)
 
 
 def _read_json(path: Path) -> tuple[Any, str]:
@@ -72,8 +80,9 @@ def _read_rig(rig: str, stamp: str, folder: Path) -> RigRun:
             said = str(status.get("selftest_message") or "").strip()
             entry.problem = f"bench selftest failed (exit {rc}){': ' + said if said else ''}"
     run_rc = status.get("run_rc")
-    if isinstance(run_rc, int) and run_rc not in (0, 1) and not entry.problem:
-        entry.problem = f"bench run exited {run_rc} (0 is all passed, 1 is some failed)"
+    judged = (0, EXIT_FAILED, EXIT_INCONCLUSIVE)
+    if isinstance(run_rc, int) and run_rc not in judged and not entry.problem:
+        entry.problem = f"bench run exited {run_rc} (0 all passed, 1 failed, 3 inconclusive)"
     results = folder / "results.json"
     if results.is_file():
         data, problem = _read_json(results)
@@ -169,7 +178,7 @@ def _link(entry: RigRun, out: Path, name: str) -> str:
 def render_fleet_html(rigs: list[RigRun], out: Path) -> str:
     """A one-page index: a row per rig with its verdict counts and links to its reports."""
     overall = fleet_result(rigs)
-    css = {"Pass": "ok", "Fail": "bad"}
+    css = {PASS: "ok", FAIL: "bad"}
     rows = []
     for entry in rigs:
         c = entry.counts
@@ -199,9 +208,9 @@ def render_fleet_html(rigs: list[RigRun], out: Path) -> str:
 
 
 def fleet_result(rigs: list[RigRun]) -> str:
-    """Fail if any rig failed or has a problem, Pass if any passed, else Not Tested."""
+    """The worst rig's: Fail, then Inconclusive (not judged is not a pass), Pass, Not Tested."""
     results = {r.result for r in rigs}
-    return "Fail" if "Fail" in results else ("Pass" if "Pass" in results else "Not Tested")
+    return next((r for r in (FAIL, INCONCLUSIVE, PASS) if r in results), NOT_TESTED)
 
 
 def write_fleet_summary(
@@ -251,17 +260,16 @@ def write_fleet_summary(
 def _cmd_report_fleet(args: argparse.Namespace) -> int:
     try:
         written = write_fleet_summary(args.dir, args.stamp, args.out)
-    except (ValueError, OSError) as exc:
-        print(f"bench report-fleet: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:
+        raise UserError(str(exc), "give the reports folder fleet.yml fills") from None
     for entry in written["rigs"]:
-        print(f"{entry.rig:20} {entry.stamp:18} {entry.result:10} {entry.problem}")
+        print(f"{entry.rig:20} {entry.stamp:18} {entry.result:12} {entry.problem}")
     print(f"fleet: {written['result']}  {written['html']}  {written['junit']}")
-    return 0 if written["result"] != "Fail" else 1
+    return {FAIL: EXIT_FAILED, INCONCLUSIVE: EXIT_INCONCLUSIVE}.get(written["result"], 0)
 
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
-    """``bench report-fleet DIR [--stamp S] [--out OUT]``; exit 1 when a rig failed."""
+    """``bench report-fleet DIR [--stamp S] [--out OUT]``; exits as ``bench run`` would."""
     fleet = subparsers.add_parser(
         "report-fleet", help="merge the rigs' reports under DIR/<rig>/<stamp>/ into one summary"
     )

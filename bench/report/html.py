@@ -1,10 +1,13 @@
-"""The run as one self-contained HTML page, laid out like a lab's test report.
+"""The run as HTML pages laid out like a lab's test report.
 
-Abstract first (DUT, date, command), then the certificate's two tables (Test Result
-Summary, Performance Measurement Results), an index of every case with its verdict,
-then each case with its steps, OCPP trace and charts. Inline CSS only, no script and
-no external asset, so the file can be mailed, archived and printed as it is. Every
-string that came from the run (payloads above all) goes through ``html.escape``.
+``index.html`` (:func:`render_index`): the abstract (DUT, date, command), the
+certificate's two tables (Test Result Summary, Performance Measurement Results) and
+an index of the cases, then every case folded until opened, with its steps and
+their verdicts; its sequence chart, OCPP trace and charts are a page of their own
+(``cases/case-N.html``, :func:`render_case_page`) that the browser loads only when
+the case is opened. ``print.html`` (:func:`render_html`) holds everything expanded,
+for printing and archiving. Inline CSS only, no script and no external asset.
+Every string that came from the run (payloads above all) goes through ``html.escape``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 
 from bench.report.charts import charts, idle
 from bench.report.performance import CALL, CALLERROR, CALLRESULT, measure, rows_for_role
+from bench.report.steps import step_verdicts
 from bench.report.summary import summarize, verdict_of
+from bench.report.timeline import MARKS, timeline_svg
 
 ROLE_NAMES = {"cs": "Charging Station", "csms": "Central System (CSMS)"}
 TYPE_NAMES = {0: "unreadable", CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}
@@ -74,8 +79,20 @@ table.trace td.nw{white-space:nowrap}
 tr.in td{background:#f5f8fc}
 tr.err td{background:#fbe9e6}
 .charts svg{width:100%;max-width:720px;display:block;margin:4px 0 10px}
+svg.timeline{max-width:100%;height:auto;display:block;margin:4px 0 10px}
+ol.steps li{background:none}ol.steps li.fail,ol.steps li.error{font-weight:bold}
+ol.steps .v{display:inline-block;width:16px;font-weight:bold}
+ol.steps .v.pass{color:#10592a;background:none}ol.steps .v.fail{color:#8f1c12;background:none}
+ol.steps .v.error{color:#6b3a00;background:none}
+details.case{border-top:1px solid #222;margin-top:10px;padding-top:4px}
+details.case>summary{cursor:pointer;font-weight:bold;font-size:11pt;padding:4px 0}
+details.case>summary .small{font-weight:normal}
+details.case[open]>summary{margin-bottom:6px}
+iframe.case-detail{width:100%;height:80vh;border:1px solid #bbb}
+.only-print{display:none}
 a{color:#1f4f8a}
 @media print{
+ .only-print{display:block}.no-print{display:none}
  body{margin:0;max-width:none;padding:0;font-size:9pt}
  a{color:inherit;text-decoration:none}
  h2,h3,h4{break-after:avoid}
@@ -297,13 +314,18 @@ def _steps(case: dict[str, Any]) -> str:
     steps = case.get("steps")
     if not steps:
         steps = (case.get("details") or {}).get("steps") or []
+    verdicts = step_verdicts(steps, verdict_of(case))
     items = []
-    for step in steps:
+    for step, verdict in zip(steps, verdicts, strict=True):
+        mark = f'<span class="v {verdict}" title="{verdict}">{MARKS[verdict]}</span>'
         if isinstance(step, dict):
             t = _fmt_s(step.get("t"), 3)
-            items.append(f'<li><span class="t">{t} s</span>{_e(step.get("text"))}</li>')
+            items.append(
+                f'<li class="{verdict}">{mark}<span class="t">{t} s</span>'
+                f"{_e(step.get('text'))}</li>"
+            )
         else:
-            items.append(f"<li>{_e(step)}</li>")
+            items.append(f'<li class="{verdict}">{mark}{_e(step)}</li>')
     return f'<h4>Steps</h4><ol class="steps">{"".join(items)}</ol>' if items else ""
 
 
@@ -371,48 +393,125 @@ def _measurements(samples: Any, svgs: list[str]) -> str:
     return ""
 
 
-def _case(case: dict[str, Any], anchor: str) -> str:
+def _head(case: dict[str, Any]) -> str:
+    """Verdict, message, details and steps: what a reader looks at first."""
     verdict = verdict_of(case)
-    details = case.get("details") or {}
-    message = details.get("message")
+    message = (case.get("details") or {}).get("message")
     msg_css = "msg" if verdict in ("fail", "error") else "msg plain"
-    svgs = charts(case.get("samples"))
     return (
-        f'<article class="case" id="{anchor}">'
-        f"<h3>{_badge(verdict)} {_e(case.get('id'))} — {_e(case.get('title'))}</h3>"
         f'<p class="meta">Role: {_e(case.get("role"))} · Profile: {_e(case.get("profile"))} · '
         f"Duration: {_fmt_s(case.get('duration_s'))} s</p>"
         + (f'<div class="{msg_css}">{_e(message)}</div>' if message else "")
         + _details(case)
         + _steps(case)
-        + _trace(case)
-        + _measurements(case.get("samples"), svgs)
+    )
+
+
+def _evidence(case: dict[str, Any], role: str | None) -> str:
+    """The heavy part: sequence chart, OCPP trace, charts."""
+    frames = [f for f in case.get("trace") or [] if isinstance(f, dict)]
+    timeline = (
+        f"<h4>Timeline</h4>{timeline_svg({**case, 'verdict': verdict_of(case)}, role)}"
+        if frames
+        else ""
+    )
+    return timeline + _trace(case) + _measurements(case.get("samples"), charts(case.get("samples")))
+
+
+def _case(case: dict[str, Any], anchor: str, role: str | None = None) -> str:
+    return (
+        f'<article class="case" id="{anchor}">'
+        f"<h3>{_badge(verdict_of(case))} {_e(case.get('id'))} — {_e(case.get('title'))}</h3>"
+        + _head(case)
+        + _evidence(case, role)
         + "</article>"
     )
 
 
-def render_html(run: dict[str, Any]) -> str:
-    """The whole report as one HTML document (str), computed from the run dict."""
+def _folded(case: dict[str, Any], anchor: str) -> str:
+    message = str((case.get("details") or {}).get("message") or "")
+    short = f' <span class="small">{_e(message[:120])}</span>' if message else ""
+    return (
+        f'<details class="case" id="{anchor}"><summary>{_badge(verdict_of(case))} '
+        f"{_e(case.get('id'))} — {_e(case.get('title'))} "
+        f'<span class="small">({_fmt_s(case.get("duration_s"), 1)} s)</span>{short}</summary>'
+        + _head(case)
+        + f'<h4>Timeline, OCPP trace and charts</h4><iframe class="case-detail" loading="lazy" '
+        f'src="cases/{anchor}.html" title="{_e(case.get("id"))}: timeline, trace, charts">'
+        f'</iframe><p class="small"><a href="cases/{anchor}.html">open on its own</a></p>'
+        "</details>"
+    )
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def _context(run: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, list[str]]:
     cases = [c for c in run.get("cases") or [] if isinstance(c, dict)]
-    summary = summarize(cases)
-    performance = measure(cases)
     role = ((run.get("run") or {}).get("dut") or {}).get("role")
     if role not in ROLE_NAMES:
         roles = {c.get("role") for c in cases}
         role = roles.pop() if len(roles) == 1 else None
-    anchors = [f"case-{i + 1}" for i in range(len(cases))]
+    return cases, role, [f"case-{i + 1}" for i in range(len(cases))]
+
+
+def _front(run: dict[str, Any], cases: list[dict[str, Any]], role: Any, anchors: list[str]) -> str:
+    summary = summarize(cases)
     anchor_of: dict[str, str] = {}
     for case, anchor in zip(cases, anchors, strict=True):
         anchor_of.setdefault(str(case.get("id")), anchor)
-    name = ((run.get("run") or {}).get("dut") or {}).get("name") or "DUT"
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>OCPP 1.6 test report — {_e(name)}</title><style>{CSS}</style></head><body>"
-        + _abstract({**run, "cases": cases}, summary, anchors)
+        _abstract({**run, "cases": cases}, summary, anchors)
         + _summary_table(summary)
-        + _performance_table(performance, role, anchor_of)
+        + _performance_table(measure(cases), role, anchor_of)
         + _index(cases, anchors)
-        + "".join(_case(c, a) for c, a in zip(cases, anchors, strict=True))
-        + "</body></html>\n"
+    )
+
+
+def _title(run: dict[str, Any]) -> str:
+    name = ((run.get("run") or {}).get("dut") or {}).get("name") or "DUT"
+    return f"OCPP 1.6 test report — {_e(name)}"
+
+
+def render_index(run: dict[str, Any]) -> str:
+    """The report to read: summary first, each case folded, its evidence on demand."""
+    cases, role, anchors = _context(run)
+    note = (
+        '<p class="small no-print">Each case opens on a click; its timeline, OCPP trace '
+        'and charts load when it is opened. <a href="print.html">Print view</a>: every case '
+        "with everything, expanded.</p>"
+        '<p class="only-print"><b>This is the folded view: print print.html for the '
+        "complete report.</b></p>"
+    )
+    return _page(
+        _title(run),
+        _front(run, cases, role, anchors)
+        + note
+        + "".join(_folded(c, a) for c, a in zip(cases, anchors, strict=True)),
+    )
+
+
+def render_case_page(run: dict[str, Any], index: int) -> str:
+    """Case ``index`` (0-based)'s timeline, OCPP trace and charts, a page of its own."""
+    cases, role, anchors = _context(run)
+    case = cases[index]
+    return _page(
+        f"{_e(case.get('id'))} — {_title(run)}",
+        f"<h3>{_badge(verdict_of(case))} {_e(case.get('id'))} — {_e(case.get('title'))}</h3>"
+        + _evidence(case, role),
+    )
+
+
+def render_html(run: dict[str, Any]) -> str:
+    """The whole report in one document, every case expanded (the print view)."""
+    cases, role, anchors = _context(run)
+    return _page(
+        _title(run),
+        _front(run, cases, role, anchors)
+        + "".join(_case(c, a, role) for c, a in zip(cases, anchors, strict=True)),
     )

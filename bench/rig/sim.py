@@ -32,7 +32,7 @@ from charger.hw.config import (
     RfidConfig,
 )
 from charger.hw.interfaces import EvseCommand, EvseStatus
-from charger.hw.meter.registers import decode
+from charger.hw.meter.registers import decode, register_map
 
 log = logging.getLogger("bench.rig")
 
@@ -48,6 +48,7 @@ class ConnectorSpec:
     car: Callable[[], Battery]
     max_current_a: float = 200.0
     max_power_w: float = 120_000.0
+    meter_model: str = "acrel-djsf1352-rn"  # or "eastron-sdm630" (charger.hw.meter.registers)
 
 
 DEFAULT_CONNECTORS = (
@@ -62,8 +63,13 @@ class SimRig:
         root: Path,
         clock: Clock,
         specs: tuple[ConnectorSpec, ...] = DEFAULT_CONNECTORS,
+        *,
+        can_port: int = 0,
+        meter_ports: tuple[int, ...] = (),
     ) -> None:
         self.root = root
+        self.can_port = can_port  # 0: any free port
+        self.meter_ports = meter_ports  # per connector slot; missing: any free port
         self.clock = clock
         self.specs = {spec.id: spec for spec in specs}
         self.connector_ids = sorted(self.specs)
@@ -84,7 +90,7 @@ class SimRig:
     async def start(self) -> HardwareConfig:
         """Start every twin; returns the hardware map the agent must be given."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.can_server = CanBusServer().start()
+        self.can_server = CanBusServer(port=self.can_port).start()
         self.power = PowerStageTwin(
             self.can_server.open_bus(),
             self.connector_ids,
@@ -92,8 +98,12 @@ class SimRig:
         ).start()
         self.rfid = RfidTwin()
         self.wire = WireEv(self.root / "pilot.wire")
-        for cid in self.connector_ids:
-            meter = MeterTwin(self.root / f"meter{cid}.json")
+        for slot, cid in enumerate(self.connector_ids):
+            spec = self.specs[cid]
+            port = self.meter_ports[slot] if slot < len(self.meter_ports) else 0
+            meter = MeterTwin(
+                self.root / f"meter{cid}.json", register_map(spec.meter_model), port=port
+            )
             await meter.start()
             self.meters[cid] = meter
         for slot in range(len(self.connector_ids)):
@@ -101,13 +111,23 @@ class SimRig:
         self._task = asyncio.create_task(self._physics(), name="rig physics")
         return self.hardware_config()
 
+    @property
+    def running(self) -> bool:
+        """Between start() and stop(): the twins serve and the physics loop runs."""
+        return self._task is not None and not self._task.done()
+
     def hardware_config(self) -> HardwareConfig:
         assert self.can_server and self.rfid and self.wire
         connectors = [
             ConnectorConfig(
                 id=cid,
                 standard=self.specs[cid].standard,  # type: ignore[arg-type]
-                meter=MeterConfig(transport="tcp", host="127.0.0.1", port=self.meters[cid].port),
+                meter=MeterConfig(
+                    model=self.specs[cid].meter_model,
+                    transport="tcp",
+                    host="127.0.0.1",
+                    port=self.meters[cid].port,
+                ),
                 pilot=PilotConfig(
                     backend="sim",
                     pwm_pin=12 + slot,
@@ -252,5 +272,23 @@ class SimRig:
                 "meter_wh": self.meter_wh(cid),
                 "contactors": self.power.contactors_closed(cid) if self.power else False,
                 "duty": self.wire.evse_duty(slot) if self.wire else None,
+                # the EV's side of the DC session and the power modules' setpoint
+                "requested_current_a": round(float(ev.target_current_a), 1),
+                "requested_voltage_v": round(float(ev.target_voltage_v), 1),
+                "ev_contactor": bool(ev.ev_contactor_closed),
+                "ev_error": ev.error,
+                "target_soc": ev.target_soc_percent,
+                "setpoint": self._setpoint(cid),
             }
         return state
+
+    def _setpoint(self, cid: int) -> dict[str, Any] | None:
+        if self.power is None:
+            return None
+        sp = self.power.module_setpoint(cid)
+        return {
+            "voltage_v": round(float(sp.voltage_v), 1),
+            "current_a": round(float(sp.current_a), 1),
+            "enabled": bool(sp.enable),
+            "power_w": round(float(sp.voltage_v) * float(sp.current_a)) if sp.enable else 0,
+        }

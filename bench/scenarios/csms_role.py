@@ -37,7 +37,7 @@ import ssl
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +47,16 @@ from ocpp.messages import Call, validate_payload
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from bench.ports import Ports
 from bench.scenarios.handle import BaseHandle, ScenarioFailed, ScenarioTimedOut
-from bench.scenarios.sim_security import CpSecurity
+from bench.scenarios.security_console import SecurityConsole
+from bench.scenarios.sim_security import CpSecurity, Endpoint
 from charger.clock import Clock, iso
 from charger.protocol.actions import CSMS_ACTIONS, CSMS_SECURITY_ACTIONS
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from charger.protocol.frames import CALL, CALLERROR
 from charger.protocol.link import Link
+from charger.protocol.times import ocpp_time_or_none
 from charger.protocol.transport import connect_client
 
 if TYPE_CHECKING:
@@ -617,7 +620,7 @@ class OperatorRequest:
         self.task.cancel()
 
 
-class Operator:
+class Operator(SecurityConsole):
     """The Central System operator: one method per console action a case may ask for.
 
     Each method hands the action to the DUT and returns an :class:`OperatorRequest`
@@ -820,7 +823,12 @@ class LocalOperator(Operator):
 
     async def _do(self, action: str, **params: Any) -> OperatorRequest:
         method = getattr(self.csms, action)
-        task = asyncio.ensure_future(method(self.cp_id, **params))
+        result = method(self.cp_id, **params)
+        if not inspect.isawaitable(result):  # a registry change: done at once
+            done: asyncio.Future = asyncio.get_running_loop().create_future()
+            done.set_result(result)
+            result = done
+        task = asyncio.ensure_future(result)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # no "never retrieved"
         request = OperatorRequest(action, params, task)
         self.requests.append(request)
@@ -922,8 +930,10 @@ class CsmsBench:
         *,
         operator_hook: OperatorHook | str | None = None,
         connectors: int | None = None,
+        ports: Ports | None = None,
     ) -> None:
         self.options = options
+        self.ports = ports or Ports()  # our CSMS's listeners when it is the DUT
         self.clock = clock or Clock.start(options.speed)
         self.trace: list[dict[str, Any]] = []
         self.tags = IdTags()
@@ -961,6 +971,21 @@ class CsmsBench:
             ca_file=ca_file,
             connectors=self.connectors,
         )
+        if self.local:
+            assert self.csms is not None
+            self.cp.security.endpoints = {
+                profile: Endpoint(
+                    self.csms.url(self.cp_id, profile), ca_file if profile > 1 else None
+                )
+                for profile in self.csms.profile_ports()
+            }
+            self.cp.security.profile = self.csms.main_profile
+        else:
+            self.cp.security.endpoints = {2 if url.startswith("wss") else 1: Endpoint(url, ca_file)}
+            self.cp.security.profile = 2 if url.startswith("wss") else 1
+        if ca_file and Path(ca_file).is_file():
+            # The charge point was provisioned with the Central System's root.
+            self.cp.security.roots["CentralSystemRootCertificate"].append(Path(ca_file).read_text())
 
     async def _start_local_dut(self) -> tuple[str, str]:
         from bench.csms.server import CentralSystem
@@ -974,8 +999,11 @@ class CsmsBench:
             self.clock,
             ssl_context=server_ssl_context(pki.server_cert, pki.server_key),
             pki_dir=_shared_pki_dir(),
-            plain_port=0,
-            client_cert_port=0,
+            port=self.ports.csms,
+            plain_port=self.ports.plain or 0,
+            client_cert_port=self.ports.client_cert or 0,
+            ftp_port=self.ports.ftp,
+            ftp_passive_ports=self.ports.ftp_passive,
             client_cert_ssl_context=client_cert_server_context(
                 pki.server_cert, pki.server_key, pki.ca_cert
             ),
@@ -1025,6 +1053,14 @@ class CsmsBench:
         pics = pics or {}
         if not self.local:
             self.tags = IdTags.from_pics(pics)
+            if self.cp is not None:  # the external DUT's other profiles' URLs, if it has them
+                for profile in (1, 2, 3):
+                    url = pics.get(f"security.url.{profile}")
+                    if url:
+                        ca = self.cp.security.endpoints.get(2, Endpoint("")).ca_file
+                        self.cp.security.endpoints[profile] = Endpoint(
+                            _cp_url(str(url), self.cp_id), ca if profile > 1 else None
+                        )
         return CsmsHandle(self, pics)
 
     # -- trace ----------------------------------------------------------------------------
@@ -1423,15 +1459,7 @@ def _describe(answer: Any) -> str:
     return json.dumps(answer) if isinstance(answer, dict) else repr(answer)
 
 
-def parse_ocpp_time(value: Any) -> datetime | None:
-    """An OCPP dateTime as an aware datetime, or None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+parse_ocpp_time = ocpp_time_or_none  # None for anything that is not a date-time
 
 
 __all__ = [

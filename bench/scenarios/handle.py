@@ -66,6 +66,7 @@ class BaseHandle:
         self.clock = clock
         self.pics = pics or {}
         self.steps: list[tuple[float, str]] = []
+        self.step_marks: list[int] = []  # per step: how many frames the trace held then
         self.details: dict[str, Any] = {}
         self.started = time.monotonic()
 
@@ -99,6 +100,7 @@ class BaseHandle:
 
     def step(self, text: str) -> None:
         self.steps.append((round(time.monotonic() - self.started, 3), text))
+        self.step_marks.append(len(self._trace()))  # where the step sits among the frames
 
     def mark(self) -> int:
         """A point in the message trace; expectations can look only after it."""

@@ -40,6 +40,7 @@ _MODULES = (
     "bench.scenarios.cs_security",
     "bench.scenarios.csms_core",
     "bench.scenarios.csms_optional",
+    "bench.scenarios.csms_security",
 )
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.pics import load_pics
+from bench.ports import SPAN, Ports
 from bench.scenarios.handle import PROCESS_START_WALL_S, BaseHandle, Handle, ScenarioFailed
 from bench.scenarios.registry import Scenario
 from bench.security.redact import redact_frame
@@ -61,6 +62,14 @@ class RunOptions:
     # set to end the run early (Ctrl-C, the panel's stop): no case starts any more, a
     # running case's scenario is cancelled and its rig is taken down as usual
     stop: asyncio.Event | None = field(default=None, repr=False, compare=False)
+    port_base: int | None = None  # rig n of the parallel ones listens on base + n*SPAN..
+
+    def rig_ports(self, slot: int) -> Ports:
+        """The listeners of the rig in parallel slot ``slot`` (no base: free ports)."""
+        if self.port_base is None:
+            return Ports()
+        ports = Ports.from_base(self.port_base + slot * SPAN, plain=True)
+        return replace(ports, api=None, panel=None)  # a case's rig serves neither
 
     def pics_for(self, role: str) -> dict[str, Any]:
         return load_pics(self.pics or ("agent" if role == "cs" else "csms"))
@@ -106,16 +115,21 @@ async def _sample(system: BenchSystem, into: dict[str, list[dict[str, Any]]]) ->
         await system.clock.sleep(SAMPLE_EVERY_S)
 
 
-async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult):
+async def _run_cs(
+    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
+):
     root = Path(tempfile.mkdtemp(prefix=f"bench-{case.id}-"))
+    ports = options.rig_ports(slot)
+    if case.profile != "security":  # the security cases move between profiles: a port each
+        ports = replace(ports, client_cert=None, plain=None)
+    elif options.port_base is None:
+        ports = replace(ports, client_cert=0, plain=0)
     system = BenchSystem(
         StateDir(root),
         clock=Clock.start(options.speed),
         agent_config=case.agent_config,
         agent_quirks=options.agent_quirks,
-        # The security cases move the charger between profiles: a port for each.
-        plain_port=0 if case.profile == "security" else None,
-        client_cert_port=0 if case.profile == "security" else None,
+        ports=ports,
     )
     handle: Handle | None = None
     sampler: asyncio.Task | None = None
@@ -164,11 +178,11 @@ def _keep(root: Path, case: Scenario, options: RunOptions) -> Path:
 
 
 async def _run_csms(
-    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult
+    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
 ) -> None:
     from bench.scenarios.csms_role import CsmsBench  # the bench plays the charge point
 
-    bench = CsmsBench(options, clock=Clock.start(options.speed))
+    bench = CsmsBench(options, clock=Clock.start(options.speed), ports=options.rig_ports(slot))
     handle = None
     lag = LagMonitor().start()
     try:
@@ -254,16 +268,20 @@ def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
     if handle is None:
         return
     result.details = {**handle.details, **result.details}
-    result.steps = [{"t": t, "text": text} for t, text in handle.steps]
+    marks = list(handle.step_marks) + [None] * (len(handle.steps) - len(handle.step_marks))
+    result.steps = [
+        {"t": t, "text": text, "frame": mark}
+        for (t, text), mark in zip(handle.steps, marks, strict=True)
+    ]
 
 
-async def run_case(case: Scenario, options: RunOptions | None = None) -> CaseResult:
+async def run_case(case: Scenario, options: RunOptions | None = None, slot: int = 0) -> CaseResult:
     """Run ``case``; again on a slower clock while it fails because the host lagged."""
     options = options or RunOptions()
     speed = options.speed
     attempts: list[dict[str, Any]] = []
     while True:
-        result = await _attempt(case, options, speed)
+        result = await _attempt(case, options, speed, slot)
         if not host_fell_behind(result, speed):
             break
         attempts.append(
@@ -289,7 +307,7 @@ async def run_case(case: Scenario, options: RunOptions | None = None) -> CaseRes
     return result
 
 
-async def _attempt(case: Scenario, options: RunOptions, speed: float) -> CaseResult:
+async def _attempt(case: Scenario, options: RunOptions, speed: float, slot: int) -> CaseResult:
     if speed != options.speed:
         options = replace(options, speed=speed)
     result = CaseResult(
@@ -310,9 +328,9 @@ async def _attempt(case: Scenario, options: RunOptions, speed: float) -> CaseRes
     started = time.monotonic()
     try:
         if case.role == "cs":
-            await _run_cs(case, options, pics, result)
+            await _run_cs(case, options, pics, result, slot)
         else:
-            await _run_csms(case, options, pics, result)
+            await _run_csms(case, options, pics, result, slot)
     except Exception as exc:  # noqa: BLE001 - a broken case or bench is an error, not a crash
         result.verdict = "error"
         result.details["message"] = f"{type(exc).__name__}: {exc}"
@@ -336,18 +354,23 @@ async def run_cases(
     None) and when it ends; ``number`` is the case's 1-based place in ``cases`` both times.
     """
     options = options or RunOptions()
-    gate = asyncio.Semaphore(max(1, options.parallel))
+    slots: asyncio.Queue[int] = asyncio.Queue()
+    for slot in range(max(1, options.parallel)):  # a rig's ports are its slot's
+        slots.put_nowait(slot)
 
     async def one(index: int, case: Scenario) -> CaseResult | None:
-        async with gate:
+        slot = await slots.get()
+        try:
             if options.stop is not None and options.stop.is_set():
                 return None  # not started: the run was stopped
             if on_progress:
                 on_progress(index, len(cases), case, None)
-            result = await run_case(case, options)
+            result = await run_case(case, options, slot)
             if on_progress:
                 on_progress(index, len(cases), case, result)
             return result
+        finally:
+            slots.put_nowait(slot)
 
     results = await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1)))
     return [r for r in results if r is not None]

@@ -69,6 +69,10 @@ class CpSecurity:
     #: 081: the download arrives altered, so the signature cannot verify.
     corrupt_download: bool = False
     reconnect_pause: float = 1.0
+    #: Outcome of each reconnection after a key or profile change: "ok" or why it failed.
+    switches: list[str] = field(default_factory=list)
+    #: 077: a reason to refuse the next CertificateSigned chain.
+    refuse_certificate: str | None = None
     _tmp: Path | None = None
 
     # -- the CSMS's requests -------------------------------------------------------------------
@@ -178,6 +182,8 @@ class CpSecurity:
 
     def check_chain(self, chain_pem: str) -> str | None:
         """Why a CertificateSigned chain is not acceptable, or None."""
+        if self.refuse_certificate:
+            return self.refuse_certificate
         if len(chain_pem) > MAX_CHAIN:
             return f"chain of {len(chain_pem)} bytes exceeds {MAX_CHAIN}"
         try:
@@ -287,12 +293,14 @@ class CpSecurity:
             self.apply_profile(profile)
         try:
             await cp.connect()
+            self.switches.append("ok")
         except Exception as exc:  # noqa: BLE001 - whatever it was, go back
             log.info("reconnect with the new settings failed (%s); falling back", exc)
             cp.password, self.profile, cp.url, cp.ca_file, cp.ssl_context = old
             with contextlib.suppress(Exception):
                 await cp.connect()
             cp.errors.append(f"reconnect after the change failed: {exc}")
+            self.switches.append(f"{type(exc).__name__}: {exc}")
 
     def apply_profile(self, profile: int) -> None:
         """Connection settings for ``profile`` (3: the client certificate, no password)."""

@@ -49,23 +49,40 @@ def _not_a_leak_warning(record: logging.LogRecord) -> bool:
     return "not properly shut down" not in record.getMessage()
 
 
-_default_excepthook = threading.excepthook
+class _QuietDeadClients:
+    """While a CAN server runs: python-can-remote's per-client send thread dying with a
+    broken pipe (the agent was killed: a power loss) is not reported as a bench failure.
+    Installed around the servers' lifetime only, over whatever hook was there."""
+
+    def __init__(self) -> None:
+        self.servers = 0
+        self.previous = threading.excepthook
+        self.lock = threading.Lock()
+
+    def hook(self, args: threading.ExceptHookArgs) -> None:
+        frame = args.exc_traceback
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        in_can_remote = frame is not None and "can_remote" in frame.tb_frame.f_code.co_filename
+        if in_can_remote and issubclass(args.exc_type, (ConnectionError, OSError)):
+            log.debug("CAN server: a client's connection broke: %s", args.exc_value)
+            return
+        self.previous(args)
+
+    def acquire(self) -> None:
+        with self.lock:
+            if self.servers == 0:
+                self.previous, threading.excepthook = threading.excepthook, self.hook
+            self.servers += 1
+
+    def release(self) -> None:
+        with self.lock:
+            self.servers -= 1
+            if self.servers == 0 and threading.excepthook == self.hook:
+                threading.excepthook = self.previous
 
 
-def _quiet_dead_client(args: threading.ExceptHookArgs) -> None:
-    """python-can-remote's per-client send thread dies with a broken pipe when the
-    client (the agent) is killed; that is a power loss, not a bench failure."""
-    frame = args.exc_traceback
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    in_can_remote = frame is not None and "can_remote" in frame.tb_frame.f_code.co_filename
-    if in_can_remote and issubclass(args.exc_type, (ConnectionError, OSError)):
-        log.debug("CAN server: a client's connection broke: %s", args.exc_value)
-        return
-    _default_excepthook(args)
-
-
-threading.excepthook = _quiet_dead_client
+_quiet = _QuietDeadClients()
 logging.getLogger("can").addFilter(_not_a_leak_warning)
 logging.getLogger("can.bus").addFilter(_not_a_leak_warning)
 
@@ -96,6 +113,7 @@ class CanBusServer:
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
             )
+            _quiet.acquire()
             self._thread.start()
         return self
 
@@ -104,6 +122,7 @@ class CanBusServer:
         return can.Bus(interface="virtual", channel=self.channel)
 
     def close(self) -> None:
+        running = self._thread is not None
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(2.0)
@@ -115,6 +134,8 @@ class CanBusServer:
             except Exception:
                 log.debug("CAN server: closing a client failed", exc_info=True)
         self._server.server_close()
+        if running:
+            _quiet.release()
 
 
 @dataclass

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Literal
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from bench.twins.rs485 import Rs485Line
 from charger.hw.meter.registers import ACREL_DJSF1352_RN, RegisterMap, encode
 
 log = logging.getLogger(__name__)
@@ -227,21 +229,33 @@ class MeterTwin:
 
 
 class MeterLineTwin:
-    """Several meters on one RS-485 line, reached through one Modbus TCP gateway.
+    """Several meters on one RS-485 line: behind one Modbus TCP gateway (``tcp``) or
+    on a simulated pair of wires (``rtu``: an :class:`Rs485Line`, RTU framing).
 
     Each :class:`MeterTwin` answers as its own unit id; ``connections`` counts the TCP
     connections made, ``max_in_flight`` the most requests ever outstanding at once
     (a half-duplex line allows one).
     """
 
-    def __init__(self, meters: list[MeterTwin], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        meters: list[MeterTwin],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        transport: Literal["tcp", "rtu"] = "tcp",
+        baudrate: int = 9600,
+    ) -> None:
         units = [m.unit for m in meters]
         if len(set(units)) != len(units):
             raise ValueError(f"meters on one line need distinct unit ids, got {units}")
         self.meters = meters
         self.host = host
         self._want_port = port
-        self._server: ModbusTcpServer | None = None
+        self.transport = transport
+        self.baudrate = baudrate
+        self.line: Rs485Line | None = None
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
         self.connections = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -259,13 +273,32 @@ class MeterLineTwin:
             self.connections += 1
 
     async def start(self) -> None:
-        self._server = ModbusTcpServer(
-            [m.device() for m in self.meters],
-            address=(self.host, self._want_port),
-            trace_packet=self._trace_packet,
-            trace_connect=self._trace_connect,
-        )
+        devices = [m.device() for m in self.meters]
+        if self.transport == "rtu":
+            self.line = Rs485Line()
+            self._server = ModbusSerialServer(
+                devices,
+                framer=FramerType.RTU,
+                port=self.line.meters_path,
+                baudrate=self.baudrate,
+                trace_packet=self._trace_packet,
+                trace_connect=self._trace_connect,
+            )
+        else:
+            self._server = ModbusTcpServer(
+                devices,
+                address=(self.host, self._want_port),
+                trace_packet=self._trace_packet,
+                trace_connect=self._trace_connect,
+            )
         await self._server.serve_forever(background=True)
+
+    @property
+    def device_path(self) -> str:
+        """rtu: the serial device the agent opens."""
+        if self.line is None:
+            raise RuntimeError("not an rtu line twin, or not started")
+        return self.line.device_path
 
     @property
     def port(self) -> int:
@@ -277,5 +310,7 @@ class MeterLineTwin:
         if self._server is not None:
             server, self._server = self._server, None
             await server.shutdown()
+        if self.line is not None:
+            self.line.close()
         for meter in self.meters:
             meter.save()

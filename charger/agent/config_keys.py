@@ -130,6 +130,8 @@ def _keys(number_of_connectors: int) -> list[KeySpec]:
         KeySpec("SendLocalListMaxLength", "int", "20", readonly=True),
         # Reservation
         KeySpec("ReserveConnectorZeroSupported", "bool", "true", readonly=True),
+        # false: every ReserveNow is Rejected (a charger set not to take reservations)
+        KeySpec("ReservationEnabled", "bool", "true"),
         # Smart Charging
         KeySpec("ChargeProfileMaxStackLevel", "int", "8", readonly=True),
         KeySpec("ChargingScheduleAllowedChargingRateUnit", "csl", "Current,Power", readonly=True),
@@ -137,7 +139,7 @@ def _keys(number_of_connectors: int) -> list[KeySpec]:
         KeySpec("MaxChargingProfilesInstalled", "int", "16", readonly=True),
         # Firmware Management
         KeySpec("SupportedFileTransferProtocols", "csl", "FTP", readonly=True),
-        # Security whitepaper ed. 3 (section 5, configuration keys). AuthorizationKey is
+        # Security whitepaper ed. 3 (its configuration keys). AuthorizationKey is
         # write-only; SecurityProfile changes are the security feature's (upwards only).
         KeySpec("AuthorizationKey", "str", "", hidden=True),
         KeySpec("SecurityProfile", "int", "2", minimum=0, maximum=3),
@@ -153,12 +155,14 @@ class KeyTable:
 
     def __init__(self, number_of_connectors: int) -> None:
         self.specs = {spec.name: spec for spec in _keys(number_of_connectors)}
+        # Keys are CiString (OCPP 1.6 §9.1): ConnectionTimeout names ConnectionTimeOut.
+        self._by_folded = {name.casefold(): spec for name, spec in self.specs.items()}
 
     def __contains__(self, name: str) -> bool:
-        return name in self.specs
+        return name.casefold() in self._by_folded
 
     def __getitem__(self, name: str) -> KeySpec:
-        return self.specs[name]
+        return self._by_folded[name.casefold()]
 
     def visible(self) -> list[KeySpec]:
         return [spec for spec in self.specs.values() if not spec.hidden]

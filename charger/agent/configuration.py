@@ -15,7 +15,7 @@ class Configuration:
         self.values = {spec.name: spec.default for spec in table.specs.values()}
         for key, value in overrides.items():
             if key in table:
-                self.values[key] = value
+                self.values[table[key].name] = value
         self.values.update(store.config())
         self.listeners: list[Callable[[str, str], None]] = []
         #: Keys whose ChangeConfiguration a feature answers itself (after the checks of
@@ -58,6 +58,7 @@ class Configuration:
         if key not in self.table:
             return "NotSupported"
         spec = self.table[key]
+        key = spec.name  # the key as this charger spells it (keys are CiString)
         if spec.readonly:
             return "Rejected"
         normalised = spec.validate(value)
@@ -67,7 +68,7 @@ class Configuration:
         if owner is not None:
             return owner(normalised)
         if key == "SecurityProfile" and int(normalised) < self.int(key):
-            return "Rejected"  # never downgrade (whitepaper ed. 3, 1.3.3; lab case 084)
+            return "Rejected"  # never downgrade (whitepaper ed. 3, A05; lab case 084)
         self.values[key] = normalised
         self.store.set_config(key, normalised)
         for listener in self.listeners:

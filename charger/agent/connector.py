@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from charger.agent.actions import (
+from charger.agent.commands import (
     Action,
     SendStatus,
     SetContactors,
@@ -40,6 +40,15 @@ FAULT_OPEN_S = 0.5  # a fault opens the contactors once the current is down, or 
 EMERGENCY_FAULTS = ("GroundFailure",)  # open at once, whatever the current
 
 ENERGY_STAGES = (HlcStage.CABLE_CHECK, HlcStage.PRE_CHARGE, HlcStage.CURRENT_DEMAND)
+
+
+def reservation_matches(reservation: dict, id_tag: str, parent: str | None) -> bool:
+    """A reservation is redeemed by its idTag or its parentIdTag (§5.13); idTags are
+    CiString, so case does not matter."""
+    if reservation["id_tag"].upper() == id_tag.upper():
+        return True
+    held_parent = reservation.get("parent")
+    return bool(parent and held_parent and held_parent.upper() == parent.upper())
 
 
 @dataclass(frozen=True)
@@ -114,11 +123,7 @@ class ConnectorLogic:
     def holds_reservation_for(self, id_tag: str, parent: str | None) -> bool:
         """Reserved for this tag, or for its parentIdTag (OCPP 1.6 §5.13)."""
         r = self.held()
-        if r is None:
-            return False
-        if r["id_tag"].upper() == id_tag.upper():
-            return True
-        return bool(parent and r.get("parent") and r["parent"].upper() == parent.upper())
+        return r is not None and reservation_matches(r, id_tag, parent)
 
     def accepts(self, id_tag: str, parent: str | None) -> bool:
         """Free for this tag: no reservation, or one it may redeem."""

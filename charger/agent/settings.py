@@ -1,10 +1,14 @@
-"""How this charger is provisioned: identity, where its CSMS is, where its parts are."""
+"""How this charger is provisioned: identity, where its CSMS is, where its parts are.
+
+The file ``python -m charger SETTINGS`` reads; every field is described in
+``docs/agent-settings.md``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from charger.agent.connector import Limits
@@ -30,6 +34,8 @@ class AgentSettings:
     manufacturer_root: str | None = None  # PEM: the manufacturer CA whose images it installs
     allow_firmware_downgrade: bool = False  # install an image older than the running one
     csms_urls: dict[str, str] = field(default_factory=dict)  # security profile -> base URL
+    client_cert_file: str | None = None  # PEM chain: security profile 3 (TLS client auth)
+    client_key_file: str | None = None  # its private key (PEM)
 
     def dump(self, path: Path) -> None:
         """Mode 0600 from the first byte: it holds the provisioning password (issue 11)."""
@@ -42,6 +48,18 @@ class AgentSettings:
 
     @classmethod
     def load(cls, path: Path) -> AgentSettings:
-        data = json.loads(Path(path).read_text())
-        data["limits"] = Limits(**data.get("limits", {}))
-        return cls(**data)
+        """Read a settings file; ValueError (one line) for a bad one, unknown keys included."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        try:
+            data["limits"] = Limits(**data.get("limits", {}))
+            return cls(**data)
+        except TypeError as exc:  # a required field missing, an unknown limit
+            raise ValueError(f"{path}: {exc}") from None

@@ -6,7 +6,7 @@
     STATE/agent/slots/B/
     STATE/agent/slots/active        the pointer (JSON, replaced atomically)
     STATE/agent/slots/.staging-B/   the download for the inactive slot
-    STATE/agent/slots/update.json   a firmware update in progress (charger/agent/firmware.py)
+    STATE/agent/slots/update.json   a firmware update in progress (features/firmware.py)
 
 The pointer says which slot runs (``null``: the source tree the bench was started
 from), which ran before, whether the slot is on trial (installed, not yet confirmed

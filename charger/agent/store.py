@@ -7,54 +7,15 @@ old state or the new one, never a message sent for a transaction it forgot.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS transactions (
-    local_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    connector_id INTEGER NOT NULL,
-    id_tag TEXT NOT NULL,
-    meter_start INTEGER NOT NULL,
-    start_ts TEXT NOT NULL,
-    csms_id INTEGER,
-    stop_ts TEXT,
-    meter_stop INTEGER,
-    stop_reason TEXT,
-    state TEXT NOT NULL DEFAULT 'active'
-);
-CREATE TABLE IF NOT EXISTS auth_cache (
-    id_tag TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    expiry TEXT,
-    parent TEXT,
-    updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS local_list (
-    id_tag TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    expiry TEXT,
-    parent TEXT
-);
-CREATE TABLE IF NOT EXISTS reservations (
-    reservation_id INTEGER PRIMARY KEY,
-    connector_id INTEGER NOT NULL,
-    id_tag TEXT NOT NULL,
-    parent TEXT,
-    expiry TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    local_tx INTEGER,
-    action TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
-);
-"""
+from charger.agent.migrations import migrate
 
 
 @dataclass(frozen=True)
@@ -82,7 +43,9 @@ class AgentStore:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
+        migrate(self.db)
+        with contextlib.suppress(OSError):  # the AuthorizationKey lives here: owner only
+            os.chmod(path, 0o600)
 
     def close(self) -> None:
         self.db.close()
@@ -119,6 +82,7 @@ class AgentStore:
                 "VALUES (?, ?, ?, ?)",
                 (connector_id, id_tag, meter_start, start_ts),
             )
+            assert cur.lastrowid is not None
             local_id = int(cur.lastrowid)
             payload = {
                 "connector_id": connector_id,
@@ -139,7 +103,10 @@ class AgentStore:
         reason: str,
         id_tag: str | None = None,
         transaction_data: list[dict[str, Any]] | None = None,
+        max_values: int | None = None,
     ) -> None:
+        """Queue the StopTransaction with the samples kept so far plus ``transaction_data``
+        (at most ``max_values`` of them: StopTransactionMaxMeterValues, the latest)."""
         with self._atomic():
             self.db.execute(
                 "UPDATE transactions SET state='stopped', meter_stop=?, stop_ts=?, stop_reason=? "
@@ -153,9 +120,23 @@ class AgentStore:
             }
             if id_tag:
                 payload["id_tag"] = id_tag
-            if transaction_data:
-                payload["transaction_data"] = transaction_data
+            row = self.db.execute(
+                "SELECT tx_data FROM transactions WHERE local_id=?", (local_id,)
+            ).fetchone()
+            data = (json.loads(row[0]) if row else []) + list(transaction_data or [])
+            if max_values is not None and max_values > 0:
+                data = data[-max_values:]
+            if data:
+                payload["transaction_data"] = data
             self._enqueue(local_id, "StopTransaction", payload)
+
+    def add_tx_data(self, local_id: int, meter_value: dict[str, Any]) -> None:
+        """A sample for the StopTransaction's transactionData, kept across a reboot."""
+        self.db.execute(
+            "UPDATE transactions SET tx_data = json_insert(tx_data, '$[#]', json(?)) "
+            "WHERE local_id=?",
+            (json.dumps(meter_value), local_id),
+        )
 
     def active_transactions(self) -> list[StoredTransaction]:
         rows = self.db.execute(
@@ -280,6 +261,7 @@ class AgentStore:
             "INSERT INTO outbox(local_tx, action, payload) VALUES (?, ?, ?)",
             (local_tx, action, json.dumps(payload)),
         )
+        assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
     def head(self) -> OutboxItem | None:

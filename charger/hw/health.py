@@ -92,6 +92,12 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
                 "on a Pi: pip install 'ocpp-bench[pi]' (lgpio, spidev); "
                 "elsewhere use the simulated rig",
             )
+        if "pwm-2chan" in text or "/sys/class/pwm" in text or "pwmchip" in text:
+            return (
+                f"no hardware PWM ({_root(exc)})",
+                "add dtoverlay=pwm-2chan,pin=12,func=4,pin2=13,func2=4 (wiring/boot-config.txt) "
+                'and reboot, or set pin_factory = "lgpio" for software PWM',
+            )
         if code == errno.ENOENT and "spidev" in text:
             return ("no SPI device", "add dtparam=spi=on to /boot/firmware/config.txt, reboot")
         if code in (errno.EACCES, errno.EPERM):
@@ -142,6 +148,14 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
             )
         return (text, "check the cable and the baud rate in the rig file")
     # modbus: the line opened (or is TCP) but the meter does not answer properly
+    root = _root(exc)
+    if "exception code 1 " in root or "exception code 2 " in root:
+        return (
+            f"{root}: not the registers of the configured model",
+            "set `model` in the rig file to the meter on the line (wiring/meters.md)",
+        )
+    if "implausible" in text:
+        return (root, "check `model` and `energy_wh_per_count` in the rig file (wiring/meters.md)")
     if code == errno.ENOENT or "No such file" in text:
         return (
             "RS-485 adapter missing",
@@ -155,7 +169,7 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
             "start the meter (its TCP gateway, or the twin) or fix host/port in the rig file",
         )
     return (
-        text,
+        root,
         "check the meter's power, the A/B pair, its unit id, baud rate and model in the rig file",
     )
 
@@ -212,12 +226,12 @@ class HealthBoard:
                 return
             status = PartStatus(**{**asdict(status), "since": time.time()})
             self._parts[status.part] = status
-            document = [asdict(p) for p in self._parts.values()]
+            # Written under the lock: a later change never lands before an earlier one.
+            self._write([asdict(p) for p in self._parts.values()])
         level = logging.INFO if status.ok else logging.ERROR
         if status.ok and old is None or self.quiet:
             level = logging.DEBUG
         log.log(level, "hardware: %s", status.line())
-        self._write(document)
 
     def _write(self, document: list[dict[str, object]]) -> None:
         if self.path is None:

@@ -12,6 +12,7 @@ and no agent running on the same parts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -225,7 +226,7 @@ async def run_selftest(cfg: HardwareConfig, expect_card: str | None = None) -> l
     try:
         for c in cfg.connectors:
             line = lines.setdefault(c.meter.line(), ModbusLine(c.meter))
-            results.append(await _timed(lambda c=c, line=line: check_meter(c, line)))
+            results.append(await _timed(functools.partial(check_meter, c, line)))
     finally:
         for line in lines.values():
             await line.close()

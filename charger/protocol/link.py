@@ -114,11 +114,16 @@ class Link(ChargePoint):
         self._answering[msg.unique_id] = (msg.action, msg.payload)
         try:
             if msg.action not in ACTIONS_16:
+                # OCPP-J 1.6 §4.2.3 (the ocpp package's default texts are swapped)
                 raise OcppNotImplementedError(
-                    details={"cause": f"{msg.action} is not an OCPP 1.6 action"}
+                    description="Requested Action is not known by receiver",
+                    details={"cause": f"{msg.action} is not an OCPP 1.6 action"},
                 )
             if "_on_action" not in self.route_map.get(msg.action, {}):
-                raise NotSupportedError(details={"cause": f"No handler for {msg.action}"})
+                raise NotSupportedError(
+                    description="Requested Action is recognized but not supported by the receiver",
+                    details={"cause": f"No handler for {msg.action}"},
+                )
             try:
                 bad_format = format_violation(msg.action, msg.payload)
                 if bad_format is not None:

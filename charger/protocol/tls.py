@@ -48,8 +48,9 @@ def client_ssl_context(
     return ctx
 
 
-#: What the charge point offers (whitepaper ed. 3, 1.3.2 "TLS"): the ECDHE AES-GCM suites
-#: of the whitepaper's list, then the seed charger's static-RSA ones (TLS 1.3 as usual).
+#: What the charge point offers (whitepaper ed. 3, TLS of security profiles 2 and 3): the
+#: ECDHE AES-GCM suites of the whitepaper's list, then the seed charger's static-RSA ones
+#: (TLS 1.3 as usual).
 CHARGE_POINT_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256",
     "ECDHE-ECDSA-AES256-GCM-SHA384",
@@ -67,7 +68,8 @@ def charge_point_ssl_context(
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers(":".join(CHARGE_POINT_CIPHERS))
     require_ciphers(ctx, CHARGE_POINT_CIPHERS)
-    ctx.load_verify_locations(cadata=root_pems)
+    if root_pems:
+        ctx.load_verify_locations(cadata=root_pems)
     if client_cert is not None:
         ctx.load_cert_chain(os.fspath(client_cert[0]), os.fspath(client_cert[1]))
     return ctx

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from bench.rigfile import RigFile
+from charger.hw.header import boot_config
 from web.users import UserStore, users_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,6 +179,8 @@ def test_boot_configuration_turns_on_spi_uart_and_the_can_hat(provisioned) -> No
         f"dtoverlay=mcp2515-can0,oscillator={osc},interrupt={irq}",
         "enable_uart=1",
     ]
+    assert block[5:-1] == host["bench_boot_extra_lines"]
+    assert block[0].startswith("# BEGIN ocpp-bench") and block[-1].startswith("# END ocpp-bench")
     assert config.count("dtparam=spi=on") == 1
     cmdline = (boot / "cmdline.txt").read_text()
     assert "console=serial0" not in cmdline
@@ -191,13 +194,13 @@ def test_can_bitrate_and_device_names(provisioned) -> None:
     assert bitrate in (network / "80-ocpp-bench-can0.network").read_text().splitlines()
     assert "TransmitQueueLength=" in (network / "80-ocpp-bench-can0.link").read_text()
     rules = (provisioned["root"] / "etc" / "udev" / "rules.d" / "70-ocpp-bench.rules").read_text()
-    adapter = host["rig_rs485_links"][0]
-    assert (
+    adapter = host["bench_udev_links"][0]
+    assert rules.splitlines()[1:] == [
+        "# /dev/bench-rs485",
         f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{adapter["vendor"]}", '
         f'ATTRS{{idProduct}}=="{adapter["product"]}", ATTRS{{serial}}=="{adapter["serial"]}", '
-        'SYMLINK+="bench-rs485", GROUP="dialout", MODE="0660"'
-    ) in rules.splitlines()
-    assert 'SUBSYSTEM=="tty", KERNEL=="ttyAMA0", SYMLINK+="bench-rfid"' in rules
+        'SYMLINK+="bench-rs485", GROUP="dialout", MODE="0660"',
+    ]
 
 
 def test_rig_file_is_the_host_vars_and_loads_in_the_bench(provisioned) -> None:
@@ -212,10 +215,56 @@ def test_rig_file_is_the_host_vars_and_loads_in_the_bench(provisioned) -> None:
         "interface": "socketcan",
         "channel": "can0",
         "bitrate": host["bench_can_bitrate"],
+        "oscillator_hz": host["bench_boot_can_oscillator"],
+        "interrupt_pin": host["bench_boot_can_interrupt"],
     }
     rig = RigFile.load(path)
     assert rig.hardware is not None
     assert [c.meter.device for c in rig.hardware.connectors] == ["/dev/bench-rs485"] * 2
+
+
+def test_every_example_rig_has_a_rig_file_the_bench_accepts(tmp_path) -> None:
+    """Rendered by the role's template from each rig's host_vars, then checked against the
+    Pi header by the bench (no pin twice, PWM pins, the buses' pins reserved)."""
+    template = ANSIBLE / "roles" / "bench_config" / "templates" / "rig.toml.j2"
+    result = run(
+        [
+            tool("ansible"),
+            "rigs",
+            "-i",
+            str(INVENTORY),
+            "--playbook-dir",
+            str(ANSIBLE),
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            "-m",
+            "ansible.builtin.template",
+            "-a",
+            f"src={template} dest={tmp_path}/{{{{ inventory_hostname }}}}.toml mode=0644",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rigs = yaml.safe_load((INVENTORY / "hosts.yml").read_text())["rigs"]["hosts"]
+    assert sorted(p.stem for p in tmp_path.glob("*.toml")) == sorted(rigs) == ["rig-a", "rig-b"]
+    for name in rigs:
+        host = yaml.safe_load((INVENTORY / "host_vars" / f"{name}.yml").read_text())
+        rig = RigFile.load(tmp_path / f"{name}.toml")
+        assert rig.mode == "real" and rig.hardware is not None
+        assert rig.hardware.can.oscillator_hz == host["bench_boot_can_oscillator"]
+        assert [c.id for c in rig.hardware.connectors] == [c["id"] for c in host["rig_connectors"]]
+        # config.txt gets what `bench wiring` says this rig file needs (bench_boot's block)
+        written = {
+            "dtparam=spi=on",
+            f"dtoverlay=mcp2515-can0,oscillator={host['bench_boot_can_oscillator']},"
+            f"interrupt={host['bench_boot_can_interrupt']}",
+            "enable_uart=1",
+            *host["bench_boot_extra_lines"],
+        }
+        needed = {line.split("#")[0].strip() for line in boot_config(rig.hardware)}
+        assert needed <= written, f"{name}: config.txt lacks {sorted(needed - written)}"
 
 
 def test_panel_users_get_their_vault_passwords(provisioned) -> None:

@@ -48,12 +48,15 @@ def test_wrong_passwords_back_off_and_the_right_one_still_works(tmp_path):
 
 
 def test_sixteen_guessers_do_not_hold_up_a_valid_charge_point(tmp_path):
-    """Each guesser's refusals wait (back-off) and their scrypt checks queue per account,
-    so the valid handshake completes before any guesser hears back again."""
+    """A charge point that has connected before: while 16 guessers hammer its account,
+    its next handshake costs no scrypt and waits for nobody - it completes before any
+    guesser hears back again (their refusals wait out the back-off)."""
 
     async def main():
         backoff = Backoff(free=0, base=5.0, cap=5.0)
         async with running(tmp_path, connect=False, backoff=backoff) as (cs, _):
+            assert await attempt(cs, PASSWORD) == 101
+            checks = cs.credentials.slow_checks
             events: list[str] = []
             first_round = asyncio.Event()
 
@@ -73,6 +76,7 @@ def test_sixteen_guessers_do_not_hold_up_a_valid_charge_point(tmp_path):
                 assert status == 101
                 # Nothing from the guessers came back while the valid one connected.
                 assert events[mark:] == ["valid: 101"], events[mark:]
+                assert cs.credentials.slow_checks == checks  # not one more scrypt
             finally:
                 for task in guessers:
                     task.cancel()

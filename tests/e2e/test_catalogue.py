@@ -112,3 +112,19 @@ def test_security_charge_point_suite_under_the_seed_chargers_pics(tmp_path):
     assert len(verdicts) == 15
     assert {i for i, v in verdicts.items() if v == "n/a"} == {"TC_087_CS"}
     assert sum(v == "pass" for v in verdicts.values()) == 14
+
+
+def test_security_central_system_suite_against_our_csms(tmp_path):
+    """`bench run --role csms --profile security --report out`: the 15 security _CSMS
+    cases all pass against our CSMS, and the report keeps no FTP password or new key."""
+    results = run_suite(tmp_path, "--role", "csms", "--profile", "security")
+    verdicts = {c["id"]: c["verdict"] for c in results["cases"]}
+    assert len(verdicts) == 15 and set(verdicts.values()) == {"pass"}
+    assert ":***@" in (tmp_path / "report" / "results.json").read_text()
+    rotation = next(c for c in results["cases"] if c["id"] == "TC_073_CSMS")
+    sent = [
+        f["payload"]
+        for f in rotation["trace"]
+        if f["action"] == "ChangeConfiguration" and f["message_type"] == 2
+    ]
+    assert sent == [{"key": "AuthorizationKey", "value": "***"}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
+from charger.agent.features.diagnostics import Diagnostics
+from charger.agent.features.firmware import FirmwareManager
 from charger.clock import Clock
 from firmware_image import build_image, ensure_signing_key
 
@@ -110,7 +113,11 @@ def ftp_readonly(tmp_path) -> Iterator[Ftp]:
 
 
 class FakeCharger:
-    """What FirmwareManager and Diagnostics use of the Charger, with the pump captured."""
+    """The feature Context FirmwareManager and Diagnostics use, with the pump captured.
+
+    ``firmware``/``diagnostics`` are the features built on it, one of each per charger
+    (as the agent builds them once per boot).
+    """
 
     def __init__(self, state_dir: Path, public_key: Path | None, speed: float = 50.0) -> None:
         self.settings = SimpleNamespace(
@@ -139,6 +146,17 @@ class FakeCharger:
                 "_RebootReason": "HardReset",
             }
         )
+
+    def transaction_active(self) -> bool:
+        return any(c.tx_active for c in self.connectors.values()) or bool(self.local_tx)
+
+    @functools.cached_property
+    def firmware(self) -> FirmwareManager:
+        return FirmwareManager(self)  # type: ignore[arg-type]
+
+    @functools.cached_property
+    def diagnostics(self) -> Diagnostics:
+        return Diagnostics(self)  # type: ignore[arg-type]
 
     async def request(self, payload: Any) -> dict:
         self.sent.append((type(payload).__name__, payload.status))

@@ -9,8 +9,7 @@ import logging
 import zipfile
 from datetime import UTC, datetime
 
-from charger.agent.diagnostics import (
-    Diagnostics,
+from charger.agent.features.diagnostics import (
     line_time,
     lines_in_window,
     log_formatter,
@@ -27,7 +26,7 @@ Traceback (most recent call last):
 ValueError: boom
 2025-03-01T10:15:00.000Z INFO charger.agent: key is {auth_key}
 2025-03-01T10:16:00.000Z INFO charger.agent: provisioned with {password}
-2025-03-01T10:17:00.000Z INFO charger.agent.firmware: from ftp://charger:hunter2@127.0.0.1:21/fw
+2025-03-01T10:17:00.000Z INFO charger.agent.features.firmware: from ftp://charger:hunter2@127.0.0.1:21/fw
 2025-03-01T10:18:00.000Z INFO charger.agent: header Authorization: Basic QkVOQ0g6c2VjcmV0cGFzcw==
 2025-03-01T10:30:00.000Z INFO charger.agent: after the window
 """
@@ -56,7 +55,7 @@ def test_upload_with_the_window_respected_and_no_secret(ftp, charger_factory):
     async def scenario():
         charger = charger_factory()
         write_log(charger)
-        name = Diagnostics.of(charger).get_diagnostics(
+        name = charger.diagnostics.get_diagnostics(
             ftp.url("diagnostics/"),
             retries=1,
             retry_interval=1,
@@ -64,11 +63,11 @@ def test_upload_with_the_window_respected_and_no_secret(ftp, charger_factory):
             stop_time="2025-03-01T10:20:00.000Z",
         )
         assert name.startswith("diagnostics-BENCH-CP-001-") and name.endswith(".zip")
-        assert Diagnostics.of(charger).status() == "Uploading"
+        assert charger.diagnostics.status() == "Uploading"
         kind = "DiagnosticsStatusNotification"
         await eventually(lambda: "Uploaded" in charger.statuses(kind))
         assert charger.statuses(kind) == ["Uploading", "Uploaded"]
-        assert Diagnostics.of(charger).status() == "Idle"
+        assert charger.diagnostics.status() == "Idle"
         return name, charger
 
     name, charger = asyncio.run(scenario())
@@ -108,7 +107,7 @@ def test_no_window_takes_the_whole_log(ftp, charger_factory):
     async def scenario():
         charger = charger_factory()
         write_log(charger)
-        name = Diagnostics.of(charger).get_diagnostics(ftp.url("diagnostics/"))
+        name = charger.diagnostics.get_diagnostics(ftp.url("diagnostics/"))
         await eventually(lambda: "Uploaded" in charger.statuses("DiagnosticsStatusNotification"))
         return name
 
@@ -121,7 +120,7 @@ def test_upload_failed_when_the_server_refuses(ftp_readonly, charger_factory):
     async def scenario():
         charger = charger_factory()
         write_log(charger)
-        Diagnostics.of(charger).get_diagnostics(
+        charger.diagnostics.get_diagnostics(
             ftp_readonly.url("diagnostics/"), retries=2, retry_interval=2
         )
         kind = "DiagnosticsStatusNotification"
@@ -136,7 +135,7 @@ def test_upload_failed_when_the_server_refuses(ftp_readonly, charger_factory):
 def test_upload_failed_when_nothing_listens(charger_factory):
     async def scenario():
         charger = charger_factory()
-        Diagnostics.of(charger).get_diagnostics(
+        charger.diagnostics.get_diagnostics(
             "ftp://u:p@127.0.0.1:1/diagnostics/", retries=0, retry_interval=1
         )
         kind = "DiagnosticsStatusNotification"

@@ -62,7 +62,7 @@ def test_the_image_holds_the_agent_a_signed_manifest_and_hashes(images, keys):
         "charger/__init__.py",
         "charger/__main__.py",
         "charger/agent/runtime.py",
-        "charger/agent/firmware.py",
+        "charger/agent/features/firmware.py",
         "charger/agent/fwimage.py",
         "charger/clock.py",
         "charger/hw/factory.py",
@@ -262,7 +262,8 @@ def test_an_installed_slot_runs_the_agent_from_its_own_files(tmp_path, images, k
     argv, env = agent_command(settings)
     assert argv[1:3] == ["-P", "-m"] and argv[-2:] == ["charger", str(settings)]
     probe = (
-        "import charger, charger.agent.runtime, charger.agent.firmware, charger.hw.factory;"
+        "import charger, charger.agent.runtime, charger.agent.features.firmware;"
+        "import charger.hw.factory;"
         "import charger.__main__ as m; print(charger.__file__)"
     )
     result = subprocess.run(

@@ -12,7 +12,6 @@ import json
 import shutil
 from datetime import UTC, datetime, timedelta
 
-from charger.agent.firmware import FirmwareHandlers, FirmwareManager
 from charger.agent.fwimage import check_image, load_trust
 from charger.agent.slots import SlotStore
 from charger.clock import iso
@@ -44,18 +43,18 @@ def record(charger) -> dict:
 async def reboot(charger, charger_factory):
     """Exit 75 and start again: the supervisor picks the slot, the new agent resumes."""
     await asyncio.wait_for(charger.reboot.wait(), 20)
-    FirmwareManager.of(charger).close()
+    charger.firmware.close()
     SlotStore(charger.settings.state_dir).begin_boot()
     again = charger_factory()
     again.accepted.clear()  # not connected yet
-    FirmwareManager.of(again).resume()
+    again.firmware.resume()
     return again
 
 
 def test_download_install_reboot_installed(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()
-        manager = FirmwareManager.of(charger)
+        manager = charger.firmware
         assert manager.running_version() == "0.1.0" and manager.status() == "Idle"
         manager.update_firmware(publish(ftp, images.good), now_iso(charger), 1, 5)
         await asyncio.wait_for(charger.reboot.wait(), 20)
@@ -69,13 +68,13 @@ def test_download_install_reboot_installed(ftp, images, charger_factory):
         await asyncio.sleep(0.2)
         assert after.statuses() == []  # Installed waits for the BootNotification
         assert SlotStore(after.settings.state_dir).pointer().trial is False  # confirmed
-        assert FirmwareManager.of(after).running_version() == "2.0.0"
+        assert after.firmware.running_version() == "2.0.0"
         after.accepted.set()
         await eventually(lambda: after.statuses() == ["Installed"])
         assert record(after)["phase"] == "done"
-        assert FirmwareManager.of(after).status() == "Idle"
+        assert after.firmware.status() == "Idle"
         assert not SlotStore(after.settings.state_dir).staging_dir("A").exists()
-        FirmwareManager.of(after).close()
+        after.firmware.close()
 
     asyncio.run(scenario())
 
@@ -88,9 +87,7 @@ def test_a_second_update_goes_to_the_other_slot(ftp, images, keys, charger_facto
         slots.install("A", check_image(images.good.path.read_bytes(), key))
         slots.activate("A")
         slots.confirm_boot()
-        FirmwareManager.of(charger).update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await asyncio.wait_for(charger.reboot.wait(), 20)
         pointer = slots.pointer()
         assert (pointer.slot, pointer.previous) == ("B", "A")
@@ -101,16 +98,14 @@ def test_a_second_update_goes_to_the_other_slot(ftp, images, keys, charger_facto
 def test_download_failed_after_the_retries(ftp, charger_factory):
     async def scenario():
         charger = charger_factory()
-        FirmwareManager.of(charger).update_firmware(
-            ftp.url("firmware/missing.tar.gz"), now_iso(charger), 2, 3
-        )
+        charger.firmware.update_firmware(ftp.url("firmware/missing.tar.gz"), now_iso(charger), 2, 3)
         await eventually(lambda: "DownloadFailed" in charger.statuses())
         assert charger.statuses() == ["Downloading", "DownloadFailed"]
         assert ftp.count("RETR") == 3  # 1 + retries
         assert record(charger)["attempts"] == 3 and record(charger)["phase"] == "failed"
         slots = SlotStore(charger.settings.state_dir)
         assert slots.pointer().slot is None and not slots.staging_dir("A").exists()
-        assert FirmwareManager.of(charger).running_version() == "0.1.0"
+        assert charger.firmware.running_version() == "0.1.0"
         assert not charger.reboot.is_set()
 
     asyncio.run(scenario())
@@ -121,7 +116,7 @@ def test_a_wrong_ftp_password_is_a_failed_download(ftp, images, charger_factory)
         charger = charger_factory()
         publish(ftp, images.good)
         location = ftp.url(f"firmware/{images.good.path.name}", password="wrong")
-        FirmwareManager.of(charger).update_firmware(location, now_iso(charger), 0, 1)
+        charger.firmware.update_firmware(location, now_iso(charger), 0, 1)
         await eventually(lambda: "DownloadFailed" in charger.statuses())
         assert charger.statuses() == ["Downloading", "DownloadFailed"]
 
@@ -139,7 +134,7 @@ def test_a_broken_image_fails_to_install_and_the_active_slot_stays(
         slots.activate("A")
         slots.confirm_boot()
         before = slots.pointer()
-        manager = FirmwareManager.of(charger)
+        manager = charger.firmware
         manager.update_firmware(publish(ftp, images.broken), now_iso(charger), 0, 1)
         await eventually(lambda: "InstallationFailed" in charger.statuses())
         expected = ["Downloading", "Downloaded", "Installing", "InstallationFailed"]
@@ -156,12 +151,10 @@ def test_a_broken_image_fails_to_install_and_the_active_slot_stays(
 def test_an_image_signed_by_another_key_fails_to_install(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()
-        FirmwareManager.of(charger).update_firmware(
-            publish(ftp, images.foreign), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.foreign), now_iso(charger), 0, 1)
         await eventually(lambda: "InstallationFailed" in charger.statuses())
         assert SlotStore(charger.settings.state_dir).pointer().slot is None
-        assert FirmwareManager.of(charger).running_version() == "0.1.0"
+        assert charger.firmware.running_version() == "0.1.0"
 
     asyncio.run(scenario())
 
@@ -169,9 +162,7 @@ def test_an_image_signed_by_another_key_fails_to_install(ftp, images, charger_fa
 def test_without_a_provisioned_key_every_image_is_refused(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory(public_key=None)
-        FirmwareManager.of(charger).update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await eventually(lambda: "InstallationFailed" in charger.statuses())
 
     asyncio.run(scenario())
@@ -180,9 +171,7 @@ def test_without_a_provisioned_key_every_image_is_refused(ftp, images, charger_f
 def test_it_waits_for_the_retrieve_date(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()  # 50 simulated seconds per wall second
-        FirmwareManager.of(charger).update_firmware(
-            publish(ftp, images.good), now_iso(charger, 100), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger, 100), 0, 1)
         await asyncio.sleep(0.3)  # 15 of the 100 simulated seconds
         assert charger.statuses() == [] and ftp.count("RETR") == 0
         await eventually(lambda: charger.statuses()[:1] == ["Downloading"], timeout=5)
@@ -196,9 +185,7 @@ def test_install_and_reboot_wait_for_the_transaction_to_end(ftp, images, charger
         charger = charger_factory()
         charger.connectors[1].tx_active = True
         charger.local_tx[1] = 7
-        FirmwareManager.of(charger).update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await eventually(lambda: "Downloaded" in charger.statuses())  # download: allowed
         await asyncio.sleep(0.5)
         assert charger.statuses() == ["Downloading", "Downloaded"]
@@ -221,7 +208,7 @@ def test_a_power_cut_during_the_install_resumes_it(ftp, images, charger_factory)
         shutil.copy(images.good.path, staging / "abc.img")
         (slots.root / ".A.new").mkdir()  # half-unpacked when the power went
         (slots.root / ".A.new" / "half.py").write_text("x")
-        manager = FirmwareManager.of(charger)
+        manager = charger.firmware
         manager.save(
             {
                 "id": "abc",
@@ -252,7 +239,7 @@ def test_a_power_cut_during_the_install_resumes_it(ftp, images, charger_factory)
 def test_a_power_cut_during_the_download_downloads_again(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()
-        manager = FirmwareManager.of(charger)
+        manager = charger.firmware
         manager.save(
             {
                 "id": "def",
@@ -279,19 +266,17 @@ def test_a_power_cut_during_the_download_downloads_again(ftp, images, charger_fa
 def test_a_new_firmware_that_never_comes_up_is_reported_failed(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()
-        FirmwareManager.of(charger).update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await asyncio.wait_for(charger.reboot.wait(), 20)
-        FirmwareManager.of(charger).close()
+        charger.firmware.close()
         slots = SlotStore(charger.settings.state_dir)
         for _ in range(3):
             slots.begin_boot()  # the new firmware crashes at every start
         assert slots.pointer().slot is None  # back to the source tree
         old = charger_factory()
-        FirmwareManager.of(old).resume()
+        old.firmware.resume()
         await eventually(lambda: old.statuses() == ["InstallationFailed"])
-        assert FirmwareManager.of(old).running_version() == "0.1.0"
+        assert old.firmware.running_version() == "0.1.0"
 
     asyncio.run(scenario())
 
@@ -309,9 +294,7 @@ def test_a_lost_connection_delays_a_status_but_keeps_the_order(ftp, images, char
             return await real(payload)
 
         charger.request = flaky
-        FirmwareManager.of(charger).update_firmware(
-            publish(ftp, images.good), now_iso(charger), 0, 1
-        )
+        charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger), 0, 1)
         await asyncio.wait_for(charger.reboot.wait(), 20)
         assert charger.statuses() == ["Downloading", "Downloaded", "Installing"]
         assert failures["n"] == 2
@@ -331,12 +314,10 @@ class FakeConnection:
 
 
 def test_the_link_handlers_answer_and_start_the_work(ftp, images, charger_factory):
-    from charger.protocol.link import Link
+    from charger.agent.link import AgentLink
 
-    class TestLink(FirmwareHandlers, Link):
-        def __init__(self, connection, charger):
-            super().__init__("CP", connection)
-            self.charger = charger
+    def TestLink(connection, charger):  # noqa: N802 - the agent's link, two features
+        return AgentLink("CP", connection, [charger.firmware, charger.diagnostics])
 
     async def scenario():
         charger = charger_factory()
@@ -357,7 +338,7 @@ def test_the_link_handlers_answer_and_start_the_work(ftp, images, charger_factor
         frame = [2, "u3", "GetDiagnostics", {"location": "ftp://h/", "startTime": "yesterday"}]
         await link.route_message(json.dumps(frame))
         answer = json.loads(connection.sent[-1])
-        assert answer[:3] == [4, "u3", "TypeConstraintViolation"]
+        assert answer[:3] == [4, "u3", "PropertyConstraintViolation"]
 
     asyncio.run(scenario())
 
@@ -370,7 +351,7 @@ def test_an_older_version_is_refused_unless_allowed(ftp, images, keys, charger_f
     async def scenario(allow: bool):
         charger = charger_factory(state_dir=tmp_path / f"agent-{allow}")
         charger.settings.allow_firmware_downgrade = allow
-        manager = FirmwareManager.of(charger)
+        manager = charger.firmware
         manager.update_firmware(publish(ftp, old), now_iso(charger), 0, 1)
         if allow:
             await asyncio.wait_for(charger.reboot.wait(), 20)

@@ -30,6 +30,12 @@ def test_diagnosis_names_the_fix_for_each_usual_failure():
         ("can", HardwareError("can0 runs at bitrate 125000"), "bitrate", "bitrate"),
         ("gpio", HardwareError("gpiozero pin factory 'x' cannot load"), "pin factory", "[pi]"),
         ("modbus", MeterError("no valid answer"), "no valid answer", "unit id"),
+        (
+            "gpio",
+            HardwareError("pilot on GPIO12: Need to add 'dtoverlay=pwm-2chan' to /boot/config.txt"),
+            "no hardware PWM",
+            'pin_factory = "lgpio"',
+        ),
     ]
     for kind, exc, problem, fix in cases:
         got_problem, got_fix = diagnose(kind, "socketcan:can0", exc)

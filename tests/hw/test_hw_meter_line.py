@@ -129,3 +129,36 @@ def test_two_meters_on_one_line_share_one_client_and_never_overlap(tmp_path):
 def test_meters_on_one_line_need_distinct_unit_ids():
     with pytest.raises(ValueError, match="distinct unit ids"):
         HardwareConfig.from_dict(line_config(5020, units=(3, 3)))
+
+
+def test_two_meters_on_one_rs485_pair_over_modbus_rtu(tmp_path):
+    async def main():
+        acrel = MeterTwin(tmp_path / "1.json", ACREL_DJSF1352_RN, unit=1)
+        sdm = MeterTwin(tmp_path / "2.json", EASTRON_SDM630, unit=2)
+        line = MeterLineTwin([acrel, sdm], transport="rtu", baudrate=19200)
+        await line.start()
+        hw = open_hardware(HardwareConfig.from_dict(rtu_config(line.device_path)))
+        try:
+            m1, m2 = hw.connectors[1].meter, hw.connectors[2].meter
+            assert m1.line is m2.line and m1.line.key == f"rtu:{line.device_path}"
+            acrel.update(500.0, 100.0, 36.0)
+            sdm.update(230.0, 30.0, 3600.0)
+            for _ in range(3):
+                r1, r2 = await asyncio.gather(m1.read(), m2.read())
+        finally:
+            await close_hardware(hw)
+            await line.close()
+        assert r1.energy_import_wh == pytest.approx(500.0)
+        assert r2.phase_current_a == pytest.approx((10.0, 10.0, 10.0))
+        assert line.max_in_flight == 1 and line.line.bytes_carried > 0
+
+    run(main())
+
+
+def rtu_config(device: str) -> dict:
+    cfg = line_config(0)
+    for c in cfg["connectors"]:
+        c["meter"] = {**c["meter"], "transport": "rtu", "device": device, "baudrate": 19200}
+        c["meter"].pop("port")
+        c["meter"]["timeout_s"] = 1.0
+    return cfg

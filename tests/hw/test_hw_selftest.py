@@ -146,3 +146,43 @@ def test_cli_names_each_missing_part_in_one_line_and_fails(tmp_path):
     assert f"FAIL rfid (rdm6300 {tmp_path}/ttyAMA0): device missing -> plug" in out.stdout
     assert out.stdout.rstrip().endswith("selftest: 0 of 8 parts ok")
     assert "Traceback" not in out.stderr
+
+
+def test_an_sdm630_connector_shows_its_three_phases(tmp_path):
+    from bench.rig.sim import DEFAULT_CONNECTORS
+
+    specs = (
+        DEFAULT_CONNECTORS[0],
+        dataclasses.replace(DEFAULT_CONNECTORS[1], meter_model="eastron-sdm630"),
+    )
+
+    async def main():
+        rig = SimRig(tmp_path / "rig", Clock.start(), specs)
+        cfg = await rig.start()
+        try:
+            assert cfg.connectors[1].meter.model == "eastron-sdm630"
+            return {r.part: r for r in await run_selftest(cfg)}
+        finally:
+            await rig.stop()
+
+    results = asyncio.run(asyncio.wait_for(main(), 60))
+    assert failed(results) == []
+    assert "phases 0 V / 0 V / 0 V" in results["meter 2"].saw
+    assert results["meter 2"].where.startswith("eastron-sdm630 tcp:127.0.0.1:")
+
+
+def test_a_meter_of_another_model_than_the_rig_file_says_fails(tmp_path):
+    async def spoil(rig, cfg):
+        c = cfg.connectors[0]
+        meter = dataclasses.replace(c.meter, model="eastron-sdm630")
+        return dataclasses.replace(
+            cfg, connectors=[dataclasses.replace(c, meter=meter), *cfg.connectors[1:]]
+        )
+
+    results = selftest_on_sim(tmp_path, spoil)
+    assert failed(results) == ["meter 1"]
+    assert results["meter 1"].saw == (
+        "unit 1 answers Modbus exception code 2 (illegal data address): "
+        "not the registers of the configured model"
+    )
+    assert "set `model` in the rig file" in results["meter 1"].fix

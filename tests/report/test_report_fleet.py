@@ -146,7 +146,7 @@ def test_cli_says_in_one_line_when_there_is_nothing_to_merge(tmp_path, capsys, a
     assert bench_main(["report-fleet", *args]) == 2
 
     err = capsys.readouterr().err
-    assert err.startswith("bench report-fleet: ") and err.count("\n") == 1
+    assert err.startswith("bench: ") and err.count("\n") == 1
 
 
 def test_what_the_selftest_said_and_a_crashed_run_reach_the_summary(tmp_path) -> None:
@@ -159,3 +159,20 @@ def test_what_the_selftest_said_and_a_crashed_run_reach_the_summary(tmp_path) ->
     assert rigs["rig-a"].problem == f"bench selftest failed (exit 1): {said}"
     assert rigs["rig-b"].selftest == "pass"
     assert rigs["rig-b"].problem.startswith("bench run exited 2")
+
+
+def test_an_inconclusive_rig_makes_the_fleet_inconclusive_unless_one_failed(tmp_path) -> None:
+    rig_report(tmp_path / "busy", "rig-a", [case("TC_003_CS")])
+    rig_report(tmp_path / "busy", "rig-b", [case("TC_003_CS", "inconclusive")], run_rc=3)
+    rig_report(tmp_path / "both", "rig-a", [case("TC_003_CS", "inconclusive")], run_rc=3)
+    rig_report(tmp_path / "both", "rig-b", [case("TC_003_CS", "fail")], run_rc=1)
+
+    busy = write_fleet_summary(tmp_path / "busy")
+
+    assert [(r.rig, r.result, r.problem) for r in busy["rigs"]] == [
+        ("rig-a", "Pass", ""),
+        ("rig-b", "Inconclusive", ""),
+    ]
+    assert busy["result"] == "Inconclusive"
+    assert bench_main(["report-fleet", str(tmp_path / "busy")]) == 3  # as bench run exits
+    assert bench_main(["report-fleet", str(tmp_path / "both")]) == 1

@@ -84,7 +84,7 @@ def test_trace_has_millisecond_utc_times_and_directions(run) -> None:
 def test_svg_charts_when_samples_exist(run) -> None:
     page = render_html(run)
     # one chart per quantity for the one case with samples, both connectors in each
-    assert page.count("<svg") == 4
+    assert page.count("<svg") - page.count('<svg class="timeline"') == 4
     for label in ("Power (kW)", "Current (A)", "Voltage (V)", "State of charge (%)"):
         assert label in page
     assert page.count("<polyline") == 8
@@ -95,7 +95,8 @@ def test_no_svg_without_samples(run) -> None:
     for c in run["cases"]:
         c["samples"] = {}
     run["cases"][1]["samples"] = {"1": [], "2": []}
-    assert "<svg" not in render_html(run)
+    page = render_html(run)
+    assert page.count("<svg") == page.count('<svg class="timeline"')  # sequence charts only
 
 
 def test_index_links_every_case_with_its_verdict(run) -> None:

@@ -8,10 +8,13 @@ from bench.report.performance import measure
 from bench.report.summary import summarize
 
 
-def test_write_report_writes_three_files(run, tmp_path) -> None:
+def test_write_report_writes_its_files(run, tmp_path) -> None:
     paths = write_report(run, tmp_path / "out")
-    assert set(paths) == {"json", "junit", "html"}
-    assert [p.name for p in paths.values()] == ["results.json", "junit.xml", "index.html"]
+    assert set(paths) == {"json", "junit", "html", "print"}
+    names = [p.name for p in paths.values()]
+    assert names == ["results.json", "junit.xml", "index.html", "print.html"]
+    cases = sorted(p.name for p in (tmp_path / "out" / "cases").iterdir())
+    assert cases == [f"case-{n + 1}.html" for n in range(len(run["cases"]))]
     assert all(p.is_file() and p.stat().st_size > 0 for p in paths.values())
     ET.parse(paths["junit"])
     assert paths["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from bench.scenarios.registry import Scenario
-from bench.scenarios.runner import CaseResult
+from bench.scenarios.runner import STOPPED_MESSAGE, CaseResult
+from bench.system import SystemStatus
 from web import create_app
 from web.bench_api import BenchApi
 from web.users import add_user
@@ -129,7 +130,7 @@ class FakeAgent:
 
 
 class FakeSystem:
-    """The public face of BenchSystem the panel uses, without processes or sockets."""
+    """:class:`web.system_view.BenchView` as BenchSystem gives it, without processes or sockets."""
 
     def __init__(self) -> None:
         self.cp_id = "BENCH-CP-001"
@@ -138,9 +139,45 @@ class FakeSystem:
         self.csms: FakeCsms | None = FakeCsms()
         self.proxy = FakeProxy()
         self.agent = FakeAgent()
-        self.hardware = None
+        self.csms_running = True
+        self.hardware: Any = None  # a real rig when set: the panel keeps its hands off
+        self.predict: Any = None  # the CSMS's predict_composite, when a test gives one
+        self.parts: list[Any] = []  # the agent's hardware part statuses (PartStatus)
         self.trace: list[dict[str, Any]] = []
         self.events: list[str] = []
+
+    def status(self) -> SystemStatus:
+        return SystemStatus(
+            t=round(self.clock.time(), 3),
+            speed=self.clock.speed,
+            cp_id=self.cp_id,
+            simulated=self.hardware is None,
+            rig=self.rig.snapshot() if self.hardware is None else None,
+            connector_ids=self.connector_ids(),
+            link_up=self.proxy.up,
+            csms_up=self.csms_running,
+            cp_connected=self.csms_running,
+            agent_running=True,
+            agent_pid=4242,
+            parts=self.hardware_health(),
+        )
+
+    def hardware_health(self) -> list[Any]:
+        """The agent's part statuses (PartStatus), as BenchSystem reads them."""
+        return list(self.parts)
+
+    def connector_ids(self) -> list[int]:
+        return list(self.rig.connector_ids)
+
+    def transactions(self) -> list[dict[str, Any]]:
+        return self.csms.transactions(self.cp_id) if self.csms_running and self.csms else []
+
+    def composite_schedule(self, connector: int, duration_s: int) -> dict[str, Any] | None:
+        """Like BenchSystem's: the CSMS's prediction when it has a limit, else None."""
+        if self.predict is None:
+            return None
+        schedule = self.predict(self.cp_id, connector, duration_s)
+        return schedule if schedule.get("chargingSchedulePeriod") else None
 
     def frame(self, sender: str, mtype: int, uid: str, action: str | None, **payload: Any) -> None:
         self.trace.append(
@@ -156,9 +193,11 @@ class FakeSystem:
 
     async def stop_csms(self) -> None:
         self.events.append("stop_csms")
+        self.csms_running = False
 
     async def start_csms(self) -> None:
         self.events.append("start_csms")
+        self.csms_running = True
 
     def power_loss(self) -> None:
         self.events.append("power_loss")
@@ -197,18 +236,29 @@ def fake_catalogue() -> dict[str, Scenario]:
 
 
 async def fake_runner(cases, options, on_progress):  # type: ignore[no-untyped-def]
-    """run_cases' contract without benches: every case gets a handle with steps."""
+    """run_cases' contract without benches: every case gets a handle with steps; a set
+    ``options.stop`` ends the running case with the runner's stopped message."""
     results = []
     for n, case in enumerate(cases, 1):
+        if options.stop is not None and options.stop.is_set():
+            break
         on_progress(n, len(cases), case, None)
         handle = SimpleNamespace(steps=[])
         handle.step = lambda text, h=handle: h.steps.append((0.0, text))
         began = time.monotonic()
-        await case.fn(handle)
+        scenario = asyncio.ensure_future(case.fn(handle))
+        stopping = asyncio.ensure_future(options.stop.wait())
+        await asyncio.wait({scenario, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        verdict, details = "pass", {"transaction": 7, "energy_wh": 120, "meter_delta_wh": 120}
+        if not scenario.done():
+            scenario.cancel()
+            verdict, details = "error", {"message": STOPPED_MESSAGE}
         result = CaseResult(
             case.id,
-            "pass",
+            verdict,
             round(time.monotonic() - began, 3),
+            details=details,
             title=case.title,
             role=case.role,
             profile=case.profile,

@@ -319,3 +319,128 @@ def test_an_operator_stops_a_long_run_and_its_rig_goes_away(bench, browser):
     snapshot = page.evaluate("() => fetch('/api/snapshot').then((r) => r.json())")
     assert snapshot["cp_connected"] and snapshot["connectors"]["1"]["plugged"] is False
     assert page.js_errors == []
+
+
+RUN_WHILE_CHARGING = ["local-rfid-session", "remote-session", "both-connectors"]
+
+
+def test_a_scenario_run_never_disturbs_the_live_session(bench, browser, shots):
+    """A run builds benches of its own (keys, databases, agents): the live rig's meters
+    keep answering meanwhile, so the live transaction goes on charging through it."""
+    from playwright.sync_api import expect
+
+    context = browser()
+    rig = log_in(context, bench, "olga")
+    expect(rig.locator("#c1-status")).to_have_text("Available", timeout=30_000)
+    rig.click("#c1-plug")
+    expect(rig.locator("#c1-status")).to_have_text("Preparing")
+    rig.fill("#c1-tag-input", TAG)
+    rig.click("#c1-tag")
+    expect(rig.locator("#c1-status")).to_have_text("Charging", timeout=60_000)
+    tx_text = rig.inner_text("#c1-transaction")
+    wait_number(rig, "#c1-power_kw", lambda v: v > 1)
+    since = rig.evaluate("() => fetch('/api/snapshot').then((r) => r.json())")
+    mark = rig.evaluate("() => fetch('/api/trace?limit=1').then((r) => r.json())")["next"]
+
+    scenarios = context.new_page()
+    scenarios.js_errors = []
+    scenarios.on("pageerror", lambda exc: scenarios.js_errors.append(str(exc)))
+    scenarios.goto(bench + "scenarios")
+    scenarios.select_option("#f-profile", "bench")
+    for case in RUN_WHILE_CHARGING:
+        scenarios.locator(f'#cases-table tr[data-case="{case}"] input.pick').check()
+    scenarios.click("#run-selected")
+    expect(scenarios.locator("#run-label")).to_have_text("3 cases")
+    expect(scenarios.locator("#run-heading")).to_have_text("Last run", timeout=240_000)
+    for case in RUN_WHILE_CHARGING:  # the run did run its cases on benches of their own
+        badge = scenarios.locator(f'#active-run tr[data-case="{case}"] .badge')
+        expect(badge).to_have_text("PASS")
+    scenarios.screenshot(path=str(shots / "run-while-charging.png"), full_page=True)
+
+    rig.bring_to_front()
+    expect(rig.locator("#c1-status")).to_have_text("Charging")
+    assert rig.inner_text("#c1-transaction") == tx_text  # the same transaction, still on
+    after = rig.evaluate("() => fetch('/api/snapshot').then((r) => r.json())")
+    live = after["connectors"]["1"]
+    assert live["transaction"]["active"] and live["meter_wh"] > since["connectors"]["1"]["meter_wh"]
+    trace = f"() => fetch('/api/trace?since={mark}').then((r) => r.json())"
+    frames = rig.evaluate(trace)["frames"]
+    statuses = [f["payload"].get("status") for f in frames if f["action"] == "StatusNotification"]
+    assert "Faulted" not in statuses, statuses
+    assert not [f for f in frames if f["action"] == "StopTransaction"]
+    rig.screenshot(path=str(shots / "rig-after-run.png"), full_page=True)
+    # end the live session so the rig is left as found
+    rig.click("#c1-tag")
+    expect(rig.locator("#c1-status")).to_have_text("Finishing", timeout=60_000)
+    rig.click("#c1-unplug")
+    expect(rig.locator("#c1-status")).to_have_text("Available", timeout=60_000)
+    assert rig.js_errors == [] and scenarios.js_errors == []
+
+
+def test_get_configuration_answers_as_a_table_of_keys_values_and_access(bench, browser, shots):
+    from playwright.sync_api import expect
+
+    page = log_in(browser(), bench, "olga")
+    page.goto(bench + "control")
+    page.select_option("#op-action", "GetConfiguration")
+    page.wait_for_timeout(300)  # the form is rebuilt from the schema
+    page.fill("#op-json", "{}")
+    page.click("#op-from-json")
+    page.click("#op-send")
+    table = page.locator("#config-table")
+    expect(table).to_be_visible(timeout=30_000)
+    row = table.locator('tr[data-key="HeartbeatInterval"]')
+    expect(row).to_contain_text("read-write")
+    assert row.locator("td.value").inner_text().strip().isdigit()
+    expect(table.locator('tr[data-key="GetConfigurationMaxKeys"]')).to_contain_text("read-only")
+    assert table.locator("tbody tr").count() > 20
+    expect(page.locator("#op-result-raw")).not_to_have_attribute("open", "")
+    page.screenshot(path=str(shots / "configuration.png"), full_page=True)
+    assert page.js_errors == []
+
+
+def test_the_report_folds_its_cases_and_loads_a_case_when_opened(bench, browser, shots):
+    """The run of the first test has a report: summary first, cases folded."""
+    from playwright.sync_api import expect
+
+    context = browser()
+    page = log_in(context, bench, "olga")
+    runs = page.evaluate("() => fetch('/api/runs').then((r) => r.json())")
+    done = next(r for r in runs if r["report"] and r["total"] >= 3)
+    report = context.new_page()
+    report.goto(f"{bench}runs/{done['id']}/report/")
+    cases = report.locator("details.case")
+    assert cases.count() == done["total"]
+    assert all(not cases.nth(i).get_attribute("open") for i in range(cases.count()))
+    frame = report.frame_locator("details.case >> nth=0 >> iframe.case-detail")
+    cases.nth(0).locator("summary").click()
+    expect(frame.locator("svg.timeline")).to_be_visible(timeout=15_000)
+    expect(frame.locator("table.trace")).to_be_visible()
+    expect(cases.nth(0).locator("ol.steps li.pass").first).to_be_visible()
+    report.screenshot(path=str(shots / "report-folded.png"), full_page=True)
+    printed = context.new_page()
+    printed.goto(f"{bench}runs/{done['id']}/report/print.html")
+    assert printed.locator("table.trace").count() == done["total"]
+    assert printed.locator("svg.timeline").count() == done["total"]
+    # the panel shows the same sequence chart for a finished case
+    page.goto(f"{bench}runs/{done['id']}")
+    page.locator("#run-cases tr.case-row").first.click()
+    page.locator("#timeline summary").click()
+    image = page.locator("#timeline img")
+    expect(image).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 100
+    expect(page.locator("#step-log .step.pass").first).to_be_visible()
+    expect(page.locator("#run-cases td.energy").first).not_to_be_empty()
+    page.screenshot(path=str(shots / "run-timeline.png"), full_page=True)
+
+
+def test_no_page_is_wider_than_a_phone(bench, browser, shots):
+    context = browser()
+    page = log_in(context, bench, "olga")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("", "scenarios", "control", "trace"):
+        page.goto(bench + path)
+        page.wait_for_timeout(800)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"/{path} is {width} px wide at 390 px"
+        page.screenshot(path=str(shots / f"phone-{path or 'rig'}.png"), full_page=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from typing import Any
 
 import pytest
 from ocpp.v16 import call
@@ -474,7 +477,7 @@ def test_security_headers(operator):
 def test_a_long_trace_keeps_its_indexes_when_the_oldest_frames_go(
     operator, system, bench_api, helpers, monkeypatch
 ):
-    monkeypatch.setattr("web.bench_api.TRACE_KEEP", 20)
+    monkeypatch.setattr("web.live_state.TRACE_KEEP", 20)
     for i in range(25):
         system.frame("dut", 2, f"h{i}", "Heartbeat")
     helpers.wait_for(lambda: bench_api.trace_length() == 25, what="frames sampled")
@@ -492,7 +495,7 @@ def test_the_schedule_in_force_comes_from_the_csms_when_it_has_one(
     operator, system, bench_api, helpers
 ):
     helpers.wait_for(lambda: operator.get("/api/snapshot").get_json().get("connectors"))
-    assert operator.get("/api/snapshot").get_json()["composite"] == {}  # no such API: none
+    assert operator.get("/api/snapshot").get_json()["composite"] == {}  # no profiles: none
     asked = []
 
     def predict_composite(cp_id, connector_id, duration):  # type: ignore[no-untyped-def]
@@ -505,7 +508,7 @@ def test_the_schedule_in_force_comes_from_the_csms_when_it_has_one(
             "chargingSchedulePeriod": periods,
         }
 
-    system.csms.predict_composite = predict_composite
+    system.predict = predict_composite
     system.frame("bench", 2, "p1", "SetChargingProfile", connectorId=2)
     snap = helpers.wait_for(
         lambda: (s := operator.get("/api/snapshot").get_json())["composite"] and s,
@@ -515,3 +518,27 @@ def test_the_schedule_in_force_comes_from_the_csms_when_it_has_one(
     schedule = snap["composite"]["2"]["charging_schedule"]
     assert schedule["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 16.0}]
     assert ("BENCH-CP-001", 1, 86400) in asked
+
+
+def test_a_run_never_holds_up_the_live_bench(bench_api, system, loop, helpers):
+    """A case's set-up blocks (key generation, password hashing): on its own loop, so
+    the live bench's loop goes on serving the rig while it does."""
+    released = threading.Event()
+    seen: dict[str, Any] = {}
+
+    async def blocking_runner(cases, options, on_progress):  # type: ignore[no-untyped-def]
+        seen["loop"] = asyncio.get_running_loop()
+        on_progress(1, len(cases), cases[0], None)
+        released.wait(20)  # holds this loop's thread, as blocking set-up does
+        return []
+
+    bench_api.run_manager.runner = blocking_runner
+    bench_api.start_run(["quick-a"], user="olga")
+    helpers.wait_for(lambda: "loop" in seen, what="the run to begin")
+    try:
+        bench_api.plug(1, user="olga")  # answered by the live bench's loop meanwhile
+        assert system.rig.plugged[1]
+        assert seen["loop"] is not loop
+    finally:
+        released.set()
+    helpers.wait_for(lambda: bench_api.active_run() is None, what="the run to end")

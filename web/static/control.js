@@ -46,15 +46,34 @@
     let payload;
     try { payload = JSON.parse($("op-json").value); } catch (err) { toast("not valid JSON: " + err.message, true); return; }
     $("op-result").textContent = `sending ${action} …`;
+    $("op-table").replaceChildren();
     try {
       const answer = await api("POST", `/api/operations/${action}`, payload);
       $("op-result").textContent = answer.callerror
         ? `CALLERROR ${answer.callerror.errorCode}: ${answer.callerror.errorDescription}\n` + JSON.stringify(answer.callerror.errorDetails || {}, null, 2)
         : JSON.stringify(answer.result, null, 2);
+      if (action === "GetConfiguration" && answer.result) showConfiguration(answer.result);
     } catch (e) {
       const errors = e.payload && e.payload.errors ? "\n" + e.payload.errors.map((x) => `  ${x.path}: ${x.message}`).join("\n") : "";
       $("op-result").textContent = `refused: ${e.message}${errors}`;
     }
   });
+  /* A GetConfiguration answer as a table: key, value, read-only; unknown keys below. */
+  function showConfiguration(result) {
+    const { el } = Panel;
+    const keys = result.configurationKey || [];
+    const rows = keys.map((k) => el("tr", { "data-key": k.key },
+      el("td", { class: "mono", text: k.key }),
+      el("td", { class: "mono value", text: k.value === undefined ? "(no value)" : k.value }),
+      el("td", { text: k.readonly ? "read-only" : "read-write", class: k.readonly ? "muted" : "" })));
+    const unknown = result.unknownKey || [];
+    $("op-table").replaceChildren(
+      el("div", { class: "table-wrap" }, el("table", { id: "config-table" },
+        el("thead", {}, el("tr", {}, el("th", { text: `key (${keys.length})` }), el("th", { text: "value" }), el("th", { text: "access" }))),
+        el("tbody", {}, ...rows))),
+      unknown.length ? el("p", { id: "config-unknown", class: "muted", text: `unknown keys: ${unknown.join(", ")}` }) : "");
+    $("op-result-raw").open = false;
+  }
+
   loadSchema();
 })();

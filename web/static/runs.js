@@ -37,25 +37,39 @@
       stop,
       reportLink(run));
     const bar = el("div", { class: "progress" }, el("div", { style: `width:${pct}%` }));
+    const energy = (c, key) => (c.energy || []).map((e) => e[key] === null || e[key] === undefined ? "?" : `${e[key]}`).join(" / ");
     const rows = (run.cases || []).map((c) => el("tr", { "data-case": c.id, class: "case-row", onclick: () => { chosen.set(run.id, c.id); renderDetail(container, run, onStop); } },
       el("td", { class: "mono", text: c.id }),
       el("td", { text: c.title }),
       el("td", {}, badge(c.state)),
       el("td", { class: "num", text: c.duration_s === null || c.duration_s === undefined ? "" : `${Number(c.duration_s).toFixed(1)} s` }),
-      el("td", { text: c.message || "" })));
-    const table = el("table", { id: "run-cases" },
-      el("thead", {}, el("tr", {}, ...["case", "title", "verdict", "time", "message"].map((t) => el("th", { text: t })))),
-      el("tbody", {}, ...rows));
+      el("td", { class: "num energy", title: "transaction(s): energy billed by the CSMS", text: energy(c, "energy_wh") }),
+      el("td", { class: "num meter", title: "the meter register's delta over the same transaction(s)", text: energy(c, "meter_delta_wh") }),
+      el("td", { class: "msg", text: c.message || "" })));
+    const table = el("div", { class: "table-wrap" }, el("table", { id: "run-cases" },
+      el("thead", {}, el("tr", {}, ...["case", "title", "verdict", "time", "billed Wh", "meter Δ Wh", "message"].map((t) => el("th", { text: t })))),
+      el("tbody", {}, ...rows)));
     const focus = (run.cases || []).find((c) => c.id === chosen.get(run.id))
       || (run.cases || []).find((c) => c.state === "running")
       || [...(run.cases || [])].reverse().find((c) => c.steps && c.steps.length);
-    const stepText = focus && focus.steps && focus.steps.length
-      ? focus.steps.map((s) => `${Number(s.t).toFixed(3).padStart(8)} s  ${s.text}`).join("\n") : "no steps yet";
-    const log = el("pre", { class: "steps", id: "step-log" }, stepText);
+    const MARK = { pass: "✓", fail: "✗", error: "!", running: "…", stopped: "■" };
+    const lines = focus && focus.steps && focus.steps.length
+      ? focus.steps.map((s) => el("div", { class: "step " + (s.verdict || ""), title: s.verdict || "" },
+          el("span", { class: "mark", text: MARK[s.verdict] || " " }),
+          el("span", { class: "t", text: `${Number(s.t).toFixed(3).padStart(8)} s` }),
+          el("span", { text: " " + s.text })))
+      : [el("div", { class: "muted", text: "no steps yet" })];
+    const log = el("div", { class: "steps", id: "step-log" }, ...lines);
     const old = container.querySelector("#step-log");
     const atBottom = !old || old.scrollTop + old.clientHeight >= old.scrollHeight - 4;
+    const finished = focus && !["pending", "running"].includes(focus.state);
+    const timeline = finished && run.report
+      ? el("details", { id: "timeline", open: container.querySelector("#timeline[open]") ? true : undefined },
+          el("summary", { text: `timeline of ${focus.id}: messages between charge point and Central System` }),
+          el("div", { class: "timeline-wrap" }, el("img", { src: `/runs/${run.id}/timeline/${encodeURIComponent(focus.id)}.svg`, alt: `sequence chart of ${focus.id}` })))
+      : null;
     container.replaceChildren(header, bar, el("h3", {}, "cases"), table,
-      el("h3", {}, `step log${focus ? " of " + focus.id : ""}`), log);
+      el("h3", {}, `step log${focus ? " of " + focus.id : ""}`), log, timeline || "");
     if (atBottom) log.scrollTop = log.scrollHeight; else log.scrollTop = old.scrollTop;
   }
 

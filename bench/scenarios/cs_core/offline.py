@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.scenarios.cs_core._common import (
+from bench.scenarios.cs_core.steps import (
     TAG,
     UNKNOWN,
     configure,

@@ -22,6 +22,15 @@ from charger.hw.interfaces import MeterError
 log = logging.getLogger(__name__)
 
 Client = AsyncModbusTcpClient | AsyncModbusSerialClient
+EXCEPTION_NAMES = {
+    1: "(illegal function)",
+    2: "(illegal data address)",
+    3: "(illegal data value)",
+    4: "(device failure)",
+    6: "(busy)",
+    10: "(gateway path unavailable)",
+    11: "(gateway target did not respond)",
+}
 
 
 class ModbusLine:
@@ -69,7 +78,7 @@ class ModbusLine:
                 ok = await asyncio.wait_for(client.connect(), self.config.timeout_s * 2)
             except (TimeoutError, OSError, ModbusException) as exc:
                 client.close()
-                raise MeterError(f"{self.key}: cannot connect: {exc}") from exc
+                raise MeterError(f"cannot connect: {exc}") from exc
             if not ok:
                 client.close()
                 # pymodbus swallows the serial port's OSError; find it for the diagnosis.
@@ -77,8 +86,8 @@ class ModbusLine:
                     try:
                         open(self.config.device or "", "rb").close()  # noqa: SIM115
                     except OSError as exc:
-                        raise MeterError(f"{self.key}: cannot open: {exc}") from exc
-                raise MeterError(f"{self.key}: cannot connect")
+                        raise MeterError(f"cannot open: {exc}") from exc
+                raise MeterError("cannot connect")
             self._client = client
         return self._client
 
@@ -97,10 +106,11 @@ class ModbusLine:
                 )
             except (TimeoutError, ModbusException, OSError) as exc:
                 self._drop()
-                raise MeterError(f"{self.key}#{unit}: no valid answer: {exc}") from exc
+                raise MeterError(f"no valid answer from unit {unit}: {exc}") from exc
         if rr.isError():
             code = getattr(rr, "exception_code", None)
-            raise MeterError(f"{self.key}#{unit}: Modbus exception code {code}")
+            name = EXCEPTION_NAMES.get(code or 0, "")
+            raise MeterError(f"unit {unit} answers Modbus exception code {code} {name}".rstrip())
         return list(getattr(rr, "registers", []) or [])
 
     def _drop(self) -> None:

@@ -60,7 +60,7 @@ class HardwarePwmPin(LocalPiPin):
         if self._pwm is None:
             from rpi_hardware_pwm import HardwarePWM
 
-            factory: PiPinFactory = self.factory  # type: ignore[assignment]
+            factory: PiPinFactory = self.factory
             self._pwm = HardwarePWM(
                 pwm_channel=factory.channels[self._number],
                 hz=self._frequency or DEFAULT_FREQUENCY_HZ,

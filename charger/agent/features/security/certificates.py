@@ -29,9 +29,15 @@ CP_CERT = "ChargePointCertificate"
 ROOT_TYPES = (CS_ROOT, MF_ROOT)
 HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
 
-KEY_FILE = "charge_point.key"
 PENDING_KEY_FILE = "charge_point.pending.key"
 CHAIN_FILE = "charge_point.pem"
+
+
+def key_file_name(leaf: x509.Certificate) -> str:
+    """The private key of ``leaf`` lives in a file named for it: the certificate row that is
+    committed decides which key is in force, so a power cut mid-install leaves a matching
+    pair (the old or the new), never a new key behind an old certificate."""
+    return f"charge_point-{fingerprint(leaf)[:16]}.key"
 
 
 class CertificateError(ValueError):
@@ -73,7 +79,7 @@ def _public_key_bits(cert: x509.Certificate) -> bytes:
 def hash_data(
     cert: x509.Certificate, issuer: x509.Certificate | None = None, algorithm: str = "SHA256"
 ) -> dict[str, str]:
-    """CertificateHashDataType (whitepaper 4.x, as OCSP's CertID, RFC 6960 4.1.1).
+    """CertificateHashDataType (whitepaper ed. 3, its data types; as OCSP's CertID, RFC 6960 4.1.1).
 
     issuerNameHash: hash of the issuer's DER name; issuerKeyHash: hash of the issuer's
     public key bits (a self-signed root is its own issuer); serialNumber: lower-case
@@ -215,7 +221,7 @@ class CertificateStore:
     def has_valid_charge_point_certificate(self) -> bool:
         """Profile 3's prerequisite: an installed, valid ChargePointCertificate and its key."""
         chain = self.charge_point_chain()
-        if chain is None or not (self.key_dir / KEY_FILE).exists():
+        if chain is None or not (self.key_dir / key_file_name(chain[0])).exists():
             return False
         try:
             verify_chain(chain, self.roots(CS_ROOT))
@@ -226,7 +232,7 @@ class CertificateStore:
     def client_cert_files(self) -> tuple[Path, Path] | None:
         """(chain file, key file) for ``SSLContext.load_cert_chain`` (profile 3), or None."""
         chain = self.charge_point_chain()
-        key = self.key_dir / KEY_FILE
+        key = self.key_dir / key_file_name(chain[0]) if chain else self.key_dir / "none"
         if chain is None or not key.exists():
             return None
         path = self.key_dir / CHAIN_FILE
@@ -313,7 +319,7 @@ class CertificateStore:
         )
 
     def check_signed_chain(self, chain_pem: str, max_bytes: int) -> list[x509.Certificate]:
-        """CertificateSigned's chain, checked (whitepaper 1.4 / A02 / 077): within
+        """CertificateSigned's chain, checked (whitepaper use case A02; lab case 077): within
         CertificateSignedMaxChainSize, leading to an installed CentralSystemRootCertificate,
         and for the key of our last CSR. Raises CertificateError."""
         if len(chain_pem.encode()) > max_bytes:
@@ -340,8 +346,8 @@ class CertificateStore:
 
     def install_charge_point_certificate(self, chain: list[x509.Certificate], now_iso: str) -> None:
         """Make the pending key and this chain the ones the next connection presents."""
-        pending = self.key_dir / PENDING_KEY_FILE
-        os.replace(pending, self.key_dir / KEY_FILE)
+        key_name = key_file_name(chain[0])
+        os.replace(self.key_dir / PENDING_KEY_FILE, self.key_dir / key_name)
         text = "".join(pem_of(c) for c in chain)
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -355,3 +361,6 @@ class CertificateStore:
             raise
         self.db.execute("COMMIT")
         _write_private(self.key_dir / CHAIN_FILE, text.encode())
+        for old in self.key_dir.glob("charge_point-*.key"):
+            if old.name != key_name:
+                old.unlink(missing_ok=True)

@@ -1,10 +1,11 @@
 """How the agent connects: the ConnectionPlan provider of the security feature.
 
-The uplink asks :meth:`ConnectionPlanner.plan` for ``(url, ssl_context, headers)`` before
-every attempt and reports the outcome to :meth:`ConnectionPlanner.connected`. The
+The uplink asks :meth:`ConnectionPlanner.next_attempt` for a :class:`Connection` (URL,
+TLS context, headers) before every attempt and reports its outcome to
+:meth:`ConnectionPlanner.outcome` (the uplink's ``ConnectionPlan``). The
 profile in force (:mod:`.profiles`), not the URL in the settings, decides the scheme
 and the credentials; a TLS failure is refused (no connection) and recorded as the
-whitepaper's event (ed. 3, 1.3.2: InvalidCentralSystemCertificate, InvalidTLSVersion,
+whitepaper's event (ed. 3, TLS of profiles 2/3: InvalidCentralSystemCertificate, InvalidTLSVersion,
 InvalidTLSCipherSuite), once per run of failures.
 """
 
@@ -25,12 +26,14 @@ from charger.agent.features.security.profiles import (
     basic_auth,
     scheme,
 )
+from charger.agent.uplink import Connection
 from charger.protocol.tls import charge_point_ssl_context
 
 log = logging.getLogger("charger.agent.security")
 
 PENDING_KEY = "_SecurityProfilePending"
 ATTEMPTS_KEY = "_SecurityProfileAttempts"
+FAILING_SINCE_KEY = "_SecurityProfileFailingSince"
 
 _VERSION_REASONS = {
     "UNSUPPORTED_PROTOCOL",
@@ -75,12 +78,14 @@ class ConnectionPlanner:
         certificates: CertificateStore,
         security_log: SecurityLog,
         now_iso: Callable[[], str],
+        now: Callable[[], float],
     ) -> None:
         self.settings = settings
         self.config = config
         self.certificates = certificates
         self.security_log = security_log
         self.now_iso = now_iso
+        self.now = now  # simulated seconds (the fallback's grace period)
         self._reported: set[str] = set()  # events of the current run of failures
         self.last_profile: int | None = None
 
@@ -89,11 +94,13 @@ class ConnectionPlanner:
     def machine(self) -> ProfileMachine:
         values = self.config.values
         pending = values.get(PENDING_KEY)
+        since = values.get(FAILING_SINCE_KEY)
         return ProfileMachine(
             ProfileState(
                 current=self.config.int("SecurityProfile"),
                 pending=int(pending) if pending not in (None, "") else None,
                 attempts=int(values.get(ATTEMPTS_KEY) or 0),
+                failing_since=float(since) if since not in (None, "") else None,
             )
         )
 
@@ -103,6 +110,8 @@ class ConnectionPlanner:
             self.config.set_internal("SecurityProfile", str(s.current))
         self.config.set_internal(PENDING_KEY, "" if s.pending is None else str(s.pending))
         self.config.set_internal(ATTEMPTS_KEY, str(s.attempts))
+        since = "" if s.failing_since is None else repr(s.failing_since)
+        self.config.set_internal(FAILING_SINCE_KEY, since)
 
     # --- the ConnectionPlan provider -------------------------------------------------------
 
@@ -114,6 +123,20 @@ class ConnectionPlanner:
             parts = urlsplit(self.settings.csms_url)
             base = urlunsplit((scheme(profile), *parts[1:]))
         return base.rstrip("/") + "/" + quote(self.settings.charge_point_id, safe="")
+
+    def next_attempt(self) -> Connection:
+        """Never raises: a store it cannot use gives an attempt that fails (and counts)."""
+        try:
+            url, context, headers = self.plan()
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            log.error("cannot prepare the connection with profile %s: %s", self.last_profile, exc)
+            url = self.url(self.last_profile or 0)
+            context = charge_point_ssl_context("", None) if url.startswith("wss") else None
+            headers = {}
+        return Connection(url, context, headers)
+
+    def outcome(self, connection: Connection, error: BaseException | None) -> None:
+        self.connected(error is None, error)
 
     def plan(self) -> tuple[str, ssl.SSLContext | None, dict[str, str]]:
         profile = self.machine().in_use()
@@ -127,17 +150,15 @@ class ConnectionPlanner:
         if profile >= 2:
             roots = self.certificates.roots_pem(CS_ROOT)
             client = self.certificates.client_cert_files() if profile == 3 else None
-            if not roots:
-                raise ssl.SSLCertVerificationError(
-                    "no CentralSystemRootCertificate installed: cannot verify the server"
-                )
+            if not roots:  # nothing vouches for any server: the handshake fails (event)
+                log.error("no CentralSystemRootCertificate installed: no server is trusted")
             context = charge_point_ssl_context(roots, client)
         return self.url(profile), context, headers
 
     def connected(self, ok: bool, error: BaseException | None = None) -> None:
         """The outcome of the attempt :meth:`plan` prepared (``error`` when it failed)."""
         machine = self.machine()
-        change = machine.connected(ok)
+        change = machine.connected(ok, self.now())
         if change is not None or machine.state.pending is not None:
             self.save(machine)
         if change == "raised":

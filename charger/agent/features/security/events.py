@@ -1,6 +1,6 @@
 """The security log and the security events this charger sends.
 
-Whitepaper "Improved security for OCPP 1.6-J" ed. 3, section 2 (Security events /
+Whitepaper "Improved security for OCPP 1.6-J" ed. 3, use case A04 (Security events /
 logging): every security event is kept in a security log that survives power loss
 (table ``security_log``); the critical ones SHALL be sent to the Central System in a
 SecurityEventNotification, queued while offline and never dropped. This charger sends
@@ -65,6 +65,8 @@ class SecurityLog:
     """Appends events and hands the ones to send to ``send(payload)`` (the durable outbox)."""
 
     def __init__(self, db: sqlite3.Connection, send: Callable[[dict[str, str]], None]) -> None:
+        """``send(payload)``: queue a SecurityEventNotification (keyword arguments of
+        ``ocpp.v16.call.SecurityEventNotification``) in the durable outbox."""
         self.db = db
         self.send = send
 
@@ -76,11 +78,11 @@ class SecurityLog:
             "INSERT INTO security_log(ts, type, tech_info, critical) VALUES (?,?,?,?)",
             (now_iso, kind, info, int(kind in CRITICAL)),
         )
-        entry = Entry(int(cur.lastrowid), now_iso, kind, info, kind in CRITICAL)
+        entry = Entry(cur.lastrowid or 0, now_iso, kind, info, kind in CRITICAL)
         if kind in SENT:
-            payload = {"type": kind, "timestamp": now_iso}
+            payload = {"type": kind, "timestamp": now_iso}  # call.SecurityEventNotification
             if info:
-                payload["techInfo"] = info
+                payload["tech_info"] = info
             self.send(payload)
         return entry
 

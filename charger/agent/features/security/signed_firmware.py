@@ -1,10 +1,10 @@
 """SignedUpdateFirmware: the signing certificate checked before anything is downloaded.
 
-Whitepaper "Improved security for OCPP 1.6-J" ed. 3, signed firmware update (lab
+Whitepaper "Improved security for OCPP 1.6-J" ed. 3, use case L01 (Secure firmware update; lab
 cases 080/081): the signingCertificate must chain to an installed
 ManufacturerRootCertificate, otherwise the answer is InvalidCertificate and an
 InvalidFirmwareSigningCertificate event is raised. Accepted updates run through the
-agent's A/B firmware manager (``charger/agent/firmware.py``) with
+agent's A/B firmware manager (``charger/agent/features/firmware.py``) with
 SignedFirmwareStatusNotification: Downloading, Downloaded, SignatureVerified (or
 InvalidSignature), InstallScheduled when installDateTime lies ahead, Installing,
 InstallRebooting, and Installed after booting the new image (with a FirmwareUpdated
@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography import x509
 
-from charger.agent.diagnostics import parse_ocpp_time
+from charger.agent.features.diagnostics import ocpp_timestamp
 from charger.agent.features.security.certificates import (
     CertificateError,
     load_pems,
@@ -38,9 +38,11 @@ def signed_update(
     retry_interval: int | None,
     record_event: Callable[[str, str | None], None],
 ) -> str:
-    """SignedUpdateFirmware.conf status; an accepted update starts in the background."""
+    """SignedUpdateFirmware.conf status; an accepted update starts in the background.
+
+    ``firmware`` as the ocpp package hands it over (snake_case keys)."""
     try:
-        verify_chain(load_pems(firmware["signingCertificate"]), roots)
+        verify_chain(load_pems(firmware["signing_certificate"]), roots)
     except CertificateError as exc:
         log.warning("SignedUpdateFirmware %s: %s", request_id, exc)
         record_event("InvalidFirmwareSigningCertificate", f"requestId {request_id}: {exc}")
@@ -51,14 +53,14 @@ def signed_update(
     status = "AcceptedCanceled" if manager.busy() else "Accepted"
     manager.update_firmware(
         firmware["location"],
-        firmware["retrieveDateTime"],
+        firmware["retrieve_date_time"],
         retries,
         retry_interval,
         signed={
             "request_id": request_id,
-            "certificate": firmware["signingCertificate"],
+            "certificate": firmware["signing_certificate"],
             "signature": firmware["signature"],
-            "install_at": parse_ocpp_time(firmware.get("installDateTime")),
+            "install_at": ocpp_timestamp(firmware.get("install_date_time")),
         },
     )
     return status

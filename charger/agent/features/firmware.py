@@ -34,19 +34,19 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography import x509
-from ocpp.exceptions import TypeConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from charger.agent.diagnostics import (
-    Diagnostics,
+from charger.agent.feature import Context, Feature
+from charger.agent.features.diagnostics import (
     StatusSender,
+    checked_times,
     ftp_connect,
-    parse_ocpp_time,
+    ocpp_timestamp,
     redact_url,
 )
 from charger.agent.fwimage import (
@@ -61,10 +61,7 @@ from charger.agent.fwimage import (
 )
 from charger.agent.slots import SlotStore
 
-if TYPE_CHECKING:
-    from charger.agent.runtime import Charger
-
-log = logging.getLogger("charger.agent.firmware")
+log = logging.getLogger("charger.agent.features.firmware")
 
 RECORD = "update.json"
 DEFAULT_RETRIES = 2
@@ -101,26 +98,18 @@ def ftp_download(location: str, dest: Path) -> int:
     return dest.stat().st_size
 
 
-class FirmwareManager:
-    """UpdateFirmware for one charger (``FirmwareManager.of(charger)``)."""
+class FirmwareManager(Feature):
+    """UpdateFirmware: download into the inactive A/B slot, verify, flip, reboot."""
 
-    @classmethod
-    def of(cls, charger: Charger) -> FirmwareManager:
-        found = getattr(charger, "_firmware", None)
-        if found is None:
-            found = cls(charger)
-            charger._firmware = found  # type: ignore[attr-defined]
-        return found
-
-    def __init__(self, charger: Charger) -> None:
-        self.charger = charger
-        self.slots = SlotStore(charger.settings.state_dir)
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.slots = SlotStore(ctx.settings.state_dir)
         self.sender = StatusSender(
-            charger, lambda status: call.FirmwareStatusNotification(status=status)
+            ctx, lambda status: call.FirmwareStatusNotification(status=status)
         )
         # SignedUpdateFirmware (security whitepaper ed. 3): (status, requestId) items
         self.signed_sender = StatusSender(
-            charger,
+            ctx,
             lambda item: call.SignedFirmwareStatusNotification(status=item[0], request_id=item[1]),
         )
         # Hooks the security feature sets: its installed ManufacturerRootCertificates, and
@@ -129,10 +118,31 @@ class FirmwareManager:
         self.security_event: Callable[[str, str | None], None] = lambda kind, info: None
         self.task: asyncio.Task | None = None
 
+    async def start(self) -> None:
+        self.resume()  # an update interrupted by a reboot or power loss
+
+    def triggered(self, requested: str, connector_id: int | None) -> list[Any] | None:
+        if requested != "FirmwareStatusNotification":
+            return None
+        return [call.FirmwareStatusNotification(status=self.status())]
+
+    @on(Action.update_firmware)
+    def on_update_firmware(
+        self,
+        location: str,
+        retrieve_date: str,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_: Any,
+    ):
+        checked_times(retrieveDate=retrieve_date)
+        self.update_firmware(location, retrieve_date, retries, retry_interval)
+        return call_result.UpdateFirmware()
+
     # --- what the rest of the agent calls --------------------------------------
 
     def running_version(self) -> str:
-        return self.slots.active_version(self.charger.settings.firmware_version)
+        return self.slots.active_version(self.ctx.settings.firmware_version)
 
     def status(self) -> str:
         """FirmwareStatusNotification for TriggerMessage: the update's last status, or Idle."""
@@ -193,7 +203,7 @@ class FirmwareManager:
         record = {
             "id": uuid.uuid4().hex[:12],
             "location": location,
-            "retrieve_at": parse_ocpp_time(retrieve_date) or self.charger.clock.time(),
+            "retrieve_at": ocpp_timestamp(retrieve_date) or self.ctx.clock.time(),
             "retries": max(0, DEFAULT_RETRIES if retries is None else int(retries)),
             "retry_interval": (
                 DEFAULT_RETRY_INTERVAL_S if retry_interval is None else float(retry_interval)
@@ -252,15 +262,13 @@ class FirmwareManager:
             self.sender.post(status)
 
     def _busy(self) -> bool:
-        connectors = getattr(self.charger, "connectors", {})
-        running = any(getattr(c, "tx_active", False) for c in connectors.values())
-        return running or bool(getattr(self.charger, "local_tx", None))
+        return self.ctx.transaction_active()
 
     async def _until_idle(self, what: str) -> None:
         if self._busy():
             log.info("firmware: waiting for the transactions to end before %s", what)
         while self._busy():
-            await self.charger.clock.sleep(IDLE_POLL_S)
+            await self.ctx.clock.sleep(IDLE_POLL_S)
 
     async def _run(self, record: dict[str, Any]) -> None:
         try:
@@ -273,7 +281,7 @@ class FirmwareManager:
             await self._fail(record, "DownloadFailed" if downloading else "InstallationFailed")
 
     async def _phases(self, record: dict[str, Any]) -> None:
-        clock = self.charger.clock
+        clock = self.ctx.clock
         if record["phase"] == "waiting":
             delay = record["retrieve_at"] - clock.time()
             if delay > 0:
@@ -317,7 +325,7 @@ class FirmwareManager:
             # no await from here on: no transaction can start before the reboot
             self.slots.activate(record["target"])
             log.info("rebooting into firmware %s", record["version"])
-            self.charger.reboot.set()
+            self.ctx.reboot.set()
 
     async def _download(self, record: dict[str, Any]) -> bool:
         total = 1 + record["retries"]
@@ -343,7 +351,7 @@ class FirmwareManager:
                     exc,
                 )
                 if record["attempts"] < total:
-                    await self.charger.clock.sleep(record["retry_interval"])
+                    await self.ctx.clock.sleep(record["retry_interval"])
                 continue
             os.replace(part, image)
             record["file"] = str(image)
@@ -357,10 +365,10 @@ class FirmwareManager:
             data = Path(record["file"]).read_bytes()
         except (OSError, TypeError):
             raise ImageError("the downloaded image is gone") from None
-        image = check_image(data, trusted_roots(self.charger.settings, self.manufacturer_roots()))
+        image = check_image(data, trusted_roots(self.ctx.settings, self.manufacturer_roots()))
         running = self.running_version()
         if is_older(image.manifest.version, running) and not getattr(
-            self.charger.settings, "allow_firmware_downgrade", False
+            self.ctx.settings, "allow_firmware_downgrade", False
         ):
             raise ImageError(
                 f"version {image.manifest.version} is older than the running {running}"
@@ -368,10 +376,10 @@ class FirmwareManager:
         return self.slots.install(record["target"], image)
 
     async def _signature_verified(self, record: dict[str, Any]) -> bool:
-        """Whitepaper ed. 3, signed firmware update: the signature is checked over the
-        downloaded file with the signing certificate; a bad one -> InvalidSignature and an
-        InvalidFirmwareSignature event, and the running firmware stays. Then, with an
-        installDateTime in the future, InstallScheduled until then (the caller)."""
+        """Whitepaper ed. 3, use case L01 (Secure firmware update): the signature is
+        checked over the downloaded file with the signing certificate; a bad one ->
+        InvalidSignature and an InvalidFirmwareSignature event, the running firmware
+        stays. (InstallScheduled until an installDateTime ahead is the caller's.)"""
         signed = record["signed"]
         path = Path(record["file"])
         ok = False
@@ -393,15 +401,15 @@ class FirmwareManager:
         return True
 
     async def _until_install_time(self, record: dict[str, Any]) -> None:
-        wait = (record["signed"].get("install_at") or 0) - self.charger.clock.time()
+        wait = (record["signed"].get("install_at") or 0) - self.ctx.clock.time()
         if wait > 0:
             self._post(record, "InstallScheduled")
-            await self.charger.clock.sleep(wait)
+            await self.ctx.clock.sleep(wait)
 
     async def _report_installed(self, record: dict[str, Any]) -> None:
         """First boot of the new firmware: Installed, after the boot's StatusNotifications
         (and for a signed update the whitepaper's FirmwareUpdated security event)."""
-        await self.charger.accepted.wait()
+        await self.ctx.accepted.wait()
         log.info("running firmware %s", record.get("version"))
         if record.get("signed"):
             self.security_event("FirmwareUpdated", f"version {record.get('version')}")
@@ -417,54 +425,3 @@ class FirmwareManager:
         self.save(record)
         if record.get("target"):
             shutil.rmtree(self.slots.staging_dir(record["target"]), ignore_errors=True)
-
-
-def _checked_times(**fields: str | None) -> None:
-    """A date-time field that is not one is a TypeConstraintViolation (the schema says so)."""
-    for name, value in fields.items():
-        try:
-            parse_ocpp_time(value)
-        except (TypeError, ValueError):
-            raise TypeConstraintViolationError(
-                description=f"{name} {value!r} is not a date-time"
-            ) from None
-
-
-class FirmwareHandlers:
-    """``@on`` handlers for the agent's link: ``class AgentLink(FirmwareHandlers, Link)``.
-
-    Needs ``self.charger``. Handlers answer at once; the work runs as tasks.
-    """
-
-    charger: Charger
-
-    @on(Action.update_firmware)
-    def on_update_firmware(
-        self,
-        location: str,
-        retrieve_date: str,
-        retries: int | None = None,
-        retry_interval: int | None = None,
-        **_: Any,
-    ):
-        _checked_times(retrieveDate=retrieve_date)
-        FirmwareManager.of(self.charger).update_firmware(
-            location, retrieve_date, retries, retry_interval
-        )
-        return call_result.UpdateFirmware()
-
-    @on(Action.get_diagnostics)
-    def on_get_diagnostics(
-        self,
-        location: str,
-        retries: int | None = None,
-        retry_interval: int | None = None,
-        start_time: str | None = None,
-        stop_time: str | None = None,
-        **_: Any,
-    ):
-        _checked_times(startTime=start_time, stopTime=stop_time)
-        name = Diagnostics.of(self.charger).get_diagnostics(
-            location, retries, retry_interval, start_time, stop_time
-        )
-        return call_result.GetDiagnostics(file_name=name)

@@ -27,20 +27,21 @@ import zipfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ocpp.exceptions import OCPPError
-from ocpp.v16 import call
+from ocpp.exceptions import OCPPError, PropertyConstraintViolationError
+from ocpp.routing import on
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action
 
+from charger.agent.feature import Context, Feature
 from charger.agent.slots import SlotStore
 from charger.clock import Clock, iso
 from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.times import parse_ocpp_time
 
-if TYPE_CHECKING:
-    from charger.agent.runtime import Charger
-
-log = logging.getLogger("charger.agent.diagnostics")
+log = logging.getLogger("charger.agent.features.diagnostics")
 
 LOG_FILE = "agent.log"
 SECRET_KEYS = frozenset({"AuthorizationKey"})
@@ -57,6 +58,18 @@ _URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]*@")
 _BASIC_AUTH = re.compile(r"(Basic\s+)[A-Za-z0-9+/=]{8,}")
 
 
+def checked_times(**fields: str | None) -> None:
+    """A date-time field that is not one is a PropertyConstraintViolation, as the link's
+    frame checks answer it (``charger/protocol/frames.py``)."""
+    for name, value in fields.items():
+        try:
+            parse_ocpp_time(value)
+        except (TypeError, ValueError):
+            raise PropertyConstraintViolationError(
+                description=f"{name} {value!r} is not a date-time"
+            ) from None
+
+
 # --- status notifications, in order ------------------------------------------------
 
 
@@ -69,17 +82,17 @@ class StatusSender:
     connection. A CALLERROR from the CSMS is not retried.
     """
 
-    def __init__(self, charger: Charger, make: Callable[[str], Any], attempts: int = 5) -> None:
+    def __init__(self, charger: Context, make: Callable[[str], Any], attempts: int = 5) -> None:
         self.charger = charger
         self.make = make
         self.attempts = attempts
-        self.queue: list[str] = []
-        self.delivered: list[str] = []
+        self.queue: list[Any] = []  # a status, or what ``make`` builds one from
+        self.delivered: list[Any] = []
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
 
-    def post(self, status: str) -> None:
+    def post(self, status: Any) -> None:
         if self._task is None or self._task.done():
             self._wake, self._idle = asyncio.Event(), asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._worker())
@@ -204,13 +217,10 @@ def line_time(line: str) -> float | None:
     return moment.timestamp()
 
 
-def parse_ocpp_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+def ocpp_timestamp(value: str | None) -> float | None:
+    """Unix seconds of an OCPP date-time (None: no bound)."""
+    moment = parse_ocpp_time(value or None)
+    return moment.timestamp() if moment else None
 
 
 def lines_in_window(lines: Iterable[str], start: float | None, stop: float | None) -> list[str]:
@@ -236,7 +246,7 @@ def log_files(state_dir: Path) -> list[Path]:
     return rotated + ([current] if current.exists() else [])
 
 
-def secret_values(charger: Charger) -> list[str]:
+def secret_values(charger: Context) -> list[str]:
     values = [charger.config.values.get(key) for key in SECRET_KEYS if key in charger.config.values]
     values.append(getattr(charger.settings, "initial_password", None))
     return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
@@ -253,7 +263,7 @@ def is_secret_key(key: str) -> bool:
     return key in SECRET_KEYS or any(word in key.lower() for word in SECRET_WORDS)
 
 
-def config_summary(charger: Charger, start: float | None, stop: float | None) -> dict[str, Any]:
+def config_summary(charger: Context, start: float | None, stop: float | None) -> dict[str, Any]:
     """What the archive says of the charger: no secret, no internal key."""
     settings = charger.settings
     slots = SlotStore(settings.state_dir)
@@ -302,31 +312,45 @@ def build_archive(
 # --- GetDiagnostics ------------------------------------------------------------------
 
 
-class Diagnostics:
-    """GetDiagnostics for one charger (``Diagnostics.of(charger)``)."""
+class Diagnostics(Feature):
+    """GetDiagnostics: the log window and a summary, zipped, uploaded over FTP."""
 
-    @classmethod
-    def of(cls, charger: Charger) -> Diagnostics:
-        found = getattr(charger, "_diagnostics", None)
-        if found is None:
-            found = cls(charger)
-            charger._diagnostics = found  # type: ignore[attr-defined]
-        return found
-
-    def __init__(self, charger: Charger) -> None:
-        self.charger = charger
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
         self.sender = StatusSender(
-            charger, lambda status: call.DiagnosticsStatusNotification(status=status)
+            ctx, lambda status: call.DiagnosticsStatusNotification(status=status)
         )
         self.uploads: set[asyncio.Task] = set()
+
+    def triggered(self, requested: str, connector_id: int | None) -> list[Any] | None:
+        if requested != "DiagnosticsStatusNotification":
+            return None
+        return [call.DiagnosticsStatusNotification(status=self.status())]
+
+    def close(self) -> None:
+        self.sender.close()
+
+    @on(Action.get_diagnostics)
+    def on_get_diagnostics(
+        self,
+        location: str,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        start_time: str | None = None,
+        stop_time: str | None = None,
+        **_: Any,
+    ):
+        checked_times(startTime=start_time, stopTime=stop_time)
+        name = self.get_diagnostics(location, retries, retry_interval, start_time, stop_time)
+        return call_result.GetDiagnostics(file_name=name)
 
     def status(self) -> str:
         """DiagnosticsStatusNotification for TriggerMessage: Uploading or Idle."""
         return "Uploading" if any(not t.done() for t in self.uploads) else "Idle"
 
     def file_name(self) -> str:
-        cp = re.sub(r"[^A-Za-z0-9._-]", "_", self.charger.settings.charge_point_id)
-        return f"diagnostics-{cp}-{self.charger.clock.now().strftime('%Y%m%dT%H%M%SZ')}.zip"
+        cp = re.sub(r"[^A-Za-z0-9._-]", "_", self.ctx.settings.charge_point_id)
+        return f"diagnostics-{cp}-{self.ctx.clock.now().strftime('%Y%m%dT%H%M%SZ')}.zip"
 
     def get_diagnostics(
         self,
@@ -338,7 +362,7 @@ class Diagnostics:
     ) -> str:
         """Answer with the file name at once; pack and upload in the background."""
         name = self.file_name()
-        start, stop = parse_ocpp_time(start_time), parse_ocpp_time(stop_time)
+        start, stop = ocpp_timestamp(start_time), ocpp_timestamp(stop_time)
         task = asyncio.get_running_loop().create_task(
             self._upload(name, location, retries, retry_interval, start, stop)
         )
@@ -358,12 +382,12 @@ class Diagnostics:
         attempts = 1 + max(0, DEFAULT_RETRIES if retries is None else int(retries))
         interval = DEFAULT_RETRY_INTERVAL_S if retry_interval is None else float(retry_interval)
         try:
-            summary = config_summary(self.charger, start, stop)
+            summary = config_summary(self.ctx, start, stop)
             data = await asyncio.to_thread(
                 build_archive,
-                Path(self.charger.settings.state_dir),
+                Path(self.ctx.settings.state_dir),
                 summary,
-                secret_values(self.charger),
+                secret_values(self.ctx),
                 start,
                 stop,
             )
@@ -387,7 +411,7 @@ class Diagnostics:
                     exc,
                 )
                 if attempt < attempts:
-                    await self.charger.clock.sleep(interval)
+                    await self.ctx.clock.sleep(interval)
                 continue
             log.info("diagnostics %s uploaded (%d bytes)", name, len(data))
             self.sender.post("Uploaded")

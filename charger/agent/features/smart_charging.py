@@ -1,6 +1,6 @@
 """Smart charging on the charger: the installed profiles, their rules, the limit in force.
 
-The composite-schedule maths is ``charger.smartcharging`` (shared with the CSMS, which
+The composite-schedule maths is ``charger.charging_profiles`` (shared with the CSMS, which
 predicts what this charger should report). Here: what a DC charge point accepts,
 where profiles persist, and turning the limit into amperes for the power modules
 with the measured DC voltage (one "phase": W = V x A).
@@ -9,14 +9,22 @@ with the measured DC voltage (one "phase": W = V x A).
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ocpp.charge_point import snake_to_camel_case
+from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
 
 from charger.agent.configuration import Configuration
+from charger.agent.feature import Context, Feature
+from charger.charging_profiles import schedule as sc
 from charger.protocol.link import plain
-from charger.smartcharging import schedule as sc
+
+log = logging.getLogger("charger.agent")
 
 KEY = "_ChargingProfiles"  # internal config key: the installed list, as JSON
 DC_PHASES = 1
@@ -140,4 +148,73 @@ class SmartCharging:
             default_limit=default if self.installed else None,
             voltage=max(voltage_v, 1.0),
             phases=DC_PHASES,
+        )
+
+
+class SmartChargingFeature(Feature):
+    """SetChargingProfile, ClearChargingProfile, GetCompositeSchedule (§5.16, §3.13).
+
+    ``transaction_of(cid)`` says which transaction runs on a connector (its start and
+    Central System id); ``voltage_of(cid)`` the DC voltage that turns W into A.
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        smart: SmartCharging,
+        transaction_of: Callable[[int], sc.Transaction | None],
+        voltage_of: Callable[[int], float],
+    ) -> None:
+        super().__init__(ctx)
+        self.smart = smart
+        self.transaction_of = transaction_of
+        self.voltage_of = voltage_of
+
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict, **_: Any):
+        wire = to_wire(cs_charging_profiles)
+        active: int | bool | None = None  # the transaction on it: its id, or True (unknown)
+        tx = self.transaction_of(connector_id) if connector_id in self.ctx.connectors else None
+        if tx is not None:
+            active = tx.transaction_id if tx.transaction_id is not None else True
+        why = self.smart.validate(connector_id, wire, active)
+        if why is not None:
+            log.info("SetChargingProfile rejected: %s", why)
+            return call_result.SetChargingProfile(status="Rejected")
+        self.smart.install(connector_id, wire, self.ctx.clock.now())
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @on(Action.clear_charging_profile)
+    def on_clear_charging_profile(
+        self,
+        id: int | None = None,
+        connector_id: int | None = None,
+        charging_profile_purpose: str | None = None,
+        stack_level: int | None = None,
+        **_: Any,
+    ):
+        removed = self.smart.clear(id, connector_id, charging_profile_purpose, stack_level)
+        return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+
+    @on(Action.get_composite_schedule)
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
+    ):
+        cid = connector_id if connector_id in self.ctx.connectors else None
+        answer = self.smart.composite(
+            connector_id,
+            duration,
+            {"Current": "A", "Power": "W"}.get(charging_rate_unit or "", charging_rate_unit),
+            self.ctx.clock.now(),
+            self.voltage_of(cid) if cid else 400.0,
+            self.transaction_of(cid) if cid else None,
+            self.ctx.settings.limits.max_current_a,
+        )
+        if answer.get("status") != "Accepted":
+            return call_result.GetCompositeSchedule(status="Rejected")
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=answer["connectorId"],
+            schedule_start=answer["scheduleStart"],
+            charging_schedule=camel_to_snake_case(answer["chargingSchedule"]),
         )

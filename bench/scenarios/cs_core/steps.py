@@ -8,12 +8,12 @@ Times are simulated seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from ocpp.v16 import call
 
 from bench.scenarios.handle import Handle, ScenarioFailed
+from charger.protocol.times import parse_ocpp_time
 
 TAG = "0A00B1C2D3"  # Accepted at the bench CSMS (bench/system.py DEMO_TAGS)
 TAG_2 = "0A00E4F5A6"  # Accepted
@@ -45,9 +45,8 @@ def connectors(t: Handle) -> list[int]:
 
 def parse_ts(value: str) -> float:
     """An OCPP dateTime as Unix seconds (a value without offset is UTC)."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parse_ocpp_time(value)
+    assert parsed is not None
     return parsed.timestamp()
 
 

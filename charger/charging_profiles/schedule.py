@@ -38,8 +38,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from charger.protocol.times import format_ocpp_time, parse_ocpp_time
 
 Profile = dict[str, Any]
 Installed = dict[str, Any]
@@ -52,19 +54,8 @@ DEFAULT_VOLTAGE = 230.0
 DEFAULT_PHASES = 3
 
 
-def parse_time(value: datetime | str | None) -> datetime | None:
-    """An aware UTC datetime from an OCPP date-time (``Z`` or offset; naive = UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def format_time(value: datetime) -> str:
-    """OCPP date-time: UTC, milliseconds, ``Z``."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+parse_time = parse_ocpp_time
+format_time = format_ocpp_time
 
 
 @dataclass(frozen=True)
@@ -275,7 +266,8 @@ def clear(
     stack_level: int | None = None,
 ) -> tuple[list[Installed], list[Installed]]:
     """(kept, removed) after an Accepted ClearChargingProfile."""
-    kept, removed = [], []
+    kept: list[Installed] = []
+    removed: list[Installed] = []
     for item in installed:
         (removed if clear_matches(item, id, connector_id, purpose, stack_level) else kept).append(
             item

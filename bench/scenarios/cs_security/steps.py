@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from ocpp.v16 import call
 
 from bench.csms.operation_types import OperationError
-from bench.scenarios.cs_core._common import REBOOT_WITHIN, idle
+from bench.scenarios.cs_core.steps import REBOOT_WITHIN, idle
 from bench.scenarios.handle import Handle, ScenarioFailed
 from bench.security.ca import CertificateAuthority, certificate_hash_data, load_chain
 from bench.security.pki import _issue_server, _key_pem, _new_key, _write, ensure_pki
