@@ -92,6 +92,7 @@ class Mutation:
     - ``drop``: a request is never sent (the firmware believes it was); an answer is
       never sent;
     - ``delay_s``: simulated seconds it is held before it is sent;
+    - ``skip``: so many matching frames pass unaltered first (default 0);
     - ``times``: how many matching frames are altered (default: all).
     """
 
@@ -104,11 +105,15 @@ class Mutation:
         self.drop = bool(rule.get("drop"))
         self.delay_s = float(rule.get("delay_s", 0))
         self.left = int(rule.get("times", -1))
+        self.skip = int(rule.get("skip", 0))
 
     def applies(self, kind: str, action: str | None, payload: dict[str, Any]) -> bool:
         if self.left == 0 or kind != self.kind or action != self.action:
             return False
         if not matches(payload, self.where):
+            return False
+        if self.skip > 0:
+            self.skip -= 1
             return False
         self.left -= 1
         return True
@@ -188,12 +193,12 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
                 if rule is not None:
                     if rule.drop:
                         return
-                    await self.charger.clock.sleep(rule.delay_s)
-                    rule.edit(frame[2], iso(self.charger.clock.now()))
+                    await self.clock.sleep(rule.delay_s)
+                    rule.edit(frame[2], iso(self.clock.now()))
                     message = json.dumps(frame)
             elif frame[0] == 2 and getattr(self, "_edit_next", None) is not None:
                 rule, self._edit_next = self._edit_next, None
-                rule.edit(frame[3], iso(self.charger.clock.now()))
+                rule.edit(frame[3], iso(self.clock.now()))
                 message = json.dumps(frame)
             await super()._send(message)
 
@@ -205,7 +210,7 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
                 if rule is not None:
                     if rule.drop:
                         return {}  # lost: the firmware believes it was delivered
-                    await self.charger.clock.sleep(rule.delay_s)
+                    await self.clock.sleep(rule.delay_s)
                     self._edit_next = rule  # applied to the frame as it is sent
                     kwargs["skip_schema_validation"] = True
             if name == "StopTransaction" and drop_stop:
