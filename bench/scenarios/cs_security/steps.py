@@ -344,10 +344,6 @@ async def ensure_root(t: Handle, kind: str, pem: str, what: str) -> None:
     status_is(t, f"InstallCertificate {kind} ({what})", answer, "Accepted")
 
 
-def serial_of(pem: str) -> int:
-    return load_chain(pem)[0].serial_number
-
-
 def bench_root(t: Handle, kind: str) -> str:
     return (t.csms.cpo_ca() if kind == CS_ROOT else t.csms.manufacturer_ca()).pem
 

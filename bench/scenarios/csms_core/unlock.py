@@ -13,7 +13,7 @@ CONNECTOR = 1
 async def unlock(t: CsmsHandle, connector: int, answered: str) -> tuple[OperatorRequest, Any]:
     """Operator unlocks ``connector``; the CSMS must send UnlockConnector.req for it."""
     request, _ = await t.operated(
-        t.operator.unlock(connector), "UnlockConnector", {"connectorId": connector}
+        t.operator.unlock_connector(connector), "UnlockConnector", {"connectorId": connector}
     )
     outcome = await t.outcome(request)
     if outcome is not None:

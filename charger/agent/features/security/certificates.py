@@ -20,14 +20,18 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
 
 CS_ROOT = "CentralSystemRootCertificate"
 MF_ROOT = "ManufacturerRootCertificate"
 CP_CERT = "ChargePointCertificate"
 ROOT_TYPES = (CS_ROOT, MF_ROOT)
-HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
+HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "SHA256": hashes.SHA256,
+    "SHA384": hashes.SHA384,
+    "SHA512": hashes.SHA512,
+}
 
 PENDING_KEY_FILE = "charge_point.pending.key"
 CHAIN_FILE = "charge_point.pem"
@@ -64,33 +68,21 @@ def fingerprint(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
-def _public_key_bits(cert: x509.Certificate) -> bytes:
-    """The subjectPublicKey BIT STRING's content, as OCSP's issuerKeyHash hashes it."""
-    key = cert.public_key()
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return key.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    if isinstance(key, rsa.RSAPublicKey):
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    raise CertificateError(f"unsupported key type {type(key).__name__}")
-
-
 def hash_data(
     cert: x509.Certificate, issuer: x509.Certificate | None = None, algorithm: str = "SHA256"
 ) -> dict[str, str]:
-    """CertificateHashDataType (whitepaper ed. 3, its data types; as OCSP's CertID, RFC 6960 4.1.1).
-
-    issuerNameHash: hash of the issuer's DER name; issuerKeyHash: hash of the issuer's
-    public key bits (a self-signed root is its own issuer); serialNumber: lower-case
-    hex without leading zeroes.
-    """
-    digest = HASHES[algorithm]
+    """CertificateHashDataType (whitepaper ed. 3, its data types): OCSP's CertID (RFC 6960
+    4.1.1), computed by the OCSP request builder of ``cryptography``: issuerNameHash over
+    the issuer's DER name, issuerKeyHash over the issuer's public key bits (a self-signed
+    root is its own issuer), serialNumber as lower-case hex without leading zeroes."""
+    request = (
+        ocsp.OCSPRequestBuilder().add_certificate(cert, issuer or cert, HASHES[algorithm]()).build()
+    )
     return {
         "hashAlgorithm": algorithm,
-        "issuerNameHash": digest(cert.issuer.public_bytes()).hexdigest(),
-        "issuerKeyHash": digest(_public_key_bits(issuer or cert)).hexdigest(),
-        "serialNumber": format(cert.serial_number, "x"),
+        "issuerNameHash": request.issuer_name_hash.hex(),
+        "issuerKeyHash": request.issuer_key_hash.hex(),
+        "serialNumber": format(request.serial_number, "x"),
     }
 
 
@@ -228,6 +220,14 @@ class CertificateStore:
         except CertificateError:
             return False
         return True
+
+    def needs_renewal(self, within: dt.timedelta, now: dt.datetime | None = None) -> bool:
+        """Whether the ChargePointCertificate expires within ``within`` (use case A03: the
+        charge point renews it on its own before it runs out)."""
+        chain = self.charge_point_chain()
+        if chain is None:
+            return False
+        return chain[0].not_valid_after_utc - (now or _now()) < within
 
     def client_cert_files(self) -> tuple[Path, Path] | None:
         """(chain file, key file) for ``SSLContext.load_cert_chain`` (profile 3), or None."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 from collections.abc import Callable
@@ -54,6 +55,9 @@ EXTENDED_TRIGGERS = (
 #: reconnects by itself; first it leaves the Central System time to send the Reset the
 #: lab tool sends next (TC_083_CS), which reconnects it with the new setting as well.
 RECONNECT_AFTER_ANSWER_S = 2.0
+#: Use case A03: a ChargePointCertificate that expires within this is renewed by the
+#: charge point itself (a new key and CSR), once per connection until renewed.
+RENEW_BEFORE = dt.timedelta(days=30)
 
 
 class Security(Feature):
@@ -80,6 +84,7 @@ class Security(Feature):
         self.logs = LogUploads(ctx, self.log)
         self._ready: list[Any] = []
         self._renew = False
+        self._signing = False  # a SignCertificate on its way
         ctx.config.owners["SecurityProfile"] = self._change_profile
         ctx.config.owners["AuthorizationKey"] = self._change_key
         firmware.manufacturer_roots = lambda: self.certificates.roots(MF_ROOT)
@@ -100,6 +105,15 @@ class Security(Feature):
         self._protect_files()
         self._provision()
         self.record("StartupOfTheDevice", f"firmware {self.ctx.firmware_version()}")
+
+    def on_accepted(self) -> None:
+        if self.certificates.needs_renewal(RENEW_BEFORE) and not self._signing:
+            log.info("the ChargePointCertificate expires within %s: renewing it", RENEW_BEFORE)
+            self.ctx.spawn(self._sign_certificate())
+
+    def on_invalid_message(self, description: str) -> None:
+        """Whitepaper ed. 3, security events: InvalidMessages (kept in the security log)."""
+        self.record("InvalidMessages", description)
 
     def close(self) -> None:
         if self.ctx.reboot.is_set():  # a Reset or a firmware update: recorded before exit
@@ -217,15 +231,17 @@ class Security(Feature):
     async def _sign_certificate(self) -> None:
         """A new key pair and CSR, sent in SignCertificate (the answer comes as
         CertificateSigned)."""
-        cpo = self.ctx.config.get("CpoName") or None
-        request = await asyncio.to_thread(make_csr, self.ctx.settings.charge_point_id, cpo)
-        self.certificates.save_pending_key(request.key_pem)
+        self._signing = True
         try:
+            cpo = self.ctx.config.get("CpoName") or None
+            request = await asyncio.to_thread(make_csr, self.ctx.settings.charge_point_id, cpo)
+            self.certificates.save_pending_key(request.key_pem)
             answer = await self.ctx.request(call.SignCertificate(csr=request.csr_pem))
-        except Exception as exc:  # noqa: BLE001 - the CSMS may ask again
+            log.info("SignCertificate: %s", answer.get("status"))
+        except Exception as exc:  # noqa: BLE001 - asked again by the CSMS or at the next boot
             log.warning("SignCertificate: %s", exc)
-            return
-        log.info("SignCertificate: %s", answer.get("status"))
+        finally:
+            self._signing = False
 
     # --- ExtendedTriggerMessage ------------------------------------------------------------
 
