@@ -31,7 +31,7 @@ def scripted(monkeypatch, outcomes):
     """Attempts give ``outcomes`` in turn: (verdict, worst lag in wall seconds)."""
     speeds = []
 
-    async def attempt(case, options, speed):
+    async def attempt(case, options, speed, slot=0):
         verdict, lag_s = outcomes[len(speeds)]
         speeds.append(speed)
         result = CaseResult(case.id, verdict, 1.0, speed=speed)
@@ -71,7 +71,7 @@ def test_a_host_that_never_keeps_up_gives_inconclusive_never_fail(monkeypatch):
 
 
 def test_a_wrong_value_is_a_failure_however_busy_the_host(monkeypatch):
-    async def attempt(case, options, speed):
+    async def attempt(case, options, speed, slot=0):
         result = CaseResult(case.id, "fail", 1.0, speed=speed)
         result.details = {"message": "answered Occupied", "lag": {"agent": {"max_s": 9.0}}}
         return result
