@@ -124,6 +124,8 @@ def check_rfid(cfg: HardwareConfig, expect_card: str | None = None) -> CheckResu
             saw = probe(r.device, r.baudrate or 115200)
         except (HardwareError, serial.SerialException, OSError) as exc:
             return _failure("rfid", where, "serial", exc)
+        if expect_card is not None and f"card {expect_card}" not in saw:
+            return CheckResult("rfid", where, False, f"{saw}; card {expect_card} not read")
         return CheckResult("rfid", where, True, saw)
     decoder = FrameDecoder()
     try:
@@ -148,7 +150,11 @@ def check_rfid(cfg: HardwareConfig, expect_card: str | None = None) -> CheckResu
         return CheckResult(
             "rfid", where, False, f"card {expect_card} held to it, not read", "check TX->RX"
         )
-    seen = f"card {uids[0]} decoded ({len(uids)} frames)" if uids else "no card in the field"
+    seen = (
+        f"card {uids[0]} decoded ({len(uids)} frames)"
+        if uids
+        else "no card in the field (an RDM6300 is silent without one: --card UID proves it)"
+    )
     return CheckResult("rfid", where, True, f"port open at {r.baudrate} baud; {seen}")
 
 

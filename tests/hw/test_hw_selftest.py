@@ -186,3 +186,17 @@ def test_a_meter_of_another_model_than_the_rig_file_says_fails(tmp_path):
         "not the registers of the configured model"
     )
     assert "set `model` in the rig file" in results["meter 1"].fix
+
+
+def test_a_card_asked_for_and_not_read_fails_the_reader(tmp_path):
+    async def main():
+        rig = SimRig(tmp_path / "rig", Clock.start())
+        cfg = await rig.start()
+        try:
+            return {r.part: r for r in await run_selftest(cfg, expect_card="0A00E4F5A6")}
+        finally:
+            await rig.stop()
+
+    results = asyncio.run(asyncio.wait_for(main(), 60))
+    assert failed(results) == ["rfid"]
+    assert results["rfid"].saw == "card 0A00E4F5A6 held to it, not read"
