@@ -200,3 +200,23 @@ def test_a_card_asked_for_and_not_read_fails_the_reader(tmp_path):
     results = asyncio.run(asyncio.wait_for(main(), 60))
     assert failed(results) == ["rfid"]
     assert results["rfid"].saw == "card 0A00E4F5A6 held to it, not read"
+
+
+def test_a_pn532_reader_answers_with_its_firmware_and_the_card(tmp_path):
+    from bench.twins.pn532 import Pn532Twin
+
+    twin = Pn532Twin()
+    twin.present("04A1B2C3D4E5F6")
+
+    async def spoil(rig, cfg):
+        rfid = dataclasses.replace(
+            cfg.rfid, model="pn532", device=twin.device_path, baudrate=115200
+        )
+        return dataclasses.replace(cfg, rfid=rfid)
+
+    try:
+        results = selftest_on_sim(tmp_path, spoil)
+    finally:
+        twin.close()
+    assert failed(results) == []
+    assert results["rfid"].saw == ("PN532 firmware 1.6 at 115200 baud; card 04A1B2C3D4E5F6")
