@@ -64,7 +64,7 @@ def test_a_stopped_meter_twin_fails_that_meter_only(tmp_path):
     assert "nobody listens there" in line and "->" in line
 
 
-def test_a_stopped_power_stage_fails_within_a_second_or_so(tmp_path):
+def test_a_stopped_power_stage_fails_the_power_stage_only(tmp_path):
     async def spoil(rig, cfg):
         rig.power.close()
 
