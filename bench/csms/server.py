@@ -539,6 +539,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         """What the CSMS is and where it listens (for the API's /status)."""
         return {
             "ocpp_url": self.url("{chargePointId}"),
+            "profile_ports": self.profile_ports(),
             "connected": self.connected_ids(),
             "charge_points": len(self.store.charge_points()),
             "now": iso(self.clock.now()),

@@ -167,7 +167,8 @@ def test_operator_starts_a_scenario_and_watches_it_reach_its_verdict(bench, brow
     case = active.locator('tr[data-case="local-rfid-session"]')
     # live progress: the case runs and its step log grows before the verdict
     expect(case.locator(".badge")).to_have_text("running")
-    expect(page.locator("#step-log")).to_contain_text("plug EV into connector 1")
+    # the case's own agent boots first (seconds on a busy machine): wait as long as it takes
+    expect(page.locator("#step-log")).to_contain_text("plug EV into connector 1", timeout=60_000)
     expect(case.locator(".badge")).to_have_text("PASS", timeout=120_000)
     expect(page.locator("#run-heading")).to_have_text("Last run")
     expect(active.locator(".report-link")).to_be_visible()
