@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -79,7 +78,7 @@ def cmd_wiring(args: argparse.Namespace) -> int:
     print(pin_map(rig.hardware))
     svg = Path(args.svg or Path(args.rig).with_suffix(".svg").name)
     write_svg(rig.hardware, svg, title=Path(args.rig).name)
-    print(f"diagram: {svg}", file=sys.stderr if args.svg == "-" else sys.stdout)
+    print(f"diagram: {svg}")
     return 0
 
 
