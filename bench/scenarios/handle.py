@@ -31,6 +31,16 @@ AFTER_PROCESS_START = frozenset({"BootNotification"})
 class ScenarioFailed(AssertionError):
     """The device under test did not do what the case requires."""
 
+    #: The failure is about time (a wait that ran out, a measured interval): a host that
+    #: could not keep up can cause it, so the runner may judge it again on a slower clock.
+    timing = False
+
+
+class ScenarioTimedOut(ScenarioFailed):
+    """What the case waited for did not happen within its budget."""
+
+    timing = True
+
 
 def matches(payload: dict[str, Any], subset: dict[str, Any] | None) -> bool:
     """Every key of ``subset`` is in ``payload`` with that value (callables test it)."""
@@ -122,7 +132,7 @@ class BaseHandle:
             )
         except TimeoutError:
             seen = [f"{f['action']} {f['payload']}" for f in self.from_dut(since or 0, action)]
-            raise ScenarioFailed(
+            raise ScenarioTimedOut(
                 f"no {action} matching {subset or '{}'} within {within:g} s; "
                 f"saw: {seen[-5:] or 'none'}"
             ) from None
@@ -168,15 +178,18 @@ class BaseHandle:
         deadline = time.monotonic() + self.clock.wall(within)
         while not predicate():
             if time.monotonic() > deadline:
-                raise ScenarioFailed(f"{what}: not reached within {within:g} s")
+                raise ScenarioTimedOut(f"{what}: not reached within {within:g} s")
             await self.clock.sleep(0.1)
 
     async def sleep(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
 
-    def check(self, condition: bool, message: str) -> None:
+    def check(self, condition: bool, message: str, *, timing: bool = False) -> None:
+        """Fail with ``message`` unless ``condition``; ``timing``: the condition compares
+        times, which a host that cannot keep up distorts."""
         if not condition:
-            raise ScenarioFailed(message)
+            failure = ScenarioTimedOut(message) if timing else ScenarioFailed(message)
+            raise failure
 
 
 class Handle(BaseHandle):
@@ -221,7 +234,7 @@ class Handle(BaseHandle):
         except CallErrorReceived as exc:
             raise ScenarioFailed(f"{name} answered with CALLERROR {exc.code}") from None
         except TimeoutError:
-            raise ScenarioFailed(f"{name}: no response within {within:g} s") from None
+            raise ScenarioTimedOut(f"{name}: no response within {within:g} s") from None
 
     async def call_error(self, payload: Any, within: float = 10.0) -> str:
         """Send a request that must be refused with a CALLERROR; its errorCode."""
@@ -367,7 +380,7 @@ class Handle(BaseHandle):
                 ):
                     return frame["payload"]
             if time.monotonic() >= deadline:
-                raise ScenarioFailed(f"the bench never answered the device's request {request}")
+                raise ScenarioTimedOut(f"the bench never answered the device's request {request}")
             await self.system.trace_changed(deadline - time.monotonic())
 
     async def get_configuration(
@@ -404,7 +417,7 @@ class Handle(BaseHandle):
             )
         except ScenarioFailed:
             seen = self.statuses(connector, since or 0)
-            raise ScenarioFailed(
+            raise ScenarioTimedOut(
                 f"connector {connector} did not report {status} within {within:g} s; "
                 f"it reported: {' -> '.join(seen) or 'nothing'}"
             ) from None
