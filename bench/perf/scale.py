@@ -135,7 +135,19 @@ async def _start_server(state: Path, n: int, port: int = 0) -> subprocess.Popen:
     raise RuntimeError("the CSMS did not start")
 
 
-async def measure(n: int = 500, ramp_s: float = 20.0, interval: float = 5.0) -> dict[str, Any]:
+async def _sample_rss(pid: int, began: float, out: list[tuple[float, float]], every: float) -> None:
+    while True:
+        out.append((round(time.monotonic() - began, 1), round(_rss_mb(pid), 1)))
+        await asyncio.sleep(every)
+
+
+async def measure(
+    n: int = 500, ramp_s: float = 20.0, interval: float = 5.0, steady_s: float | None = None
+) -> dict[str, Any]:
+    """``steady_s`` (default two intervals): how long the fleet runs after the ramp; RSS is
+    sampled all along to show whether memory stays flat."""
+    steady = 2 * interval if steady_s is None else steady_s
+    rss_series: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-perf-scale-") as tmp:
         state = Path(tmp)
         server = await _start_server(state, n)
@@ -145,14 +157,19 @@ async def measure(n: int = 500, ramp_s: float = 20.0, interval: float = 5.0) -> 
             fleet = _Fleet(base, state / "pki" / "ca.pem", creds, interval)
             cpu0 = cpu_seconds(server.pid)
             began = time.monotonic()
+            sampler = asyncio.create_task(
+                _sample_rss(server.pid, began, rss_series, max(1.0, (ramp_s + steady) / 40))
+            )
             fleet.start()
             await asyncio.sleep(ramp_s)
             in_after_ramp = len(fleet.accepted_at)
             fleet.latencies.clear()
-            await asyncio.sleep(2 * interval)  # steady state
+            rss_after_ramp = _rss_mb(server.pid)
+            await asyncio.sleep(steady)  # steady state
             lat = sorted(fleet.latencies)
             cpu = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - began)
             rss = _rss_mb(server.pid)
+            sampler.cancel()
             # the storm: restart the CSMS, count who is Accepted again within 30 s
             server.send_signal(signal.SIGTERM)
             server.wait(30)
@@ -183,6 +200,10 @@ async def measure(n: int = 500, ramp_s: float = 20.0, interval: float = 5.0) -> 
         "max_ms": lat[-1] * 1000 if lat else float("nan"),
         "csms_cpu_percent": cpu * 100,
         "csms_rss_mb": rss,
+        "csms_rss_after_ramp_mb": rss_after_ramp,
+        "steady_s": steady,
+        "csms_rss_growth_mb_per_min": (rss - rss_after_ramp) / (steady / 60),
+        "csms_rss_mb_over_time": rss_series,
         "accepted_within_30s_of_restart": back,
     }
 
@@ -192,7 +213,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(_serve(Path(argv[1]), int(argv[2]), int(argv[3])))
         return 0
     n = int(argv[0]) if argv else 200
-    print(json.dumps(asyncio.run(measure(n)), indent=1))
+    steady = float(argv[1]) if len(argv) > 1 else None
+    print(json.dumps(asyncio.run(measure(n, steady_s=steady)), indent=1))
     return 0
 
 
