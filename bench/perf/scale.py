@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.csms.chargepoints import hash_records
+from bench.csms.handshake import HANDSHAKE_TIMEOUT_S
 from bench.csms.server import CentralSystem
 from bench.perf.agent import cpu_seconds
 from bench.security.pki import ensure_pki, server_ssl_context
 from charger.clock import Clock
+from charger.protocol.tls import client_ssl_context
 from charger.protocol.transport import connect_client
 
 METER = {
@@ -62,13 +64,23 @@ class _Fleet:
         self.connected: set[str] = set()
         self.accepted_at: dict[str, float] = {}
         self.tasks: list[asyncio.Task] = []
+        self.ssl = client_ssl_context(ca)  # one for the fleet: loading the CA is not free
+        self.failed_handshakes: dict[str, int] = {}  # by exception: refused, timed out...
 
     async def station(self, cp_id: str, password: str) -> None:
         seq = 0
         while True:
             try:
-                ws = await connect_client(self.base + cp_id, cp_id, password, self.ca)
-            except Exception:  # noqa: BLE001 - a refused or dropped handshake: try again
+                ws = await connect_client(
+                    self.base + cp_id,
+                    cp_id,
+                    password,
+                    ssl_context=self.ssl,
+                    open_timeout=HANDSHAKE_TIMEOUT_S,
+                )
+            except Exception as exc:  # noqa: BLE001 - a refused or dropped handshake: again
+                kind = type(exc).__name__
+                self.failed_handshakes[kind] = self.failed_handshakes.get(kind, 0) + 1
                 await asyncio.sleep(1.0)
                 continue
             try:
@@ -205,6 +217,7 @@ async def measure(
         "csms_rss_growth_mb_per_min": (rss - rss_after_ramp) / (steady / 60),
         "csms_rss_mb_over_time": rss_series,
         "accepted_within_30s_of_restart": back,
+        "failed_handshakes": fleet.failed_handshakes,
     }
 
 
