@@ -204,6 +204,18 @@ class Link(ChargePoint):
         try:
             await asyncio.wait({call, closed}, return_when=asyncio.FIRST_COMPLETED)
             if not call.done():
+                # The answer may have arrived just before the close (a charger answers
+                # Reset, then closes at once): frames come in order, so it counts.
+                answered = self._responses.get(uid)
+                if isinstance(answered, CallResult):
+                    return plain(answered.payload)
+                if isinstance(answered, CallError):
+                    raise CallErrorReceived(
+                        action,
+                        answered.error_code,
+                        answered.error_description,
+                        answered.error_details or {},
+                    )
                 raise NotConnected(f"{self.id} disconnected while waiting for {action}")
             try:
                 call.result()
