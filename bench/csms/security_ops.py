@@ -17,7 +17,7 @@ join :data:`bench.csms.operations.OPERATIONS` (so the HTTP API, its OpenAPI docu
   an RSA SHA-256 signature over the file).
 * ChangeConfiguration AuthorizationKey without a value: a new random key, kept hashed
   and pending (the old key stays valid until the charge point connects with the new
-  one); SecurityProfile only upwards (lowering is forbidden, whitepaper 1.3.3), pending
+  one); SecurityProfile only upwards (lowering is forbidden: catalogue 084), pending
   in the same way until the charge point connects with the new profile.
 """
 
