@@ -239,11 +239,16 @@ def test_request_raises_call_error_with_its_code():
     assert err.value.action == "GetConfiguration"
 
 
-def test_an_answer_that_arrived_before_the_close_is_returned():
-    """A charger answers Reset and closes at once (1001): the answer is on the wire
-    before the close, so request() returns it however busy the loop is."""
+def test_request_on_closed_link_raises_not_connected():
+    with pytest.raises(NotConnected):
+        asyncio.run(_request_with_reply(None))
 
-    async def scenario():
+
+def test_an_answer_that_arrived_before_the_close_still_counts():
+    """A charge point answers Reset and closes at once: if the close is seen before the
+    response is picked up, the request still returns the answer it got."""
+
+    async def main():
         conn = FakeConnection()
         link = TestLink("CP1", conn, response_timeout=2)
         task = asyncio.create_task(link.request(call.Reset(type="Soft")))
@@ -251,15 +256,10 @@ def test_an_answer_that_arrived_before_the_close_is_returned():
             await asyncio.sleep(0)
         uid = json.loads(conn.sent[0])[1]
         await link.route_message(json.dumps([3, uid, {"status": "Accepted"}]))
-        link.mark_closed()  # in the same turn of the loop, before request() woke up
+        link.mark_closed()  # before the request task runs again
         return await task
 
-    assert asyncio.run(scenario()) == {"status": "Accepted"}
-
-
-def test_request_on_closed_link_raises_not_connected():
-    with pytest.raises(NotConnected):
-        asyncio.run(_request_with_reply(None))
+    assert asyncio.run(main()) == {"status": "Accepted"}
 
 
 RESERVE = {"connectorId": 1, "expiryDate": NOW, "idTag": "T", "reservationId": 1}
