@@ -3,8 +3,9 @@
 ``selftest`` checks every part with the agent's own drivers (charger.hw.selftest)
 against the rig file's real parts, or against freshly started twins when the rig is
 simulated (what CI runs); then each vehicle-side board in a loop-back with its
-connector's pilot (bench.ev.board.selftest: one board per connector when simulated). ``wiring`` validates the rig file against the Pi header and
-prints the pin map and writes the SVG diagram (bench.wiring).
+connector's pilot (bench.ev.board.selftest: one board per connector when simulated).
+``wiring`` validates the rig file against the Pi header (the EV boards' pins with the
+charger's), prints the pin map and writes the SVG diagram (bench.wiring).
 """
 
 from __future__ import annotations

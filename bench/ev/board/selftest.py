@@ -27,7 +27,7 @@ FREQ_RANGE_HZ = (950.0, 1050.0)  # IEC 61851-1: 1 kHz +/- 5 %
 SETTLE_S = 0.03  # relays switch in < 10 ms
 
 
-def _steps(ev: GpioEvBoard, pilot: GpioPilot, cfg: EvBoardConfig) -> tuple[bool, str, str]:
+def loop_back(ev: GpioEvBoard, pilot: GpioPilot, cfg: EvBoardConfig) -> tuple[bool, str, str]:
     """(ok, what was seen, the fix) for one board; stops at the first failing step."""
     seen: list[str] = []
 
@@ -113,14 +113,12 @@ def check_board(cfg: EvBoardConfig, connector: ConnectorConfig) -> CheckResult:
                 part, where, False, str(exc), "check the relay board's and the ADC's wiring"
             )
         try:
-            ok, saw, fix = _steps(ev, pilot, cfg)
+            ok, saw, fix = loop_back(ev, pilot, cfg)
         finally:
             ev.set_cp("unplugged")
             ev.set_pp(None)
             pilot.set_duty(None)
-        return CheckResult(
-            part, where, ok, saw, fix or None, round(time.monotonic() - began, 3)
-        )
+        return CheckResult(part, where, ok, saw, fix or None, round(time.monotonic() - began, 3))
     finally:
         for close in reversed(opened):
             close()

@@ -131,9 +131,7 @@ class EvWirePins(MockFactory):
 
     def sync(self) -> None:
         closed = self.closed()
-        pp = [
-            self.cfg.ohms(k) for k in self.cfg.pp_resistors if f"pp {k} Ohm" in closed
-        ]
+        pp = [self.cfg.ohms(k) for k in self.cfg.pp_resistors if f"pp {k} Ohm" in closed]
         state, ohms = network(closed, pp, "latch" in closed)
         self.wire.set_ev(self.slot, state, ohms)
 
@@ -170,4 +168,3 @@ class EvWirePins(MockFactory):
 def open_twin(*, config: EvBoardConfig) -> EvWirePins:
     """Entry point ``bench-ev-wire`` (group ``gpiozero_pin_factories``)."""
     return EvWirePins(config)
-
