@@ -242,7 +242,7 @@ def break_transport(quirks: dict[str, Any]) -> None:
 
         connect = ClientProtocol.connect
 
-        def anonymous(self: ClientProtocol):  # type: ignore[no-untyped-def]
+        def anonymous(self: ClientProtocol):
             request = connect(self)
             del request.headers["Authorization"]
             return request

@@ -42,6 +42,14 @@ class ScenarioTimedOut(ScenarioFailed):
     timing = True
 
 
+def _window(since: int | None) -> int:
+    """Every expectation says where in the trace it looks: from the start (0), from a
+    ``mark()`` taken before the stimulus, or after a frame (``index_of(f) + 1``)."""
+    if since is None:
+        raise TypeError("expectations need an explicit window: pass since=")
+    return since
+
+
 def matches(payload: dict[str, Any], subset: dict[str, Any] | None) -> bool:
     """Every key of ``subset`` is in ``payload`` with that value (callables test it)."""
     if not subset:
@@ -123,15 +131,17 @@ class BaseHandle:
         within: float = 10.0,
         since: int | None = None,
     ) -> dict[str, Any]:
-        """The first request ``action`` from the device matching ``subset``."""
+        """The first request ``action`` from the device matching ``subset`` at or after trace
+        position ``since`` (required: ``t.mark()`` before the stimulus, or an index)."""
+        since = _window(since)
         self.step(f"expect {action} {subset or ''} within {within:g} s")
         floor = PROCESS_START_WALL_S if action in AFTER_PROCESS_START else 0.0
         try:
             return await self._wait_from_dut(
-                action, lambda payload: matches(payload, subset), within, since or 0, floor
+                action, lambda payload: matches(payload, subset), within, since, floor
             )
         except TimeoutError:
-            seen = [f"{f['action']} {f['payload']}" for f in self.from_dut(since or 0, action)]
+            seen = [f"{f['action']} {f['payload']}" for f in self.from_dut(since, action)]
             raise ScenarioTimedOut(
                 f"no {action} matching {subset or '{}'} within {within:g} s; "
                 f"saw: {seen[-5:] or 'none'}"
@@ -144,9 +154,10 @@ class BaseHandle:
         during: float = 5.0,
         since: int | None = None,
     ) -> None:
-        """No request ``action`` matching ``subset`` arrives during ``during`` seconds."""
+        """No request ``action`` matching ``subset`` at or after ``since`` (required) by the
+        end of ``during`` seconds from now."""
+        start = _window(since)
         self.step(f"expect no {action} {subset or ''} during {during:g} s")
-        start = self.mark() if since is None else since
         await self.sleep(during)
         found = [f for f in self.from_dut(start, action) if matches(f["payload"], subset)]
         if found:
@@ -158,8 +169,8 @@ class BaseHandle:
         within: float = 30.0,
         since: int | None = None,
     ) -> list[dict[str, Any]]:
-        """These requests, in this order (others may come in between)."""
-        start = self.mark() if since is None else since
+        """These requests, in this order (others may come in between), after ``since``."""
+        start = _window(since)
         deadline = time.monotonic() + self.clock.wall(within)
         found: list[dict[str, Any]] = []
         position = start
@@ -215,9 +226,12 @@ class Handle(BaseHandle):
 
     async def booted(self, within: float = 30.0) -> None:
         """The agent is connected, accepted, and has reported every connector."""
-        await self.expect("BootNotification", within=within, since=0)
+        boot = await self.expect("BootNotification", within=within, since=0)
+        after = self.index_of(boot)
         for connector in self.rig.connector_ids:
-            await self.expect("StatusNotification", {"connectorId": connector}, within=within)
+            await self.expect(
+                "StatusNotification", {"connectorId": connector}, within=within, since=after
+            )
 
     # --- the bench as Central System -----------------------------------------------
 
