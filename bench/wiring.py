@@ -45,13 +45,13 @@ def pin_map(cfg: HardwareConfig, ev: Sequence[EvBoardConfig] = ()) -> str:
     """The used header pins, the parts off the header and the boot configuration."""
     extra = ev_pins.uses(ev)
     used = sorted(check(cfg, extra), key=lambda u: (u.pin, u.part))
-    rows = [f"{'pin':>3}  {'GPIO':6}  {'function':16}  part"]
+    rows = [f"{'pin':>3}  {'GPIO':6}  {'function':10}  part"]
     seen: set[tuple[int, str]] = set()
     for u in used:
         if (u.pin, u.part) in seen:
             continue
         seen.add((u.pin, u.part))
-        rows.append(f"{u.pin:>3}  GPIO{u.gpio:<2}  {u.function:16}  {u.part}")
+        rows.append(f"{u.pin:>3}  GPIO{u.gpio:<2}  {u.function:10}  {u.part}")
     if len(rows) == 1:
         rows.append("  (no part on the header)")
     outside = off_header(cfg)

@@ -90,7 +90,7 @@ def uses(cfg: HardwareConfig, extra: Sequence[Use] = ()) -> list[Use]:
     ``extra``: pins of parts the firmware does not drive (the bench's EV boards), so
     one check covers the whole header.
     """
-    out: list[Use] = list(extra)
+    out: list[Use] = []
     for c in cfg.connectors:
         p = c.pilot
         if p.backend != "gpio":
@@ -112,7 +112,7 @@ def uses(cfg: HardwareConfig, extra: Sequence[Use] = ()) -> list[Use]:
         if device in HEADER_UARTS:
             out.append(Use(UART_GPIOS[0], "UART TXD", part, f"uart:{part}"))
             out.append(Use(UART_GPIOS[1], "UART RXD", part, f"uart:{part}"))
-    return out
+    return out + list(extra)
 
 
 def check(cfg: HardwareConfig, extra: Sequence[Use] = ()) -> list[Use]:

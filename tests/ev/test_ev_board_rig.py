@@ -32,8 +32,9 @@ def test_the_pin_map_and_the_diagram_show_the_board():
     rig = RigFile.load(EXAMPLE)
     assert rig.hardware is not None
     table = pin_map(rig.hardware, rig.ev)
-    assert " 29  GPIO5   EV b              EV board 2" in table
-    assert " 37  GPIO26  EV PWM in         EV board 2" in table
+    assert " 29  GPIO5   EV B        EV board 2" in table
+    assert " 37  GPIO26  EV PWM in   EV board 2" in table
+    assert " 15  GPIO22  EV PP 150   EV board 2" in table
     drawing = svg(rig.hardware, "rig", rig.ev)
     assert ">EV board 2</text>" in drawing and "EV latch" in drawing
 
@@ -44,12 +45,12 @@ def test_the_pin_map_and_the_diagram_show_the_board():
         (
             "b_pin = 5 ",
             "b_pin = 25 ",
-            "GPIO25 \\(pin 22\\) is used twice: EV b of EV board 2 and CAN INT",
+            "GPIO25 \\(pin 22\\) is used twice: CAN INT of MCP2515 CAN HAT and EV B of EV board 2",
         ),
         (
             "pwm_in_pin = 26",
             "pwm_in_pin = 14",
-            "GPIO14 \\(pin 8\\) is used twice: EV PWM in of EV board 2 and UART TXD",
+            "GPIO14 \\(pin 8\\) is used twice: UART TXD of rfid and EV PWM in of EV board 2",
         ),
         ("cp_channel = 4", "cp_channel = 2", "channel 2 is read twice: CP 2 and EV board 2 CP"),
         ("connector = 2 ", "connector = 3 ", "connector 3: no such connector"),

@@ -87,7 +87,7 @@ class EvBoardConfig:
     def relays(self) -> dict[str, int]:
         """Every relay's role -> GPIO."""
         out = {name.removesuffix("_pin"): getattr(self, name) for name in RELAY_PINS}
-        out |= {f"pp {key} Ohm": gpio for key, gpio in self.pp_resistors.items()}
+        out |= {f"PP {key}": gpio for key, gpio in self.pp_resistors.items()}
         if self.latch_pin is not None:
             out["latch"] = self.latch_pin
         return out

@@ -123,9 +123,9 @@ class GpioEvBoard:
         with self._lock:
             for k in self.cfg.pp_resistors:
                 if k != key:
-                    self._relays[f"pp {k} Ohm"].off()
+                    self._relays[f"PP {k}"].off()
             if key is not None:
-                self._relays[f"pp {key} Ohm"].on()
+                self._relays[f"PP {key}"].on()
             self._pp_ohms = ohms
 
     def press_latch(self, pressed: bool) -> None:

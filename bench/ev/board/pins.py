@@ -13,6 +13,9 @@ from bench.ev.board.config import EvBoardConfig
 from charger.hw.config import HardwareConfig
 from charger.hw.header import Use, WiringError, spi_uses
 
+#: short pin-map labels (the map's function column is 10 wide)
+LABEL = {"b": "B", "c": "C", "d": "D", "diode_short": "diode", "cp_pe_short": "CP-PE"}
+
 
 def adc_part(port: int, device: int) -> str:
     return f"pilot ADC on SPI{port} CE{device}"  # the name charger.hw.header gives the chip
@@ -23,7 +26,7 @@ def uses(boards: Sequence[EvBoardConfig]) -> list[Use]:
     for b in boards:
         part = f"EV board {b.connector}"
         for role, gpio in b.relays().items():
-            out.append(Use(gpio, f"EV {role}", part))
+            out.append(Use(gpio, f"EV {LABEL.get(role, role)}", part))
         out.append(Use(b.pwm_in_pin, "EV PWM in", part))
         out += spi_uses(b.spi_port, b.spi_device, adc_part(b.spi_port, b.spi_device))
     return out

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from bench.ev.board.config import EvBoardConfig
 from bench.ev.board.driver import GpioEvBoard, board_where, open_board
 from charger.hw.config import ConnectorConfig
+from charger.hw.health import diagnose
 from charger.hw.interfaces import HardwareError
 from charger.hw.pilot.driver import GpioPilot, open_pilot
 from charger.hw.selftest import CheckResult
@@ -109,9 +110,8 @@ def check_board(cfg: EvBoardConfig, connector: ConnectorConfig) -> CheckResult:
             pilot = open_pilot(connector.pilot, connector.standard)
             opened.append(pilot.close)
         except HardwareError as exc:
-            return CheckResult(
-                part, where, False, str(exc), "check the relay board's and the ADC's wiring"
-            )
+            problem, fix = diagnose("gpio", where, exc)
+            return CheckResult(part, where, False, problem, fix)
         try:
             ok, saw, fix = loop_back(ev, pilot, cfg)
         finally:

@@ -131,7 +131,7 @@ class EvWirePins(MockFactory):
 
     def sync(self) -> None:
         closed = self.closed()
-        pp = [self.cfg.ohms(k) for k in self.cfg.pp_resistors if f"pp {k} Ohm" in closed]
+        pp = [self.cfg.ohms(k) for k in self.cfg.pp_resistors if f"PP {k}" in closed]
         state, ohms = network(closed, pp, "latch" in closed)
         self.wire.set_ev(self.slot, state, ohms)
 
