@@ -74,9 +74,7 @@ class CertificateAuthority:
         org = csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
         if org:
             names.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, str(org[0].value)))
-        cert = issue_leaf(
-            self.cert,
-            self.key,
+        cert = self._leaf(
             x509.Name(names),
             csr.public_key(),  # type: ignore[arg-type]
             days,
@@ -92,15 +90,27 @@ class CertificateAuthority:
     ) -> tuple[PrivateKey, str]:
         """A fresh key and its firmware-signing certificate (PEM) from this CA."""
         key = _new_key()
-        cert = issue_leaf(
-            self.cert,
-            self.key,
+        cert = self._leaf(
             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
             key.public_key(),
             SIGNING_DAYS,
             ExtendedKeyUsageOID.CODE_SIGNING,
         )
         return key, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def _leaf(
+        self,
+        subject: x509.Name,
+        public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
+        days: int,
+        usage: x509.ObjectIdentifier,
+        *,
+        key_encipherment: bool = False,
+    ) -> x509.Certificate:
+        """A certificate this CA signs (the one place its signing can be swapped in tests)."""
+        return issue_leaf(
+            self.cert, self.key, subject, public_key, days, usage, key_encipherment=key_encipherment
+        )
 
 
 def cpo_ca(pki_dir: str | os.PathLike[str]) -> CertificateAuthority:
