@@ -203,23 +203,29 @@ class Link(ChargePoint):
         closed = asyncio.ensure_future(self._closed.wait())
         try:
             await asyncio.wait({call, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if not call.done():
+            received = self._responses.get(uid)
+            if not call.done() and received is None:
                 raise NotConnected(f"{self.id} disconnected while waiting for {action}")
+            # The answer may come just before the peer closes (a charger answering Reset
+            # and rebooting): received, it counts even if the close was seen first.
             try:
-                call.result()
+                if call.done():
+                    call.result()
             except ConnectionClosed as exc:
-                raise NotConnected(f"{self.id} disconnected while sending {action}") from exc
+                if received is None:
+                    raise NotConnected(f"{self.id} disconnected while sending {action}") from exc
             except (OCPPError, UnknownCallErrorCodeError):
-                response = self._responses.get(uid)
-                if isinstance(response, CallError):
-                    raise CallErrorReceived(
-                        action,
-                        response.error_code,
-                        response.error_description,
-                        response.error_details or {},
-                    ) from None
-                raise
-            return plain(self._responses[uid].payload)
+                if not isinstance(received, CallError):
+                    raise
+            if isinstance(received, CallError):
+                raise CallErrorReceived(
+                    action,
+                    received.error_code,
+                    received.error_description,
+                    received.error_details or {},
+                ) from None
+            assert received is not None
+            return plain(received.payload)
         finally:
             call.cancel()
             closed.cancel()
