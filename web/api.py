@@ -91,7 +91,7 @@ def trace() -> ResponseReturnValue:
 @bp.get("/trace.jsonl")
 def trace_download() -> ResponseReturnValue:
     """The trace (filtered like the page) as JSON lines, one frame per line."""
-    frames = _api().trace(since=_int_arg("since") or 0, **_trace_filters())
+    frames = _api().trace_download(since=_int_arg("since") or 0, **_trace_filters())
     body = "".join(json.dumps(f, default=str, separators=(",", ":")) + "\n" for f in frames)
     return Response(
         body,

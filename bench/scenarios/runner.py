@@ -147,7 +147,7 @@ async def _run_cs(
                 await sampler
         await system.stop()
         _record_lag(result, await lag.stop(), read_lag(system.state.agent))
-        result.trace = list(system.trace)
+        result.trace = system.all_frames()
         _collect(handle, result)
         if system.agent_crashes:
             result.verdict = "error"

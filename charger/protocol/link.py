@@ -203,35 +203,40 @@ class Link(ChargePoint):
         closed = asyncio.ensure_future(self._closed.wait())
         try:
             await asyncio.wait({call, closed}, return_when=asyncio.FIRST_COMPLETED)
-            received = self._responses.get(uid)
-            if not call.done() and received is None:
-                raise NotConnected(f"{self.id} disconnected while waiting for {action}")
-            # The answer may come just before the peer closes (a charger answering Reset
-            # and rebooting): received, it counts even if the close was seen first.
+            response = self._responses.get(uid)
+            if not call.done():
+                # A peer that answers and then closes (Reset: the answer, then the reboot)
+                # may have its close seen first: the answer that arrived still counts.
+                if response is None:
+                    raise NotConnected(f"{self.id} disconnected while waiting for {action}")
+                return self._response_payload(action, response)
             try:
-                if call.done():
-                    call.result()
+                call.result()
             except ConnectionClosed as exc:
-                if received is None:
-                    raise NotConnected(f"{self.id} disconnected while sending {action}") from exc
+                raise NotConnected(f"{self.id} disconnected while sending {action}") from exc
             except (OCPPError, UnknownCallErrorCodeError):
-                if not isinstance(received, CallError):
-                    raise
-            if isinstance(received, CallError):
-                raise CallErrorReceived(
-                    action,
-                    received.error_code,
-                    received.error_description,
-                    received.error_details or {},
-                ) from None
-            assert received is not None
-            return plain(received.payload)
+                if isinstance(response, CallError):
+                    return self._response_payload(action, response)
+                raise
+            return plain(self._responses[uid].payload)
         finally:
             call.cancel()
             closed.cancel()
             self._wanted.discard(uid)
             self._responses.pop(uid, None)
             self._sent_calls.pop(uid, None)
+
+    @staticmethod
+    def _response_payload(action: str, response: CallResult | CallError) -> dict:
+        """A CALLRESULT's payload; a CALLERROR raises :class:`CallErrorReceived`."""
+        if isinstance(response, CallError):
+            raise CallErrorReceived(
+                action,
+                response.error_code,
+                response.error_description,
+                response.error_details or {},
+            ) from None
+        return plain(response.payload)
 
     # -- lifecycle -------------------------------------------------------------
 
