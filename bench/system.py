@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -348,6 +349,7 @@ class BenchSystem:
         self.trace.append(
             {
                 "ts": entry["ts"],
+                "wall": time.time(),  # the report's timings: real seconds at any speed
                 "sender": "dut" if entry["direction"] == "in" else "bench",
                 "message_type": entry["message_type"],
                 "unique_id": entry["unique_id"],
