@@ -272,9 +272,7 @@ class ConnectorLogic:
         fault: tuple[str, str] | None = None
         # A cable on the CP whose PP reads neither open nor a valid coding: broken or
         # wrong cable (IEC 61851-1: no energy through it).
-        pp_bad = (
-            self.plugged and i.pp is not None and not i.pp.plugged and i.pp.volts < PP_OPEN_V
-        )
+        pp_bad = self.plugged and i.pp is not None and not i.pp.plugged and i.pp.volts < PP_OPEN_V
         if not pp_bad:
             self.pp_bad_since = None
         elif self.pp_bad_since is None:
