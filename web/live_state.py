@@ -21,6 +21,17 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def filter_frames(
+    frames: list[dict[str, Any]], action: str | None = None, connector: int | None = None
+) -> list[dict[str, Any]]:
+    """The enriched frames of one action and/or one connector (None: any)."""
+    if action:
+        frames = [f for f in frames if f["action"] == action]
+    if connector is not None:
+        frames = [f for f in frames if f["connector"] == connector]
+    return frames
+
+
 class LiveState:
     def __init__(self) -> None:
         self.cond = threading.Condition()
@@ -103,10 +114,7 @@ class LiveState:
     ) -> list[dict[str, Any]]:
         with self.cond:
             frames = self.frames[max(0, since - self.frames_offset) :]
-        if action:
-            frames = [f for f in frames if f["action"] == action]
-        if connector is not None:
-            frames = [f for f in frames if f["connector"] == connector]
+        frames = filter_frames(frames, action, connector)
         if limit is not None and len(frames) > limit:
             frames = frames[-limit:]
         return frames
