@@ -10,7 +10,6 @@ import logging
 import signal
 import sys
 import time
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from bench.cli.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, UserError
 from bench.cli.logs import setup as setup_logging
 from bench.cli.progress import Progress
-from bench.pics import SHIPPED, load_pics
+from bench.pics import SHIPPED, PicsError, load_pics
 from bench.scenarios.registry import Scenario, all_scenarios, select
 from bench.scenarios.runner import (
     STOPPED_MESSAGE,
@@ -43,8 +42,8 @@ def check_pics(name: str | None) -> dict[str, Any] | None:
         )
     try:
         return load_pics(name)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"PICS file {name} cannot be read: {exc}", "fix the file") from None
+    except PicsError as exc:
+        raise UserError(str(exc), "fix the file") from None
 
 
 def parse_params(raw: list[str]) -> dict[str, str]:
