@@ -312,6 +312,8 @@ class ExternalChargePoint:
         self.hardware = None
         self._trace_event = asyncio.Event()
         self._csms_port = self.ports.csms
+        #: The writable configuration as the charger came: what tidy() puts back.
+        self.baseline: dict[str, str] = {}
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -339,7 +341,40 @@ class ExternalChargePoint:
         via = "the link proxy" if self.through_proxy() else "a direct connection"
         self.say(f"charge point {self.cp_id} connected through {via}")
         self.rig = OperatorRig(self.operator, await self._connector_ids(), self.clock)
+        self.baseline = await self.configuration()
         await self.rig.start_measuring()
+
+    async def call(self, payload: Any, within: float = 10.0) -> Any:
+        """A request to the charger; None when it fails (the tidy-up is best effort)."""
+        assert self.csms is not None
+        try:
+            return await asyncio.wait_for(self.csms.call(self.cp_id, payload), within)
+        except Exception as exc:  # noqa: BLE001 - not connected, CALLERROR, no answer
+            log.info("%s to %s: %s", type(payload).__name__, self.cp_id, exc)
+            return None
+
+    async def configuration(self) -> dict[str, str]:
+        """The charger's writable configuration keys and their values."""
+        from ocpp.v16 import call
+
+        answer = await self.call(call.GetConfiguration())
+        return {
+            entry["key"]: entry.get("value")
+            for entry in (answer or {}).get("configurationKey") or []
+            if not entry.get("readonly") and entry.get("value") is not None
+        }
+
+    async def prepare(self, settings: dict[str, str]) -> list[str]:
+        """The configuration a case starts from (what our own agent is provisioned with
+        for it); the keys the charger did not take."""
+        from ocpp.v16 import call
+
+        refused = []
+        for key, value in settings.items():
+            answer = await self.call(call.ChangeConfiguration(key=key, value=str(value)))
+            if (answer or {}).get("status") not in ("Accepted", "RebootRequired"):
+                refused.append(key)
+        return refused
 
     def _booted(self) -> bool:
         assert self.csms is not None
@@ -477,6 +512,14 @@ class ExternalChargePoint:
             if self._last_status(connector) not in (None, "Available", "Unavailable", "Faulted"):
                 with contextlib.suppress(OperatorFailed):
                     await self.operator.do("unplug", connector=connector)
+        # What a fresh charger of ours starts each case with: the configuration as the
+        # charger came, every connector operative, an empty authorization cache.
+        now = await self.configuration()
+        for key, value in self.baseline.items():
+            if now.get(key) != value:
+                await self.call(call.ChangeConfiguration(key=key, value=value))
+        await self.call(call.ChangeAvailability(connector_id=0, type="Operative"))
+        await self.call(call.ClearCache())
 
     def _last_status(self, connector: int) -> str | None:
         for frame in reversed(self.trace):

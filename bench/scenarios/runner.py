@@ -454,6 +454,9 @@ async def _external_case(
     handle = handle_class(dut, pics)
     handle.params = dict(options.params)
     try:
+        refused = await dut.prepare(case.agent_config)
+        if refused:
+            handle.step(f"the charger did not take the case's settings {', '.join(refused)}")
         await _guarded(case, handle, dut.clock, result, options.stop)
     except Exception as exc:  # noqa: BLE001 - a broken case is an error, not a crash
         result.verdict = "error"
