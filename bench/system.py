@@ -190,6 +190,8 @@ class BenchSystem:
         hardware = self.hardware or await self.rig.start()
         hardware_file = self.state.agent / "hardware.json"
         hardware_file.write_text(json.dumps(hardware.to_dict(), indent=2))
+        # The agent reports its parts afresh; a report from an earlier run is no news.
+        (self.state.agent / HEALTH_FILE).unlink(missing_ok=True)
         settings = AgentSettings(
             charge_point_id=self.cp_id,
             csms_url=csms_url,

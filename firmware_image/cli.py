@@ -29,7 +29,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(func=_cmd_build)
 
     verify = sub.add_parser("verify", help="check an image as the agent would")
-    verify.add_argument("image", type=Path)
+    verify.add_argument("image", type=Path, help="the image file to check")
     verify.add_argument(
         "--key-dir", default=DEFAULT_KEY_DIR, help="its sibling manufacturer/ca.pem is trusted"
     )
@@ -37,7 +37,11 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     verify.set_defaults(func=_cmd_verify)
 
     key = sub.add_parser("key", help="make (first use) and show the signing certificate")
-    key.add_argument("--key-dir", default=DEFAULT_KEY_DIR)
+    key.add_argument(
+        "--key-dir",
+        default=DEFAULT_KEY_DIR,
+        help=f"signing key directory, made on first use (default: {DEFAULT_KEY_DIR})",
+    )
     key.set_defaults(func=_cmd_key)
 
 

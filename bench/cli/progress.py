@@ -101,9 +101,11 @@ class Progress:
         else:
             self.running.pop(case.id, None)
             self.results[case.id] = result
+            summary = energy_summary(result)
             self._line(
                 f"{tag} {case.id}: {result.verdict.upper()} in {result.duration_s:.1f} s  "
-                f"{energy_summary(result)}  [{self.status()}]"
+                + (f"{summary}  " if summary else "")
+                + f"[{self.status()}]"
             )
             if result.verdict in ("fail", "error"):
                 for step in result.steps[-6:]:

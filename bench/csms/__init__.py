@@ -6,5 +6,5 @@ requests (one implementation behind the Python API, the HTTP API and the CLI),
 ``api``/``openapi`` the HTTP JSON API and its OpenAPI document, ``cli`` the
 ``bench csms`` command, ``hook`` an operator hook over the HTTP API, ``trace`` the
 in-memory frame log and ``server`` the :class:`CentralSystem`. Firmware delivery
-is :mod:`bench.ftp`; the composite schedule is :mod:`charger.smartcharging`.
+is :mod:`bench.ftp`; the composite schedule is :mod:`charger.charging_profiles`.
 """

@@ -1,6 +1,6 @@
 """The charge-point registry a person drives: add, remove, re-key, import, idTags.
 
-Mixed into ``CentralSystem``; the HTTP API (:mod:`bench.csms.api`), ``bench csms add-cp``
+Mixed into ``CentralSystem``; the HTTP API (:mod:`bench.csms.http_api`), ``bench csms add-cp``
 and the panel's registry page all call these methods. The CSMS keeps only hashes: a
 password it generates (:func:`bench.security.passwords.generate_password`, 32 characters)
 is returned once and stored as a fast HMAC (a guess at 190 bits is hopeless whatever the

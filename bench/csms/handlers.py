@@ -18,9 +18,9 @@ from typing import Any
 
 from bench.csms.security_handlers import SECURITY_HANDLERS
 from bench.csms.store import Store
+from charger.charging_profiles import end_transaction
 from charger.clock import Clock, iso
 from charger.protocol.times import parse_ocpp_time
-from charger.smartcharging import end_transaction
 
 LOG = logging.getLogger(__name__)
 

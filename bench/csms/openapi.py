@@ -1,6 +1,6 @@
 """The HTTP API's route table type and its OpenAPI 3.1 document, built from that table.
 
-``bench.csms.api`` declares every route once as a :class:`Route`; the Flask rules and
+``bench.csms.http_api`` declares every route once as a :class:`Route`; the Flask rules and
 this document both come from that list, so they cannot drift apart (a test checks
 it). Request and response bodies of the operations are the OCPP 1.6 JSON schemas of
 the ``ocpp`` package, with the fields the Central System fills itself made optional

@@ -32,10 +32,7 @@ from ocpp.v16 import call
 from bench.csms.operation_types import Operation, OperationError, Payload, UnknownOperation
 from bench.csms.security_ops import SECURITY_OPERATIONS
 from bench.security.redact import redact, redact_text
-from charger.clock import Clock, iso
-from charger.protocol.errors import CallErrorReceived, NotConnected
-from charger.protocol.frames import schema_violation
-from charger.smartcharging import (
+from charger.charging_profiles import (
     Transaction,
     check_profile,
     clear,
@@ -44,6 +41,9 @@ from charger.smartcharging import (
     install,
     parse_time,
 )
+from charger.clock import Clock, iso
+from charger.protocol.errors import CallErrorReceived, NotConnected
+from charger.protocol.frames import schema_violation
 
 if TYPE_CHECKING:
     from bench.csms.store import Store

@@ -39,8 +39,8 @@ from bench.security.ca import (
 )
 from bench.security.passwords import fast_hash, generate_password, hash_password
 from bench.security.redact import redact_text
+from charger.charging_profiles import parse_time
 from charger.clock import Clock, iso
-from charger.smartcharging import parse_time
 
 if TYPE_CHECKING:
     from bench.csms.store import Store

@@ -30,7 +30,7 @@ Options around the OCPP server, all off or local by default:
   rooted at ``<state>/ftp`` with this rig's credentials in ``<state>/ftp.json``.
   True starts it with the CSMS, False never, None (default) on first need
   (UpdateFirmware by file name, GetDiagnostics without a location).
-* ``api_port``: the HTTP JSON API (:mod:`bench.csms.api`) on ``api_host``
+* ``api_port``: the HTTP JSON API (:mod:`bench.csms.http_api`) on ``api_host``
   (127.0.0.1); None (default) = no API. Its URL goes to ``<state>/api.json`` for
   ``bench csms``.
 * ``octt_compatible`` (default True): the CSMS sends nothing unsolicited - no
@@ -303,7 +303,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         """
         from werkzeug.serving import WSGIRequestHandler, make_server
 
-        from bench.csms.api import create_app
+        from bench.csms.http_api import create_app
 
         class QuietHandler(WSGIRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:  # no access log

@@ -139,7 +139,7 @@ def _keys(number_of_connectors: int) -> list[KeySpec]:
         KeySpec("MaxChargingProfilesInstalled", "int", "16", readonly=True),
         # Firmware Management
         KeySpec("SupportedFileTransferProtocols", "csl", "FTP", readonly=True),
-        # Security whitepaper ed. 3 (section 5, configuration keys). AuthorizationKey is
+        # Security whitepaper ed. 3 (its configuration keys). AuthorizationKey is
         # write-only; SecurityProfile changes are the security feature's (upwards only).
         KeySpec("AuthorizationKey", "str", "", hidden=True),
         KeySpec("SecurityProfile", "int", "2", minimum=0, maximum=3),

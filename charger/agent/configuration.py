@@ -68,7 +68,7 @@ class Configuration:
         if owner is not None:
             return owner(normalised)
         if key == "SecurityProfile" and int(normalised) < self.int(key):
-            return "Rejected"  # never downgrade (whitepaper ed. 3, 1.3.3; lab case 084)
+            return "Rejected"  # never downgrade (whitepaper ed. 3, A05; lab case 084)
         self.values[key] = normalised
         self.store.set_config(key, normalised)
         for listener in self.listeners:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from charger.agent.actions import (
+from charger.agent.commands import (
     Action,
     SendStatus,
     SetContactors,

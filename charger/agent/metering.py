@@ -72,7 +72,10 @@ class Metering:
                 self.failures[cid] = 0
             except HardwareError as exc:
                 self.failures[cid] += 1
-                log.warning("meter %s read failed: %s", cid, exc)
+                # the first failures of an outage are news; the rest of it is in the
+                # health report (and on the bench's console)
+                level = logging.WARNING if self.failures[cid] <= 3 else logging.DEBUG
+                log.log(level, "meter %s read failed: %s", cid, exc)
             await self.clock.sleep(self.meter_poll_s)
 
     async def read_patiently(self, cid: int) -> MeterReading | None:

@@ -19,7 +19,7 @@ from typing import Any
 from ocpp.v16 import call
 
 from charger.agent import REBOOT_EXIT_CODE
-from charger.agent import actions as act
+from charger.agent import commands as act
 from charger.agent.authorization import Authorizer, may_stop
 from charger.agent.config_keys import KeyTable
 from charger.agent.configuration import Configuration
@@ -41,9 +41,10 @@ from charger.agent.settings import AgentSettings
 from charger.agent.station import Station, StatusDebounce
 from charger.agent.store import AgentStore
 from charger.agent.uplink import Uplink
+from charger.charging_profiles.schedule import Transaction
 from charger.clock import Clock, iso
+from charger.hw.health import HealthBoard
 from charger.hw.interfaces import CpReading, Hardware, HardwareError, PpReading, TagEvent
-from charger.smartcharging.schedule import Transaction
 
 log = logging.getLogger("charger.agent")
 
@@ -65,6 +66,8 @@ class Charger:
             self.config.set_internal("AuthorizationKey", settings.initial_password)
         self.connectors = {cid: ConnectorLogic(cid, settings.limits) for cid in ids}
         self.local_tx: dict[int, int] = {}  # connector -> local transaction id
+        self._warned: dict[str, str] = {}  # hardware complaints already logged, by source
+        self._station_fault_sent: tuple[str, str] | None = None
         self.tx_started: dict[int, datetime] = {}
         self.pending_tx_profile: dict[int, dict[str, Any]] = {}  # from RemoteStart
         self.energy_cap: dict[int, int] = {}  # connector -> Wh at which to stop offering
@@ -240,7 +243,7 @@ class Charger:
                     cp = hw.pilot.cp()
                     pp = hw.pilot.pp()
                 except HardwareError as exc:
-                    log.warning("pilot %s: %s", cid, exc)
+                    self._warn_once(f"pilot {cid}", str(exc))
                     cp = pp = None
                 inputs = Inputs(
                     now=now,
@@ -251,17 +254,57 @@ class Charger:
                     # no status frame yet right after boot is not yet silence
                     power_age_s=min(self.hw.power.age_s(cid), now - self.started_at),
                     meter_ok=self.metering.meter_ok(cid),
+                    hardware_fault=self._hardware_fault(cid),
                 )
                 for action in logic.tick(inputs, timeout):
                     try:
                         await self._execute(action)
                     except HardwareError as exc:
                         # The connector logic sees the consequence (stale status, fault).
-                        log.warning("connector %s: %s failed: %s", cid, type(action).__name__, exc)
+                        self._warn_once(f"connector {cid} {type(action).__name__}", str(exc))
                 self.metering.maybe_sample(cid, now)
+            self._check_station_parts()
             self._flush_status(now)
             self.reservations.tick()
             await self.clock.sleep(self.settings.tick_s)
+
+    def _station_fault(self) -> tuple[str, str] | None:
+        """A part of the whole station (the RFID reader) that is down: code and why."""
+        health = self.hw.extras.get("health")
+        if not isinstance(health, HealthBoard):
+            return None
+        part = next((p for p in health.parts() if not p.ok and not p.connectors), None)
+        if part is None:
+            return None
+        return (part.error_code or "OtherError", f"{part.part}: {part.problem}"[:50])
+
+    def _station_status(self) -> act.SendStatus:
+        """Connector 0: Faulted (ReaderFailure, ...) while a station part is down."""
+        fault = self._station_fault()
+        if fault is not None:
+            return act.SendStatus(0, "Faulted", fault[0], fault[1])
+        return act.SendStatus(0, self.station.status())
+
+    def _check_station_parts(self) -> None:
+        fault = self._station_fault()
+        if fault != self._station_fault_sent:
+            self._station_fault_sent = fault
+            self.report_status(self._station_status())
+
+    def _hardware_fault(self, cid: int) -> tuple[str, str] | None:
+        """A part of connector ``cid`` that cannot be opened: its error code and why."""
+        health = self.hw.extras.get("health")
+        part = health.fault_of(cid) if isinstance(health, HealthBoard) else None
+        if part is None:
+            return None
+        return (part.error_code or "InternalError", f"{part.part}: {part.problem}")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        """Log a hardware complaint when it changes, not on every tick (it is in the
+        health report and on the console already)."""
+        if self._warned.get(key) != message:
+            self._warned[key] = message
+            log.warning("%s: %s", key, message)
 
     async def _execute(self, action: act.Action) -> None:
         power = self.hw.power
@@ -392,7 +435,7 @@ class Charger:
 
     def _accepted(self) -> None:
         """Registered: every connector's status now, then what the outbox holds."""
-        for status in self.debounce.everything(self.station.status()):
+        for status in self.debounce.everything(self._station_status()):
             self.outbox.send(_status_call(status, self.ctx))
         self.outbox.kick()
         for feature in self.features:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from charger.agent.actions import SendStatus
+from charger.agent.commands import SendStatus
 from charger.agent.connector import ConnectorLogic, reservation_matches
 from charger.protocol.times import parse_ocpp_time
 
@@ -249,9 +249,10 @@ class StatusDebounce:
             out.append(status)
         return out
 
-    def everything(self, station: str) -> list[SendStatus]:
+    def everything(self, station: str | SendStatus) -> list[SendStatus]:
         """After a BootNotification is accepted: every connector's status, as sent now."""
-        out = [SendStatus(0, station), *self.current.values()]
+        zero = station if isinstance(station, SendStatus) else SendStatus(0, station)
+        out = [zero, *(s for c, s in self.current.items() if c != 0)]
         for status in out:
             self.sent[status.connector] = (status.status, status.error_code)
             self.pending.pop(status.connector, None)

@@ -87,8 +87,9 @@ def diagnose(kind: Kind, where: str, exc: BaseException) -> tuple[str, str]:
     text = _text(exc)
     if kind == "gpio":
         if "pin factory" in text or "No module named" in text:
+            root = _root(exc)
             return (
-                f"no GPIO pin factory: {_root(exc)}",
+                root if "pin factory" in root else f"no GPIO pin factory: {root}",
                 "on a Pi: pip install 'ocpp-bench[pi]' (lgpio, spidev); "
                 "elsewhere use the simulated rig",
             )

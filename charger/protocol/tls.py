@@ -48,8 +48,9 @@ def client_ssl_context(
     return ctx
 
 
-#: What the charge point offers (whitepaper ed. 3, 1.3.2 "TLS"): the ECDHE AES-GCM suites
-#: of the whitepaper's list, then the seed charger's static-RSA ones (TLS 1.3 as usual).
+#: What the charge point offers (whitepaper ed. 3, TLS of security profiles 2 and 3): the
+#: ECDHE AES-GCM suites of the whitepaper's list, then the seed charger's static-RSA ones
+#: (TLS 1.3 as usual).
 CHARGE_POINT_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256",
     "ECDHE-ECDSA-AES256-GCM-SHA384",

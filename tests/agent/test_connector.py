@@ -1,6 +1,6 @@
 """The connector state machine, fed by hand-made hardware samples."""
 
-from charger.agent import actions as act
+from charger.agent import commands as act
 from charger.agent.connector import ConnectorLogic, Inputs
 from charger.hw.interfaces import CpReading, EvStatus, HlcStage, PowerStatus
 

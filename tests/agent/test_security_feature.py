@@ -3,6 +3,7 @@ events in the durable outbox, file modes."""
 
 import asyncio
 import base64
+import datetime
 import json
 import stat
 from pathlib import Path
@@ -134,3 +135,32 @@ def test_a_reboot_is_recorded_before_the_agent_exits(charger):
     charger.ctx.reboot.set()
     sec.close()
     assert events(charger) == ["StartupOfTheDevice", "ResetOrReboot"]
+
+
+def test_a_certificate_about_to_expire_is_renewed_by_the_charger(charger, pki):
+    """Use case A03: at the next connection it makes a new key and CSR by itself."""
+    _, cpo, _, _ = pki
+    sec = charger.security
+    asyncio.run(sec.start())
+    assert not sec.certificates.needs_renewal(datetime.timedelta(days=30))  # none installed
+
+    async def connected(days: int) -> list[str]:
+        request = make_csr("CP", None)
+        sec.certificates.save_pending_key(request.key_pem)
+        chain = sec.certificates.check_signed_chain(
+            cpo.sign_csr(request.csr_pem, "CP", days=days), 10_000
+        )
+        sec.certificates.install_charge_point_certificate(chain, "2026-12-01T17:00:00Z")
+        sent = []
+
+        async def request_(payload):
+            sent.append(type(payload).__name__)
+            return {"status": "Accepted"}
+
+        charger.ctx.request = request_
+        sec.on_accepted()
+        await asyncio.sleep(0.5)
+        return sent
+
+    assert asyncio.run(connected(365)) == []
+    assert asyncio.run(connected(10)) == ["SignCertificate"]

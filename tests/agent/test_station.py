@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from charger.agent.actions import SendStatus
+from charger.agent.commands import SendStatus
 from charger.agent.connector import ConnectorLogic, reservation_matches
 from charger.agent.station import Station, StatusDebounce
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from csms_rig import CP, OTHER, PASSWORD, ahttp, running
 
-from bench.csms.api import create_app
 from bench.csms.cli import add_subcommands, parse_fields
+from bench.csms.http_api import create_app
 from bench.csms.openapi import ocpp_schema
 from bench.csms.operations import OPERATIONS, OperationError
 from bench.csms.server import CentralSystem

@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.headers import build_authorization_basic
 
 from bench.security.redact import redact_text
-from charger.smartcharging import composite_response
+from charger.charging_profiles import composite_response
 
 
 def _download(location: str) -> bytes:

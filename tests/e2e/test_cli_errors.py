@@ -7,6 +7,7 @@ exits 130 and leaves no process behind.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -217,6 +218,21 @@ def test_version_and_help_for_every_option(tmp_path):
             # argparse puts an option's help on its line or the next; none may be bare
             assert len(line.split()) > 1 or text.split(line, 1)[1].startswith("\n        "), line
     assert "--state-dir" in bench("up", "--help", cwd=tmp_path).stdout
+    # every option and argument of every subcommand says what it is for
+    from bench.cli.parser import build_parser
+
+    bare = []
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+            elif not action.help and action.dest != "help":
+                bare.append(" ".join([*words, *(action.option_strings or [action.dest])]))
+
+    walk(build_parser(), ["bench"])
+    assert bare == []
 
 
 def _processes_under(path: Path) -> list[int]:

@@ -14,9 +14,9 @@ from bench.scenarios.csms_role import (
     CsmsHandle,
     LocalOperator,
     OperatorActionUnavailable,
-    _cp_url,
     command_hook,
 )
+from bench.scenarios.csms_role.rig import _cp_url
 from bench.scenarios.handle import ScenarioFailed
 from bench.scenarios.registry import select
 from bench.scenarios.runner import RunOptions, run_case
@@ -141,7 +141,7 @@ def test_trigger_message_is_answered_then_followed_by_the_message():
 def test_expect_call_fails_with_what_the_csms_did_instead():
     async def body(t: CsmsHandle, bench: CsmsBench):
         await t.booted()
-        await t.operator.unlock(1)
+        await t.operator.unlock_connector(1)
         with pytest.raises(ScenarioFailed) as failed:
             await t.expect_call("RemoteStartTransaction", within=1)
         return str(failed.value)

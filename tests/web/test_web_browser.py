@@ -444,3 +444,23 @@ def test_no_page_is_wider_than_a_phone(bench, browser, shots):
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"/{path} is {width} px wide at 390 px"
         page.screenshot(path=str(shots / f"phone-{path or 'rig'}.png"), full_page=True)
+
+
+def test_the_trace_keeps_its_column_names_in_view_while_it_scrolls(bench, browser):
+    page = log_in(browser(), bench, "olga")
+    page.goto(bench + "trace")
+    page.uncheck("#t-follow")
+    wait = "() => document.querySelectorAll('#trace-table tbody tr').length > 60"
+    page.wait_for_function(wait, timeout=30_000)
+    scrolled = page.evaluate(
+        """() => {
+            const wrap = document.getElementById('t-wrap');
+            wrap.scrollTop = wrap.scrollHeight;
+            const th = document.querySelector('#trace-table thead th');
+            const offset = th.getBoundingClientRect().top - wrap.getBoundingClientRect().top;
+            return [wrap.scrollTop, offset];
+        }"""
+    )
+    assert scrolled[0] > 0, "the trace should be long enough to scroll"
+    assert abs(scrolled[1]) < 2, scrolled  # the header row sits at the top of the frames
+    assert page.js_errors == []

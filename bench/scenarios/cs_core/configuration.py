@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios.cs_core._common import configure, idle
+from bench.scenarios.cs_core.steps import configure, idle
 from bench.scenarios.handle import Handle
 from bench.scenarios.registry import scenario
 

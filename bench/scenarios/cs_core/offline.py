@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios.cs_core._common import (
+from bench.scenarios.cs_core.steps import (
     TAG,
     UNKNOWN,
     configure,

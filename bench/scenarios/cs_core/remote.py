@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios.cs_core._common import (
+from bench.scenarios.cs_core.steps import (
     CHARGING_WITHIN,
     TAG,
     authorize_remote,

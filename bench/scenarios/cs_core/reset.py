@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import (
+from bench.scenarios.cs_core.steps import (
     REBOOT_WITHIN,
     TAG,
     connectors,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import TAG, idle, start_remote, stopped
+from bench.scenarios.cs_core.steps import TAG, idle, start_remote, stopped
 from bench.scenarios.handle import Handle
 from bench.scenarios.registry import scenario
 

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import connectors, idle
-from bench.scenarios.cs_optional._common import resolved
+from bench.scenarios.cs_core.steps import connectors, idle
+from bench.scenarios.cs_optional.steps import resolved
 from bench.scenarios.handle import Handle
 from bench.scenarios.registry import scenario
 

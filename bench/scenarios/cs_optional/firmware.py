@@ -11,8 +11,8 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import REBOOT_WITHIN, connectors, idle
-from bench.scenarios.cs_optional._common import at, request, resolved
+from bench.scenarios.cs_core.steps import REBOOT_WITHIN, connectors, idle
+from bench.scenarios.cs_optional.steps import at, request, resolved
 from bench.scenarios.handle import Handle, ScenarioFailed
 from bench.scenarios.registry import scenario
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import (
+from bench.scenarios.cs_core.steps import (
     CHARGING_WITHIN,
     TAG,
     TAG_2,
@@ -18,7 +18,7 @@ from bench.scenarios.cs_core._common import (
     remote_start,
     started,
 )
-from bench.scenarios.cs_optional._common import max_items, request
+from bench.scenarios.cs_optional.steps import max_items, request
 from bench.scenarios.handle import Handle
 from bench.scenarios.registry import scenario
 

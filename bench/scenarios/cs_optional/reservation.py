@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import (
+from bench.scenarios.cs_core.steps import (
     CHARGING_WITHIN,
     TAG,
     TAG_2,
@@ -20,7 +20,7 @@ from bench.scenarios.cs_core._common import (
     started,
     tolerance,
 )
-from bench.scenarios.cs_optional._common import (
+from bench.scenarios.cs_optional.steps import (
     CHILD_1,
     CHILD_2,
     PARENT,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import (
+from bench.scenarios.cs_core.steps import (
     CHARGING_WITHIN,
     TAG,
     Tx,
@@ -22,7 +22,7 @@ from bench.scenarios.cs_core._common import (
     start_remote,
     started,
 )
-from bench.scenarios.cs_optional._common import (
+from bench.scenarios.cs_optional.steps import (
     at,
     check_composite,
     composite,

@@ -6,8 +6,8 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import connectors, idle
-from bench.scenarios.cs_optional._common import request
+from bench.scenarios.cs_core.steps import connectors, idle
+from bench.scenarios.cs_optional.steps import request
 from bench.scenarios.handle import Handle, ScenarioFailed
 from bench.scenarios.registry import scenario
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from bench.scenarios.cs_security._common import (
+from bench.scenarios.cs_security.steps import (
     PROFILE,
     Connections,
     change_configuration,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from ocpp.v16 import call
 
-from bench.scenarios.cs_security._common import (
+from bench.scenarios.cs_security.steps import (
     CS_ROOT,
     MF_ROOT,
     PROFILE,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.scenarios.cs_core._common import REBOOT_WITHIN, connectors
-from bench.scenarios.cs_optional._common import at, resolved
-from bench.scenarios.cs_security._common import (
+from bench.scenarios.cs_core.steps import REBOOT_WITHIN, connectors
+from bench.scenarios.cs_optional.steps import at, resolved
+from bench.scenarios.cs_security.steps import (
     MF_ROOT,
     PROFILE,
     bench_root,

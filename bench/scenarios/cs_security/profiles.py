@@ -7,7 +7,7 @@ bench's default.
 
 from __future__ import annotations
 
-from bench.scenarios.cs_security._common import (
+from bench.scenarios.cs_security.steps import (
     CS_ROOT,
     PROFILE,
     Connections,

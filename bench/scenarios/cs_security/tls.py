@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios.cs_security._common import (
+from bench.scenarios.cs_security.steps import (
     PROFILE,
     RECONNECT_WITHIN,
     Connections,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call
 
-from bench.scenarios.csms_core.common import (
+from bench.scenarios.csms_core.steps import (
     MAX_HEARTBEAT_S,
     check_current_time,
     core_case,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios.csms_core.common import check_status, core_case, quiet_after
+from bench.scenarios.csms_core.steps import check_status, core_case, quiet_after
 from bench.scenarios.csms_role import CsmsHandle
 
 SPECIFIC_KEY = "MeterValueSampleInterval"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call
 
-from bench.scenarios.csms_core.common import check_status, core_case
+from bench.scenarios.csms_core.steps import check_status, core_case
 from bench.scenarios.csms_role import CsmsHandle
 
 VENDOR_ID = "org.openchargealliance.octt.bench"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios.csms_core.common import core_case
+from bench.scenarios.csms_core.steps import core_case
 from bench.scenarios.csms_role import CsmsHandle
 
 CONNECTOR = 1

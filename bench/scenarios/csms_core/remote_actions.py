@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios.csms_core.common import check_status, core_case
+from bench.scenarios.csms_core.steps import check_status, core_case
 from bench.scenarios.csms_role import CsmsHandle
 
 CONNECTOR = 1

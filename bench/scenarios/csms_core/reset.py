@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios.csms_core.common import check_status, core_case
+from bench.scenarios.csms_core.steps import check_status, core_case
 from bench.scenarios.csms_role import CsmsHandle
 
 

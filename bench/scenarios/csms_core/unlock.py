@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios.csms_core.common import check_status, core_case
+from bench.scenarios.csms_core.steps import check_status, core_case
 from bench.scenarios.csms_role import CsmsHandle, OperatorRequest
 
 CONNECTOR = 1
@@ -13,7 +13,7 @@ CONNECTOR = 1
 async def unlock(t: CsmsHandle, connector: int, answered: str) -> tuple[OperatorRequest, Any]:
     """Operator unlocks ``connector``; the CSMS must send UnlockConnector.req for it."""
     request, _ = await t.operated(
-        t.operator.unlock(connector), "UnlockConnector", {"connectorId": connector}
+        t.operator.unlock_connector(connector), "UnlockConnector", {"connectorId": connector}
     )
     outcome = await t.outcome(request)
     if outcome is not None:

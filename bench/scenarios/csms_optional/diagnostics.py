@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call
 
-from bench.scenarios.csms_optional.common import check_time, check_uri, ftp_upload, optional_case
+from bench.scenarios.csms_optional.steps import check_time, check_uri, ftp_upload, optional_case
 from bench.scenarios.csms_role import CsmsHandle
 
 FILE_NAME = "bench-diagnostics.log"

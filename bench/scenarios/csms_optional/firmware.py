@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from ocpp.v16 import call
 
-from bench.scenarios.csms_optional.common import check_time, check_uri, ftp_download, optional_case
+from bench.scenarios.csms_optional.steps import check_time, check_uri, ftp_download, optional_case
 from bench.scenarios.csms_role import CsmsHandle
 
 FIRMWARE_NAME = "bench-fw-2.0.bin"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios.csms_optional.common import optional_case, reported
+from bench.scenarios.csms_optional.steps import optional_case, reported
 from bench.scenarios.csms_role import CsmsHandle
 
 UPDATE_TYPES = ("Full", "Differential")

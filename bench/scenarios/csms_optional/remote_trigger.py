@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scenarios.csms_optional.common import optional_case, reported, wait_answered
+from bench.scenarios.csms_optional.steps import optional_case, reported, wait_answered
 from bench.scenarios.csms_role import CsmsHandle
 
 CONNECTOR = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios.csms_optional.common import check_status, optional_case, reported
+from bench.scenarios.csms_optional.steps import check_status, optional_case, reported
 from bench.scenarios.csms_role import CsmsHandle, OperatorRequest, parse_ocpp_time
 
 CONNECTOR = 1

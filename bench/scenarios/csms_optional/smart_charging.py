@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scenarios.csms_optional.common import optional_case, profile, reported
+from bench.scenarios.csms_optional.steps import optional_case, profile, reported
 from bench.scenarios.csms_role import CsmsHandle, parse_ocpp_time
-from charger.smartcharging import check_profile, clear_matches, composite_response, install
+from charger.charging_profiles import check_profile, clear_matches, composite_response, install
 
 CONNECTOR = 1
 COMPOSITE_DURATION_S = 3600
@@ -160,7 +160,7 @@ async def tc_066_get_composite_schedule(t: CsmsHandle) -> None:
 
     After a TxDefaultProfile is accepted, GetCompositeSchedule.req names connector 1
     and a duration > 0 (and a unit A or W, if any). The charge point answers with the
-    composite of its profiles (computed by ``charger.smartcharging``); where the DUT
+    composite of its profiles (computed by ``charger.charging_profiles``); where the DUT
     reports back, it reports that schedule. Our CSMS must find it equal to its own
     prediction.
     """

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from bench.scenarios.csms_role import CsmsHandle
-from bench.scenarios.csms_security.common import (
+from bench.scenarios.csms_security.steps import (
     CS_ROOT,
     MF_ROOT,
     certificates,

@@ -16,7 +16,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.headers import build_authorization_basic
 
 from bench.scenarios.csms_role import CsmsHandle
-from bench.scenarios.csms_security.common import (
+from bench.scenarios.csms_security.steps import (
     certificates,
     check_status,
     csr_flow,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.scenarios.csms_role import CsmsHandle
-from bench.scenarios.csms_security.common import (
+from bench.scenarios.csms_security.steps import (
     check_status,
     handshake_status,
     local_dut,

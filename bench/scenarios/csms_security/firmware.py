@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bench.scenarios.csms_optional.common import check_time, check_uri
+from bench.scenarios.csms_optional.steps import check_time, check_uri
 from bench.scenarios.csms_role import CsmsHandle
 from bench.scenarios.csms_security.certificates import install
-from bench.scenarios.csms_security.common import (
+from bench.scenarios.csms_security.steps import (
     MF_ROOT,
     answered,
     b64,

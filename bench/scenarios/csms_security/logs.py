@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench.scenarios.csms_optional.common import check_time, check_uri
+from bench.scenarios.csms_optional.steps import check_time, check_uri
 from bench.scenarios.csms_role import CsmsHandle
-from bench.scenarios.csms_security.common import (
+from bench.scenarios.csms_security.steps import (
     answered,
     check_status,
     local_dut,

@@ -18,13 +18,13 @@ from ocpp.routing import on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from charger.agent.actions import SendStatus
 from charger.agent.authorization import Authorizer
+from charger.agent.commands import SendStatus
 from charger.agent.feature import Context, Feature
 from charger.agent.features.smart_charging import to_wire
 from charger.agent.station import Station
+from charger.charging_profiles.schedule import check_profile
 from charger.clock import iso
-from charger.smartcharging.schedule import check_profile
 
 log = logging.getLogger("charger.agent")
 

@@ -376,10 +376,10 @@ class FirmwareManager(Feature):
         return self.slots.install(record["target"], image)
 
     async def _signature_verified(self, record: dict[str, Any]) -> bool:
-        """Whitepaper ed. 3, signed firmware update: the signature is checked over the
-        downloaded file with the signing certificate; a bad one -> InvalidSignature and an
-        InvalidFirmwareSignature event, and the running firmware stays. Then, with an
-        installDateTime in the future, InstallScheduled until then (the caller)."""
+        """Whitepaper ed. 3, use case L01 (Secure firmware update): the signature is
+        checked over the downloaded file with the signing certificate; a bad one ->
+        InvalidSignature and an InvalidFirmwareSignature event, the running firmware
+        stays. (InstallScheduled until an installDateTime ahead is the caller's.)"""
         signed = record["signed"]
         path = Path(record["file"])
         ok = False

@@ -1,6 +1,6 @@
 """Smart charging on the charger: the installed profiles, their rules, the limit in force.
 
-The composite-schedule maths is ``charger.smartcharging`` (shared with the CSMS, which
+The composite-schedule maths is ``charger.charging_profiles`` (shared with the CSMS, which
 predicts what this charger should report). Here: what a DC charge point accepts,
 where profiles persist, and turning the limit into amperes for the power modules
 with the measured DC voltage (one "phase": W = V x A).
@@ -21,8 +21,8 @@ from ocpp.v16.enums import Action
 
 from charger.agent.configuration import Configuration
 from charger.agent.feature import Context, Feature
+from charger.charging_profiles import schedule as sc
 from charger.protocol.link import plain
-from charger.smartcharging import schedule as sc
 
 log = logging.getLogger("charger.agent")
 

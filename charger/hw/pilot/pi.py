@@ -49,7 +49,7 @@ def pwm_chip(pi5: bool) -> int:
 class HardwarePwmPin(LocalPiPin):
     """A header pin muxed to the SoC's PWM block; a steady level is 0 % or 100 % duty."""
 
-    def __init__(self, factory: PiPinFactory, info: Any) -> None:
+    def __init__(self, factory: HardwarePwmPins, info: Any) -> None:
         super().__init__(factory, info)
         self._function = "input"
         self._frequency: float | None = None
@@ -94,14 +94,31 @@ class HardwarePwmPin(LocalPiPin):
 
     def _set_frequency(self, value: float | None) -> None:
         # None (PWM off) keeps the PWM block holding the last level as 0 or 100 % duty.
-        if value:
-            self._frequency = value
-            self._driver().change_frequency(value)
-        else:
-            self._frequency = None
+        # The block starts at the first level set, not here: no glitch to 0 % before it.
+        self._frequency = value or None
+        if value and self._pwm is not None:
+            self._pwm.change_frequency(value)
 
 
-class PiPinFactory(LGPIOFactory):
+class HardwarePwmPins:
+    """Factory mix-in: GPIO12/13/18/19 are :class:`HardwarePwmPin`; ``channels`` maps
+    them to PWM channels of sysfs ``pwmchip{pwm_chip}``."""
+
+    channels: dict[int, int] = PWM_CHANNELS_PI4
+    pwm_chip: int = 0
+    board_info: Any
+    pins: dict[Any, Any]
+
+    def pin(self, name: Any, *args: Any, **kwargs: Any) -> Any:
+        for _header, info in self.board_info.find_pin(name):
+            gpio = int(info.name.removeprefix("GPIO")) if info.name.startswith("GPIO") else -1
+            if gpio in HARDWARE_PWM_GPIOS and info not in self.pins:
+                self.pins[info] = HardwarePwmPin(self, info)
+            break
+        return super().pin(name, *args, **kwargs)  # type: ignore[misc]
+
+
+class PiPinFactory(HardwarePwmPins, LGPIOFactory):
     """lgpio for every pin, the kernel's hardware PWM for GPIO12/13/18/19."""
 
     def __init__(self, chip: int | None = None, pwm_chip_number: int | None = None) -> None:
@@ -109,14 +126,6 @@ class PiPinFactory(LGPIOFactory):
         pi5 = is_pi5()
         self.channels = PWM_CHANNELS_PI5 if pi5 else PWM_CHANNELS_PI4
         self.pwm_chip = pwm_chip(pi5) if pwm_chip_number is None else pwm_chip_number
-
-    def pin(self, name: Any) -> Any:
-        for _header, info in self.board_info.find_pin(name):
-            gpio = int(info.name.removeprefix("GPIO")) if info.name.startswith("GPIO") else -1
-            if gpio in HARDWARE_PWM_GPIOS and info not in self.pins:
-                self.pins[info] = HardwarePwmPin(self, info)
-            break
-        return super().pin(name)
 
 
 def open_factory(**options: Any) -> PiPinFactory:

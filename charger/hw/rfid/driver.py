@@ -110,8 +110,8 @@ class Rdm6300Reader:
             except (serial.SerialException, OSError, TypeError) as exc:
                 # TypeError: pyserial's read on a port closed under it by close().
                 if not self._stop.is_set():
+                    # Not reported yet: only a reopen that fails makes the reader "down".
                     log.warning("RDM6300: %s lost (%s); reopening", self.device, exc)
-                    self.health.failed(PART, self.device, "serial", exc, error_code="ReaderFailure")
                 self._close_port()
                 continue
             if data:

@@ -44,7 +44,8 @@ def planner(tmp_path, pki):
         csms_url="wss://127.0.0.1:9/ocpp",
         csms_urls={"1": "ws://127.0.0.1:8/ocpp"},
     )
-    p = ConnectionPlanner(settings, config, certs, SecurityLog(store.db, sent.append), lambda: NOW)
+    log = SecurityLog(store.db, sent.append)
+    p = ConnectionPlanner(settings, config, certs, log, lambda: NOW, lambda: 0.0)
     p.sent = sent
     yield p
     store.close()

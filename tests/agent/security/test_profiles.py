@@ -2,6 +2,7 @@
 
 from charger.agent.features.security.profiles import (
     NEW_PROFILE_ATTEMPTS,
+    NEW_PROFILE_GRACE_S,
     ProfileMachine,
     ProfileState,
     basic_auth,
@@ -33,14 +34,26 @@ def test_downgrade_is_refused():
 def test_the_new_profile_comes_into_force_when_it_connects():
     m = ProfileMachine(ProfileState(current=2))
     m.request(3, True, True)
-    assert m.connected(False) is None
-    assert m.connected(True) == "raised"
+    assert m.connected(False, 0.0) is None
+    assert m.connected(True, 1.0) == "raised"
     assert m.state == ProfileState(current=3)
 
 
 def test_falls_back_to_the_old_profile_when_the_new_one_cannot_connect():
     m = ProfileMachine(ProfileState(current=1))
     m.request(2, True, False)
-    changes = [m.connected(False) for _ in range(NEW_PROFILE_ATTEMPTS)]
-    assert changes[-1] == "fell back" and changes[:-1] == [None] * (NEW_PROFILE_ATTEMPTS - 1)
+    # many quick failures (a server restarting for the new profile) are not enough
+    assert [m.connected(False, t) for t in range(NEW_PROFILE_ATTEMPTS + 2)] == [None] * (
+        NEW_PROFILE_ATTEMPTS + 2
+    )
+    assert m.in_use() == 2
+    assert m.connected(False, NEW_PROFILE_GRACE_S) == "fell back"
     assert m.in_use() == 1 and m.state == ProfileState(current=1)
+
+
+def test_the_grace_period_needs_several_attempts_too():
+    m = ProfileMachine(ProfileState(current=1))
+    m.request(2, True, False)
+    assert m.connected(False, 0.0) is None
+    assert m.connected(False, 10 * NEW_PROFILE_GRACE_S) is None  # only the second attempt
+    assert m.connected(False, 10 * NEW_PROFILE_GRACE_S + 1) == "fell back"

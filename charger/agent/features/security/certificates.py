@@ -20,18 +20,28 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
 
 CS_ROOT = "CentralSystemRootCertificate"
 MF_ROOT = "ManufacturerRootCertificate"
 CP_CERT = "ChargePointCertificate"
 ROOT_TYPES = (CS_ROOT, MF_ROOT)
-HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
+HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "SHA256": hashes.SHA256,
+    "SHA384": hashes.SHA384,
+    "SHA512": hashes.SHA512,
+}
 
-KEY_FILE = "charge_point.key"
 PENDING_KEY_FILE = "charge_point.pending.key"
 CHAIN_FILE = "charge_point.pem"
+
+
+def key_file_name(leaf: x509.Certificate) -> str:
+    """The private key of ``leaf`` lives in a file named for it: the certificate row that is
+    committed decides which key is in force, so a power cut mid-install leaves a matching
+    pair (the old or the new), never a new key behind an old certificate."""
+    return f"charge_point-{fingerprint(leaf)[:16]}.key"
 
 
 class CertificateError(ValueError):
@@ -58,33 +68,21 @@ def fingerprint(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
-def _public_key_bits(cert: x509.Certificate) -> bytes:
-    """The subjectPublicKey BIT STRING's content, as OCSP's issuerKeyHash hashes it."""
-    key = cert.public_key()
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return key.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    if isinstance(key, rsa.RSAPublicKey):
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    raise CertificateError(f"unsupported key type {type(key).__name__}")
-
-
 def hash_data(
     cert: x509.Certificate, issuer: x509.Certificate | None = None, algorithm: str = "SHA256"
 ) -> dict[str, str]:
-    """CertificateHashDataType (whitepaper 4.x, as OCSP's CertID, RFC 6960 4.1.1).
-
-    issuerNameHash: hash of the issuer's DER name; issuerKeyHash: hash of the issuer's
-    public key bits (a self-signed root is its own issuer); serialNumber: lower-case
-    hex without leading zeroes.
-    """
-    digest = HASHES[algorithm]
+    """CertificateHashDataType (whitepaper ed. 3, its data types): OCSP's CertID (RFC 6960
+    4.1.1), computed by the OCSP request builder of ``cryptography``: issuerNameHash over
+    the issuer's DER name, issuerKeyHash over the issuer's public key bits (a self-signed
+    root is its own issuer), serialNumber as lower-case hex without leading zeroes."""
+    request = (
+        ocsp.OCSPRequestBuilder().add_certificate(cert, issuer or cert, HASHES[algorithm]()).build()
+    )
     return {
         "hashAlgorithm": algorithm,
-        "issuerNameHash": digest(cert.issuer.public_bytes()).hexdigest(),
-        "issuerKeyHash": digest(_public_key_bits(issuer or cert)).hexdigest(),
-        "serialNumber": format(cert.serial_number, "x"),
+        "issuerNameHash": request.issuer_name_hash.hex(),
+        "issuerKeyHash": request.issuer_key_hash.hex(),
+        "serialNumber": format(request.serial_number, "x"),
     }
 
 
@@ -215,7 +213,7 @@ class CertificateStore:
     def has_valid_charge_point_certificate(self) -> bool:
         """Profile 3's prerequisite: an installed, valid ChargePointCertificate and its key."""
         chain = self.charge_point_chain()
-        if chain is None or not (self.key_dir / KEY_FILE).exists():
+        if chain is None or not (self.key_dir / key_file_name(chain[0])).exists():
             return False
         try:
             verify_chain(chain, self.roots(CS_ROOT))
@@ -223,10 +221,18 @@ class CertificateStore:
             return False
         return True
 
+    def needs_renewal(self, within: dt.timedelta, now: dt.datetime | None = None) -> bool:
+        """Whether the ChargePointCertificate expires within ``within`` (use case A03: the
+        charge point renews it on its own before it runs out)."""
+        chain = self.charge_point_chain()
+        if chain is None:
+            return False
+        return chain[0].not_valid_after_utc - (now or _now()) < within
+
     def client_cert_files(self) -> tuple[Path, Path] | None:
         """(chain file, key file) for ``SSLContext.load_cert_chain`` (profile 3), or None."""
         chain = self.charge_point_chain()
-        key = self.key_dir / KEY_FILE
+        key = self.key_dir / key_file_name(chain[0]) if chain else self.key_dir / "none"
         if chain is None or not key.exists():
             return None
         path = self.key_dir / CHAIN_FILE
@@ -313,7 +319,7 @@ class CertificateStore:
         )
 
     def check_signed_chain(self, chain_pem: str, max_bytes: int) -> list[x509.Certificate]:
-        """CertificateSigned's chain, checked (whitepaper 1.4 / A02 / 077): within
+        """CertificateSigned's chain, checked (whitepaper use case A02; lab case 077): within
         CertificateSignedMaxChainSize, leading to an installed CentralSystemRootCertificate,
         and for the key of our last CSR. Raises CertificateError."""
         if len(chain_pem.encode()) > max_bytes:
@@ -340,8 +346,8 @@ class CertificateStore:
 
     def install_charge_point_certificate(self, chain: list[x509.Certificate], now_iso: str) -> None:
         """Make the pending key and this chain the ones the next connection presents."""
-        pending = self.key_dir / PENDING_KEY_FILE
-        os.replace(pending, self.key_dir / KEY_FILE)
+        key_name = key_file_name(chain[0])
+        os.replace(self.key_dir / PENDING_KEY_FILE, self.key_dir / key_name)
         text = "".join(pem_of(c) for c in chain)
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -355,3 +361,6 @@ class CertificateStore:
             raise
         self.db.execute("COMMIT")
         _write_private(self.key_dir / CHAIN_FILE, text.encode())
+        for old in self.key_dir.glob("charge_point-*.key"):
+            if old.name != key_name:
+                old.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ TLS context, headers) before every attempt and reports its outcome to
 :meth:`ConnectionPlanner.outcome` (the uplink's ``ConnectionPlan``). The
 profile in force (:mod:`.profiles`), not the URL in the settings, decides the scheme
 and the credentials; a TLS failure is refused (no connection) and recorded as the
-whitepaper's event (ed. 3, 1.3.2: InvalidCentralSystemCertificate, InvalidTLSVersion,
+whitepaper's event (ed. 3, TLS of profiles 2/3: InvalidCentralSystemCertificate, InvalidTLSVersion,
 InvalidTLSCipherSuite), once per run of failures.
 """
 
@@ -33,6 +33,7 @@ log = logging.getLogger("charger.agent.security")
 
 PENDING_KEY = "_SecurityProfilePending"
 ATTEMPTS_KEY = "_SecurityProfileAttempts"
+FAILING_SINCE_KEY = "_SecurityProfileFailingSince"
 
 _VERSION_REASONS = {
     "UNSUPPORTED_PROTOCOL",
@@ -77,12 +78,14 @@ class ConnectionPlanner:
         certificates: CertificateStore,
         security_log: SecurityLog,
         now_iso: Callable[[], str],
+        now: Callable[[], float],
     ) -> None:
         self.settings = settings
         self.config = config
         self.certificates = certificates
         self.security_log = security_log
         self.now_iso = now_iso
+        self.now = now  # simulated seconds (the fallback's grace period)
         self._reported: set[str] = set()  # events of the current run of failures
         self.last_profile: int | None = None
 
@@ -91,11 +94,13 @@ class ConnectionPlanner:
     def machine(self) -> ProfileMachine:
         values = self.config.values
         pending = values.get(PENDING_KEY)
+        since = values.get(FAILING_SINCE_KEY)
         return ProfileMachine(
             ProfileState(
                 current=self.config.int("SecurityProfile"),
                 pending=int(pending) if pending not in (None, "") else None,
                 attempts=int(values.get(ATTEMPTS_KEY) or 0),
+                failing_since=float(since) if since not in (None, "") else None,
             )
         )
 
@@ -105,6 +110,8 @@ class ConnectionPlanner:
             self.config.set_internal("SecurityProfile", str(s.current))
         self.config.set_internal(PENDING_KEY, "" if s.pending is None else str(s.pending))
         self.config.set_internal(ATTEMPTS_KEY, str(s.attempts))
+        since = "" if s.failing_since is None else repr(s.failing_since)
+        self.config.set_internal(FAILING_SINCE_KEY, since)
 
     # --- the ConnectionPlan provider -------------------------------------------------------
 
@@ -118,7 +125,14 @@ class ConnectionPlanner:
         return base.rstrip("/") + "/" + quote(self.settings.charge_point_id, safe="")
 
     def next_attempt(self) -> Connection:
-        url, context, headers = self.plan()
+        """Never raises: a store it cannot use gives an attempt that fails (and counts)."""
+        try:
+            url, context, headers = self.plan()
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            log.error("cannot prepare the connection with profile %s: %s", self.last_profile, exc)
+            url = self.url(self.last_profile or 0)
+            context = charge_point_ssl_context("", None) if url.startswith("wss") else None
+            headers = {}
         return Connection(url, context, headers)
 
     def outcome(self, connection: Connection, error: BaseException | None) -> None:
@@ -144,7 +158,7 @@ class ConnectionPlanner:
     def connected(self, ok: bool, error: BaseException | None = None) -> None:
         """The outcome of the attempt :meth:`plan` prepared (``error`` when it failed)."""
         machine = self.machine()
-        change = machine.connected(ok)
+        change = machine.connected(ok, self.now())
         if change is not None or machine.state.pending is not None:
             self.save(machine)
         if change == "raised":

@@ -1,6 +1,6 @@
 """A key pair and a certificate signing request for the ChargePointCertificate.
 
-Whitepaper 1.4 (A02/A03 "Update Charge Point certificate"): the charge point makes a
+Whitepaper ed. 3, use cases A02/A03 (Update Charge Point certificate): the charge point makes a
 new key pair, keeps the private key to itself and sends a PKCS#10 CSR in
 SignCertificate. The subject's CN is the charge point id (what the Central System
 checks on a profile-3 connection) and O is CpoName when set. RSA 2048 with

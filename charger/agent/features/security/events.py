@@ -1,6 +1,6 @@
 """The security log and the security events this charger sends.
 
-Whitepaper "Improved security for OCPP 1.6-J" ed. 3, section 2 (Security events /
+Whitepaper "Improved security for OCPP 1.6-J" ed. 3, use case A04 (Security events /
 logging): every security event is kept in a security log that survives power loss
 (table ``security_log``); the critical ones SHALL be sent to the Central System in a
 SecurityEventNotification, queued while offline and never dropped. This charger sends

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 from collections.abc import Callable
@@ -50,7 +51,13 @@ EXTENDED_TRIGGERS = (
     "SignChargePointCertificate",
     "StatusNotification",
 )
-RECONNECT_AFTER_ANSWER_S = 0.5  # the ChangeConfiguration answer leaves first
+#: After answering ChangeConfiguration SecurityProfile/AuthorizationKey the charger
+#: reconnects by itself; first it leaves the Central System time to send the Reset the
+#: lab tool sends next (TC_083_CS), which reconnects it with the new setting as well.
+RECONNECT_AFTER_ANSWER_S = 2.0
+#: Use case A03: a ChargePointCertificate that expires within this is renewed by the
+#: charge point itself (a new key and CSR), once per connection until renewed.
+RENEW_BEFORE = dt.timedelta(days=30)
 
 
 class Security(Feature):
@@ -72,11 +79,12 @@ class Security(Feature):
         self.certificates = CertificateStore(db, Path(ctx.settings.state_dir) / "keys")
         self.log = SecurityLog(db, lambda p: ctx.send_durable("SecurityEventNotification", p))
         self.connection = ConnectionPlanner(
-            ctx.settings, ctx.config, self.certificates, self.log, self.now
+            ctx.settings, ctx.config, self.certificates, self.log, self.now, ctx.clock.time
         )
         self.logs = LogUploads(ctx, self.log)
         self._ready: list[Any] = []
         self._renew = False
+        self._signing = False  # a SignCertificate on its way
         ctx.config.owners["SecurityProfile"] = self._change_profile
         ctx.config.owners["AuthorizationKey"] = self._change_key
         firmware.manufacturer_roots = lambda: self.certificates.roots(MF_ROOT)
@@ -86,9 +94,10 @@ class Security(Feature):
         return iso(self.ctx.clock.now())
 
     def record(self, kind: str, tech_info: str | None = None) -> None:
-        entry = self.log.record(kind, self.now(), tech_info)
+        """A security event: in the security log, and to the Central System if it is one
+        this charger sends (:mod:`.events`)."""
+        self.log.record(kind, self.now(), tech_info)
         log.info("security event %s%s", kind, f": {tech_info}" if tech_info else "")
-        del entry
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -96,6 +105,11 @@ class Security(Feature):
         self._protect_files()
         self._provision()
         self.record("StartupOfTheDevice", f"firmware {self.ctx.firmware_version()}")
+
+    def on_accepted(self) -> None:
+        if self.certificates.needs_renewal(RENEW_BEFORE) and not self._signing:
+            log.info("the ChargePointCertificate expires within %s: renewing it", RENEW_BEFORE)
+            self.ctx.spawn(self._sign_certificate())
 
     def close(self) -> None:
         if self.ctx.reboot.is_set():  # a Reset or a firmware update: recorded before exit
@@ -134,7 +148,8 @@ class Security(Feature):
     # --- configuration keys ------------------------------------------------------------
 
     def _change_profile(self, value: str) -> str:
-        """Whitepaper ed. 3, 1.3.3: upwards only, prerequisites checked, then reconnect."""
+        """Whitepaper ed. 3, use case A05 (Upgrade Charge Point Security Profile): upwards
+        only, prerequisites checked, then reconnect (lab cases 083, 084)."""
         machine = self.connection.machine()
         status, why = machine.request(
             int(value),
@@ -151,7 +166,8 @@ class Security(Feature):
         return status
 
     def _change_key(self, value: str) -> str:
-        """Whitepaper ed. 3, 1.3.1: Accepted, then reconnect with the new AuthorizationKey."""
+        """Whitepaper ed. 3, use case A01 (Update Charge Point Password for HTTP Basic
+        Authentication): Accepted, then reconnect with the new key (lab case 073)."""
         self.ctx.config.set_internal("AuthorizationKey", value)
         self.record("ReconfigurationOfSecurityParameters", "AuthorizationKey")
         if self.connection.machine().in_use() in (1, 2):
@@ -194,7 +210,7 @@ class Security(Feature):
 
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str, **_: Any):
-        """Whitepaper ed. 3, A02/A03 (lab cases 074, 077): verified against the
+        """Whitepaper ed. 3, use cases A02/A03 (lab cases 074, 077): verified against the
         CentralSystemRootCertificate and our CSR's key; used from the next connection."""
         try:
             chain = self.certificates.check_signed_chain(
@@ -211,15 +227,17 @@ class Security(Feature):
     async def _sign_certificate(self) -> None:
         """A new key pair and CSR, sent in SignCertificate (the answer comes as
         CertificateSigned)."""
-        cpo = self.ctx.config.get("CpoName") or None
-        request = await asyncio.to_thread(make_csr, self.ctx.settings.charge_point_id, cpo)
-        self.certificates.save_pending_key(request.key_pem)
+        self._signing = True
         try:
+            cpo = self.ctx.config.get("CpoName") or None
+            request = await asyncio.to_thread(make_csr, self.ctx.settings.charge_point_id, cpo)
+            self.certificates.save_pending_key(request.key_pem)
             answer = await self.ctx.request(call.SignCertificate(csr=request.csr_pem))
-        except Exception as exc:  # noqa: BLE001 - the CSMS may ask again
+            log.info("SignCertificate: %s", answer.get("status"))
+        except Exception as exc:  # noqa: BLE001 - asked again by the CSMS or at the next boot
             log.warning("SignCertificate: %s", exc)
-            return
-        log.info("SignCertificate: %s", answer.get("status"))
+        finally:
+            self._signing = False
 
     # --- ExtendedTriggerMessage ------------------------------------------------------------
 
@@ -251,6 +269,8 @@ class Security(Feature):
             status, request_id = self.logs.status()
             return "Accepted", [call.LogStatusNotification(status, request_id)], False
         if requested == "FirmwareStatusNotification":
+            # The security extension's firmware status is the signed update's (as EVerest
+            # libocpp's 1.6 charge point answers it): SignedFirmwareStatusNotification.
             status, request_id = self.firmware.signed_status()
             message = call.SignedFirmwareStatusNotification(status, request_id)
             return "Accepted", [message], False

@@ -1,6 +1,7 @@
 """GetLog: the security log or the diagnostics log, uploaded over FTP (lab case 079).
 
-Whitepaper "Improved security for OCPP 1.6-J" ed. 3, GetLog / LogStatusNotification:
+Whitepaper "Improved security for OCPP 1.6-J" ed. 3, use case N01 (Retrieve Log
+Information), GetLog / LogStatusNotification:
 the answer carries the file name; the upload follows with LogStatusNotification
 Uploading, then Uploaded, or UploadFailure (PermissionDenied when the server refuses
 the file, BadMessage for a location that is no ftp:// URL), each with the request's

@@ -1,6 +1,7 @@
 """Security profiles 0-3 as a pure state machine: which profile the next connection uses.
 
-Whitepaper "Improved security for OCPP 1.6-J" ed. 3, 1.3.x (Security profiles):
+Whitepaper "Improved security for OCPP 1.6-J" ed. 3, security profiles and use case A05
+(Upgrade Charge Point Security Profile):
 
 * the profile in force is the SecurityProfile key; it drives the channel (0/1 ws,
   2/3 wss) and the credentials (1/2 Basic, 3 client certificate), not the URL;
@@ -20,8 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PROFILES = (0, 1, 2, 3)
-#: Connection attempts with a newly accepted profile before falling back to the old one.
+#: A newly accepted profile is given up (back to the old one) only after this many failed
+#: connections spread over at least NEW_PROFILE_GRACE_S: a Central System may restart its
+#: server for the new profile first (the lab tool does in TC_083_CS, and expects no
+#: reconnection with the old profile meanwhile).
 NEW_PROFILE_ATTEMPTS = 3
+NEW_PROFILE_GRACE_S = 60.0
 
 
 def scheme(profile: int) -> str:
@@ -52,6 +57,7 @@ class ProfileState:
     current: int
     pending: int | None = None  # accepted, not yet connected with
     attempts: int = 0  # failed connections with ``pending``
+    failing_since: float | None = None  # when the first of them failed
 
 
 class ProfileMachine:
@@ -70,20 +76,22 @@ class ProfileMachine:
             return "Rejected", why
         if wanted != self.state.current:
             self.state.pending = wanted
-            self.state.attempts = 0
+            self.state.attempts, self.state.failing_since = 0, None
         return "Accepted", None
 
-    def connected(self, ok: bool) -> str | None:
-        """The outcome of a connection attempt with :meth:`in_use`; what changed:
-        ``"raised"`` (the new profile is in force), ``"fell back"`` or None."""
+    def connected(self, ok: bool, now: float) -> str | None:
+        """The outcome of a connection attempt with :meth:`in_use` at ``now`` (seconds);
+        what changed: ``"raised"`` (the new profile is in force), ``"fell back"`` or None."""
         s = self.state
         if s.pending is None:
             return None
         if ok:
-            s.current, s.pending, s.attempts = s.pending, None, 0
+            s.current, s.pending, s.attempts, s.failing_since = s.pending, None, 0, None
             return "raised"
         s.attempts += 1
-        if s.attempts >= NEW_PROFILE_ATTEMPTS:
-            s.pending, s.attempts = None, 0
+        if s.failing_since is None:
+            s.failing_since = now
+        if s.attempts >= NEW_PROFILE_ATTEMPTS and now - s.failing_since >= NEW_PROFILE_GRACE_S:
+            s.pending, s.attempts, s.failing_since = None, 0, None
             return "fell back"
         return None

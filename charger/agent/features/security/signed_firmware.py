@@ -1,6 +1,6 @@
 """SignedUpdateFirmware: the signing certificate checked before anything is downloaded.
 
-Whitepaper "Improved security for OCPP 1.6-J" ed. 3, signed firmware update (lab
+Whitepaper "Improved security for OCPP 1.6-J" ed. 3, use case L01 (Secure firmware update; lab
 cases 080/081): the signingCertificate must chain to an installed
 ManufacturerRootCertificate, otherwise the answer is InvalidCertificate and an
 InvalidFirmwareSigningCertificate event is raised. Accepted updates run through the

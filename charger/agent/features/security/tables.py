@@ -22,7 +22,7 @@ SCHEMA = (
         UNIQUE (type, fingerprint)
     )
     """,
-    # The security log (whitepaper 2.x: every security event, kept across power loss).
+    # The security log (whitepaper use case A04: every security event, kept across power loss).
     """
     CREATE TABLE IF NOT EXISTS security_log (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -357,7 +357,7 @@ def routes(cs: CentralSystem) -> list[Route]:
 def create_app(cs: CentralSystem, token: str | None = None) -> Flask:
     """The Flask app for ``cs``: every route but the document needs
     ``Authorization: Bearer <token>`` (without a token, every such call is refused)."""
-    app = Flask("bench.csms.api")
+    app = Flask("bench.csms.http_api")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     table = routes(cs)
     app.config["ROUTES"] = table

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from ocpp.v16 import call
 
 from bench.csms.operation_types import OperationError
-from bench.scenarios.cs_core._common import REBOOT_WITHIN, idle
+from bench.scenarios.cs_core.steps import REBOOT_WITHIN, idle
 from bench.scenarios.handle import Handle, ScenarioFailed
 from bench.security.ca import CertificateAuthority, certificate_hash_data, load_chain
 from bench.security.pki import _issue_server, _key_pem, _new_key, _write, ensure_pki
@@ -342,10 +342,6 @@ async def ensure_root(t: Handle, kind: str, pem: str, what: str) -> None:
         return
     answer = await operate(t, "InstallCertificate", certificateType=kind, certificate=pem)
     status_is(t, f"InstallCertificate {kind} ({what})", answer, "Accepted")
-
-
-def serial_of(pem: str) -> int:
-    return load_chain(pem)[0].serial_number
 
 
 def bench_root(t: Handle, kind: str) -> str:

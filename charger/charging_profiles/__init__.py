@@ -2,10 +2,10 @@
 
 Pure functions over ChargingProfile dicts as on the wire, shared by the Central
 System (to predict what a charge point should report for GetCompositeSchedule) and
-the charger agent (to compute it). See :mod:`charger.smartcharging.schedule`.
+the charger agent (to compute it). See :mod:`charger.charging_profiles.schedule`.
 """
 
-from charger.smartcharging.schedule import (
+from charger.charging_profiles.schedule import (
     DEFAULT_PHASES,
     DEFAULT_VOLTAGE,
     KINDS,

@@ -13,7 +13,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from bench.scenarios.cs_core._common import connectors, parse_ts, tolerance
+from bench.scenarios.cs_core.steps import connectors, parse_ts, tolerance
 from bench.scenarios.handle import Handle, ScenarioFailed
 from charger.clock import iso
 from charger.protocol.errors import CallErrorReceived, NotConnected

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from charger.smartcharging import (
+from charger.charging_profiles import (
     Transaction,
     check_profile,
     clear,

@@ -14,7 +14,7 @@ from cryptography.x509.oid import SignatureAlgorithmOID
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from bench.scenarios.csms_core.common import check_status
+from bench.scenarios.csms_core.steps import check_status
 from bench.scenarios.csms_role import CsmsHandle
 from bench.scenarios.handle import ScenarioFailed
 from bench.scenarios.registry import scenario

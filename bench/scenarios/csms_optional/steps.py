@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.scenarios.csms_core.common import check_status
+from bench.scenarios.csms_core.steps import check_status
 from bench.scenarios.csms_role import CsmsHandle, OperatorRequest, parse_ocpp_time
 from bench.scenarios.ftp_client import download, upload
 from bench.scenarios.handle import ScenarioFailed
