@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.agent_process import AgentProcess
@@ -104,6 +104,7 @@ class SystemStatus:
     agent_running: bool
     agent_pid: int | None
     parts: list[PartStatus]  # the agent's hardware parts as it last reported them
+    connected: list[str] = field(default_factory=list)  # every charge point connected now
 
 
 @dataclass
@@ -338,6 +339,7 @@ class BenchSystem:
         self.trace.append(
             {
                 "ts": entry["ts"],
+                "cp_id": entry["cp_id"],  # the CSMS serves any number of charge points
                 "sender": "dut" if entry["direction"] == "in" else "bench",
                 "message_type": entry["message_type"],
                 "unique_id": entry["unique_id"],
@@ -380,6 +382,7 @@ class BenchSystem:
             agent_running=self.agent is not None and self.agent.running,
             agent_pid=self.agent.pid if self.agent is not None else None,
             parts=self.hardware_health(),
+            connected=csms.connected_ids() if csms is not None else [],
         )
 
     def connector_ids(self) -> list[int]:

@@ -118,9 +118,11 @@ class BenchApi:
         action: str | None = None,
         connector: int | None = None,
         limit: int | None = None,
+        cp_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Enriched frames (``index``, ``connector``) from ``since`` on, optionally filtered."""
-        return self.live.read_trace(since, action, connector, limit)
+        """Enriched frames (``index``, ``cp_id``, ``connector``) from ``since`` on, optionally
+        filtered by action, connector and charge point."""
+        return self.live.read_trace(since, action, connector, limit, cp_id)
 
     def trace_length(self) -> int:
         return self.live.trace_length()
@@ -151,8 +153,10 @@ class BenchApi:
     def operations(self) -> list[str]:
         return schemas.actions()
 
-    def send_operation(self, action: str, payload: Any, user: str = "?") -> dict[str, Any]:
-        return self.control.send_operation(action, payload, user)
+    def send_operation(
+        self, action: str, payload: Any, user: str = "?", cp_id: str | None = None
+    ) -> dict[str, Any]:
+        return self.control.send_operation(action, payload, user, cp_id)
 
     # --- catalogue and selections ---------------------------------------------------------
 

@@ -143,8 +143,11 @@ class ManualControl:
 
     # --- OCPP operations -------------------------------------------------------------
 
-    def send_operation(self, action: str, payload: Any, user: str = "?") -> dict[str, Any]:
-        """Validate ``payload`` against the action's 1.6 schema and send it through the CSMS.
+    def send_operation(
+        self, action: str, payload: Any, user: str = "?", cp_id: str | None = None
+    ) -> dict[str, Any]:
+        """Validate ``payload`` against the action's 1.6 schema and send it through the CSMS
+        to ``cp_id`` (default: the bench's own charge point).
 
         Returns ``{"result": ...}`` for a CALLRESULT, ``{"callerror": {...}}`` for a
         CALLERROR. Raises :class:`~web.schemas.PayloadInvalid`, or :class:`BenchError`
@@ -161,11 +164,13 @@ class ManualControl:
         csms = system.csms
         if csms is None or not self.bridge.call(lambda: system.csms_running):
             raise BenchError("the CSMS is stopped", 409)
-        self.live.note(user, f"sent {action} {json.dumps(payload, separators=(',', ':'))[:200]}")
+        target = cp_id or system.cp_id
+        text = json.dumps(payload, separators=(",", ":"))[:200]
+        self.live.note(user, f"sent {action} {text}" + (f" to {target}" if cp_id else ""))
         wall = system.clock.wall(self.call_timeout_s)
 
         async def send() -> dict[str, Any]:
-            return await asyncio.wait_for(csms.call(system.cp_id, request), wall)
+            return await asyncio.wait_for(csms.call(target, request), wall)
 
         try:
             result = self.bridge.run(send, timeout=wall + 5)

@@ -100,6 +100,7 @@ class LiveState:
         action: str | None = None,
         connector: int | None = None,
         limit: int | None = None,
+        cp_id: str | None = None,
     ) -> list[dict[str, Any]]:
         with self.cond:
             frames = self.frames[max(0, since - self.frames_offset) :]
@@ -107,6 +108,8 @@ class LiveState:
             frames = [f for f in frames if f["action"] == action]
         if connector is not None:
             frames = [f for f in frames if f["connector"] == connector]
+        if cp_id:
+            frames = [f for f in frames if f.get("cp_id") == cp_id]
         if limit is not None and len(frames) > limit:
             frames = frames[-limit:]
         return frames

@@ -445,6 +445,7 @@ class ExternalChargePoint:
         self.trace.append(
             {
                 "ts": entry["ts"],
+                "cp_id": entry["cp_id"],
                 "sender": "dut" if entry["direction"] == "in" else "bench",
                 "message_type": entry["message_type"],
                 "unique_id": entry["unique_id"],

@@ -145,6 +145,7 @@ class FakeSystem:
         self.parts: list[Any] = []  # the agent's hardware part statuses (PartStatus)
         self.trace: list[dict[str, Any]] = []
         self.events: list[str] = []
+        self.connected: list[str] = []  # charge points connected to the CSMS
 
     def status(self) -> SystemStatus:
         return SystemStatus(
@@ -160,6 +161,7 @@ class FakeSystem:
             agent_running=True,
             agent_pid=4242,
             parts=self.hardware_health(),
+            connected=list(self.connected),
         )
 
     def hardware_health(self) -> list[Any]:
