@@ -68,6 +68,7 @@ ACTIONS = (
     "cable_lock_fault",
     "measure",
 )
+SETTLE_S = 10.0  # wall seconds the charger gets to report Available between cases
 MEASURE_EVERY_S = 1.0  # wall seconds between two readings of the charger's output
 DEMO_TAGS = {"0A00B1C2D3": "Accepted", "0A00E4F5A6": "Accepted", "0A00BADBAD": "Blocked"}
 
@@ -509,10 +510,13 @@ class ExternalChargePoint:
                         ),
                         10,
                     )
-        for connector in self.rig.connector_ids if self.rig else []:
+        connectors = self.rig.connector_ids if self.rig else []
+        await self._settle(connectors, SETTLE_S)  # a stop or an offline backlog still coming
+        for connector in connectors:
             if self._last_status(connector) not in (None, "Available", "Unavailable", "Faulted"):
                 with contextlib.suppress(OperatorFailed):
                     await self.operator.do("unplug", connector=connector)
+        await self._settle(connectors, SETTLE_S)
         # What a fresh charger of ours starts each case with: the configuration as the
         # charger came, every connector operative, an empty authorization cache.
         now = await self.configuration()
@@ -521,6 +525,14 @@ class ExternalChargePoint:
                 await self.call(call.ChangeConfiguration(key=key, value=value))
         await self.call(call.ChangeAvailability(connector_id=0, type="Operative"))
         await self.call(call.ClearCache())
+
+    async def _settle(self, connectors: list[int], within: float) -> None:
+        """Wait until every connector's last status is Available (or ``within`` passed)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if all(self._last_status(c) in (None, "Available") for c in connectors):
+                return
+            await self.trace_changed(deadline - time.monotonic())
 
     def _last_status(self, connector: int) -> str | None:
         for frame in reversed(self.trace):
