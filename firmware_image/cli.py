@@ -1,4 +1,4 @@
-"""``bench firmware build | verify | key``: wired into ``bench/cli.py`` by add_subcommands."""
+"""``bench firmware build | verify | key``: added to ``bench`` by ``bench/cli/parser.py``."""
 
 from __future__ import annotations
 

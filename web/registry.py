@@ -17,6 +17,7 @@ from web.auth import operator_required
 
 bp = Blueprint("registry", __name__)
 MAX_UPLOAD = 64 * 1024 * 1024
+EVENTS_SHOWN = 50
 
 
 @bp.record_once
@@ -48,6 +49,8 @@ def _page(status: int = 200, **shown: Any):  # type: ignore[no-untyped-def]
         ]
         data["id_tags"] = csms.call_on_loop(csms.store.id_tags)
         data["firmware"] = csms.call_on_loop(csms.firmware_files)
+        events = csms.call_on_loop(csms.store.notifications, None, "SecurityEventNotification")
+        data["security_events"] = events[-EVENTS_SHOWN:][::-1]
     return render_template("registry.html", page="registry", **data, **shown), status
 
 

@@ -203,5 +203,7 @@ class RunStore:
         return None
 
     def delete(self, run_id: str) -> None:
-        if RUN_ID.match(run_id):
-            shutil.rmtree(self.dir / run_id)
+        """Remove a run's directory (an error if it cannot be removed: never half-silent)."""
+        path = self.dir / run_id
+        if RUN_ID.match(run_id) and path.exists():
+            shutil.rmtree(path)

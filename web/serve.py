@@ -39,9 +39,9 @@ def start_panel(
 
     ``port`` 0 picks a free port; with ``ssl_context`` it serves HTTPS and the session
     cookie gets the Secure flag. ``stop()`` may be called from any thread, the
-    bench's loop included: it never waits on the loop. Runs still going on are
-    cancelled; their cases clean up on the loop as it keeps running (or as
-    ``asyncio.run`` cancels the remaining tasks).
+    bench's loop included: it never waits on that loop. A run still going on is
+    stopped and ``stop()`` waits (up to a minute) until its rigs and agents are down;
+    runs have an event loop of their own (:mod:`web.run_executor`).
     """
     state_dir = Path(state_dir)
     speed = default_speed if default_speed is not None else bench_system.clock.speed

@@ -42,6 +42,16 @@ EXIT_STATUSES = {
 }
 
 
+_FILE_STATUS = {  # a file the command was told to write (--json, --report, --state-dir)
+    errno.ENOTDIR: EXIT_STATE_NOT_DIR,
+    errno.ENOENT: EXIT_STATE_NOT_DIR,
+    errno.EISDIR: EXIT_STATE_NOT_DIR,
+    errno.EROFS: EXIT_STATE_READ_ONLY,
+    errno.EACCES: EXIT_STATE_NO_PERMISSION,
+    errno.EPERM: EXIT_STATE_NO_PERMISSION,
+}
+
+
 class UserError(Exception):
     """Input the person at the keyboard can fix: ``problem; remedy`` and an exit status."""
 
@@ -87,6 +97,12 @@ def explain(exc: BaseException) -> UserError:
             f"a port is already in use: {exc.strerror}",
             "choose other ports (--port, --panel-port)",
             EXIT_PORT_IN_USE,
+        )
+    if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _FILE_STATUS:
+        return UserError(
+            f"cannot write {exc.filename}: {exc.strerror}",
+            "choose a path you can write to",
+            _FILE_STATUS[exc.errno],
         )
     return UserError(
         f"internal error: {type(exc).__name__}: {exc}",

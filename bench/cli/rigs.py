@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -39,16 +38,17 @@ async def _simulated() -> list[CheckResult]:
             await rig.stop()
 
 
-def selftest(hardware: HardwareConfig | None) -> list[CheckResult]:
+def selftest(hardware: HardwareConfig | None, card: str | None = None) -> list[CheckResult]:
     """Check every part of ``hardware`` (None: of a simulated rig started for it)."""
     if hardware is None:
         return asyncio.run(_simulated())
-    return asyncio.run(run_selftest(hardware))
+    return asyncio.run(run_selftest(hardware, expect_card=card))
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
     rig = RigFile.load(args.rig)
-    results = selftest(rig.hardware)
+    card = args.card.strip().upper() if args.card else None
+    results = selftest(rig.hardware, card)
     failed = [r for r in results if not r.ok]
     if args.json:
         document = {
@@ -78,7 +78,7 @@ def cmd_wiring(args: argparse.Namespace) -> int:
     print(pin_map(rig.hardware))
     svg = Path(args.svg or Path(args.rig).with_suffix(".svg").name)
     write_svg(rig.hardware, svg, title=Path(args.rig).name)
-    print(f"diagram: {svg}", file=sys.stderr if args.svg == "-" else sys.stdout)
+    print(f"diagram: {svg}")
     return 0
 
 
@@ -95,6 +95,12 @@ def add_subcommands(sub: argparse._SubParsersAction, parents: list) -> None:
     )
     test.add_argument("--rig", help="rig file (default: a simulated rig)")
     test.add_argument("--json", action="store_true", help="print the results as JSON")
+    test.add_argument(
+        "--card",
+        metavar="UID",
+        help="a card held to the reader during the check: it must be read (an RDM6300 "
+        "says nothing without one, so this is how its wiring is proven)",
+    )
     test.set_defaults(func=cmd_selftest)
     wiring = sub.add_parser(
         "wiring",

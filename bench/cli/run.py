@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -14,7 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.cli.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, UserError
+from bench.cli.errors import (
+    EXIT_FAILED,
+    EXIT_INCONCLUSIVE,
+    EXIT_INTERRUPTED,
+    EXIT_STATE_NOT_DIR,
+    UserError,
+    explain,
+)
 from bench.cli.logs import setup as setup_logging
 from bench.cli.progress import Progress
 from bench.pics import SHIPPED, PicsError, load_pics
@@ -26,7 +34,7 @@ from bench.scenarios.runner import (
     run_cases,
     run_document,
 )
-from bench.statedir import StateDir
+from bench.statedir import StateDir, StateDirError
 
 log = logging.getLogger("bench.cli")
 
@@ -109,8 +117,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     state = StateDir(Path(args.state_dir)).ensure()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report_dir = Path(args.report) if args.report else None
-    if report_dir is not None:
-        StateDir(report_dir).ensure()  # the same checks for the report directory
+    if report_dir is not None:  # the same checks for the report directory, said for it
+        try:
+            StateDir(report_dir).ensure()
+        except StateDirError as exc:
+            problem = str(exc).replace("state directory", "report directory", 1)
+            raise UserError(problem, "choose another with --report", explain(exc).status) from None
+    if args.json:  # said now, not after the run
+        parent = Path(args.json).resolve().parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise UserError(
+                f"--json {args.json}: cannot write there ({parent} is not a writable directory)",
+                "give a file in an existing directory",
+                EXIT_STATE_NOT_DIR,
+            )
     # one directory per run: a report's own, else a time-stamped one in the state directory
     keep_failed = report_dir / "failed" if report_dir else state.root / "failed" / stamp
     log_file = state.logs / f"run-{stamp}.log"

@@ -35,6 +35,7 @@ class CredentialChecker:
         self._verified: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._slow = asyncio.Semaphore(SCRYPT_THREADS)
         self._account_locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}  # checks holding or waiting for each lock
         #: How many slow (scrypt) checks ran: the bench's perf figure and its tests.
         self.slow_checks = 0
 
@@ -54,14 +55,19 @@ class CredentialChecker:
             ok = verify_password(password, stored)
         else:
             lock = self._account_locks.setdefault(cp_id, asyncio.Lock())
-            async with lock, self._slow:
-                known = self._verified.get(key)  # verified while we waited?
-                if known is not None:
-                    return hmac.compare_digest(known, tag)
-                self.slow_checks += 1
-                ok = await asyncio.to_thread(verify_password, password, stored)
-            if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
-                self._account_locks.pop(cp_id, None)
+            self._users[cp_id] = self._users.get(cp_id, 0) + 1
+            try:
+                async with lock, self._slow:
+                    known = self._verified.get(key)  # verified while we waited?
+                    if known is not None:
+                        return hmac.compare_digest(known, tag)
+                    self.slow_checks += 1
+                    ok = await asyncio.to_thread(verify_password, password, stored)
+            finally:
+                self._users[cp_id] -= 1
+                if not self._users[cp_id]:  # nobody waits: drop the account's lock
+                    del self._users[cp_id]
+                    self._account_locks.pop(cp_id, None)
         if ok:
             self._verified[key] = tag
             while len(self._verified) > CACHE_SIZE:

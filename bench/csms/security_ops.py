@@ -17,7 +17,7 @@ join :data:`bench.csms.operations.OPERATIONS` (so the HTTP API, its OpenAPI docu
   an RSA SHA-256 signature over the file).
 * ChangeConfiguration AuthorizationKey without a value: a new random key, kept hashed
   and pending (the old key stays valid until the charge point connects with the new
-  one); SecurityProfile only upwards (lowering is forbidden, whitepaper 1.3.3), pending
+  one); SecurityProfile only upwards (lowering is forbidden: catalogue 084), pending
   in the same way until the charge point connects with the new profile.
 """
 
@@ -424,9 +424,9 @@ class SecurityOperations:
     def _prepare_change_configuration(self, cp_id: str, p: Payload, notes: Payload) -> Payload:
         key = p.get("key")
         now = iso(self.clock.now())
+        if key in ("AuthorizationKey", "SecurityProfile") and not self._has_security_row(cp_id):
+            raise OperationError(f"ChangeConfiguration: {cp_id!r} is not registered")
         if key == "AuthorizationKey":
-            if self.security_store.security(cp_id) is None:
-                raise OperationError(f"ChangeConfiguration: {cp_id!r} is not registered")
             if "value" not in p:
                 p["value"] = generate_password(32)
                 stored = fast_hash(p["value"])  # machine-made, high entropy: a fast hash
@@ -452,6 +452,16 @@ class SecurityOperations:
         elif "value" not in p:
             raise OperationError("ChangeConfiguration needs a value")
         return p
+
+    def _has_security_row(self, cp_id: str) -> bool:
+        """A registered charge point has its profile row (one registered before profiles
+        were kept gets the main port's)."""
+        if self.security_store.security(cp_id) is not None:
+            return True
+        if self.store.charge_point(cp_id) is None:
+            return False
+        self.security_store.set_profile(cp_id, getattr(self, "main_profile", 2))
+        return True
 
     def _after_change_configuration(
         self, cp_id: str, req: Payload, res: Payload, notes: Payload

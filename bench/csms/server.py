@@ -50,21 +50,17 @@ import shutil
 import ssl
 import tempfile
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.frames import CloseCode
-from websockets.http11 import Request, Response
-from websockets.typing import Subprotocol
 
 from bench.csms.chargepoints import ChargePointRegistry
 from bench.csms.credentials import CredentialChecker
 from bench.csms.handlers import VendorHook
+from bench.csms.handshake import PATH_PREFIX, Handshake, handshake_record
 from bench.csms.operations import OperationError, Operations
 from bench.csms.security_ops import SecurityOperations
 from bench.csms.session import ChargePointSession
@@ -81,14 +77,12 @@ from charger.protocol.transport import OCPP16
 
 LOG = logging.getLogger(__name__)
 
-PATH_PREFIX = "/ocpp/"
-REALM = "OCPP"
 DB_NAME = "csms.sqlite3"
 BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
 ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 
 
-class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
+class CentralSystem(Handshake, ChargePointRegistry, SecurityOperations, Operations):
     """OCPP 1.6-J Central System for one bench.
 
     ``state``: a directory (the database is ``<state>/csms.sqlite3``), a database file
@@ -539,6 +533,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
         """What the CSMS is and where it listens (for the API's /status)."""
         return {
             "ocpp_url": self.url("{chargePointId}"),
+            "profile_ports": self.profile_ports(),
             "connected": self.connected_ids(),
             "charge_points": len(self.store.charge_points()),
             "now": iso(self.clock.now()),
@@ -626,90 +621,6 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
 
     # -- WebSocket side ------------------------------------------------------------------
 
-    async def _listen(self, profile: int, port: int, context: ssl.SSLContext | None) -> Server:
-        async def process_request(connection: ServerConnection, request: Request):
-            return await self._authenticate(connection, request, profile)
-
-        return await serve(
-            self._serve_connection,
-            self.host,
-            port,
-            ssl=context,
-            subprotocols=[OCPP16],
-            select_subprotocol=_select_ocpp16,
-            process_request=process_request,
-        )
-
-    async def _authenticate(
-        self, connection: ServerConnection, request: Request, profile: int
-    ) -> Response | None:
-        """404 for an unknown id, 401 for a wrong profile or credentials (whitepaper:
-        a charge point connecting with another profile than its own is refused)."""
-        cp_id = _cp_id_from_path(request.path)
-        cp = self.store.charge_point(cp_id) if cp_id else None
-        if cp_id is None or cp is None:
-            return connection.respond(HTTPStatus.NOT_FOUND, "Unknown charge point\n")
-        sec = self.security_store.security(cp_id) or {"profile": self.main_profile}
-        allowed = {sec["profile"], sec.get("pending_profile")}
-        source = str((connection.remote_address or ("?",))[0])
-        if profile not in allowed:
-            LOG.warning("%s: refused on the profile-%d port (uses %s)", cp_id, profile, sec)
-            await self.credentials.refuse(source, cp_id)
-            return _unauthorized(
-                connection,
-                f"charge point {cp_id} uses security profile {sec['profile']}; "
-                f"this port serves profile {profile}",
-            )
-        if profile == 3:
-            return await self._check_client_certificate(connection, cp_id, source, sec)
-        stored_hash = cp["password_hash"] or ""
-        pending = sec.get("pending_hash")
-
-        async def check_credentials(username: str, password: str) -> bool:
-            if username != cp_id:
-                await self.credentials.refuse(source, cp_id)
-                return False
-            if await self.credentials.matches(cp_id, password, stored_hash):
-                self._connected_with(cp_id, profile, sec)
-                return True
-            if pending and await self.credentials.matches(cp_id, password, pending):
-                # The charge point uses its new AuthorizationKey: the old one is void now.
-                self.store.put_charge_point(cp_id, pending)
-                self.security_store.clear_pending(cp_id, key=True)
-                self.credentials.forget(cp_id)
-                self._connected_with(cp_id, profile, sec)
-                LOG.info("%s: connected with its new AuthorizationKey", cp_id)
-                return True
-            await self.credentials.refuse(source, cp_id)
-            return False
-
-        return await basic_auth(realm=REALM, check_credentials=check_credentials)(
-            connection, request
-        )
-
-    async def _check_client_certificate(
-        self, connection: ServerConnection, cp_id: str, source: str, sec: dict[str, Any]
-    ) -> Response | None:
-        """Profile 3: the TLS layer verified the chain to the CPO CA; the subject's CN
-        must be the charge point id of the URL. No Basic auth."""
-        ssl_object = connection.transport.get_extra_info("ssl_object")
-        peer = ssl_object.getpeercert() if ssl_object is not None else None
-        names = [v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
-        if names != [cp_id]:
-            await self.credentials.refuse(source, cp_id)
-            return _unauthorized(
-                connection, f"the client certificate's subject {names} is not {cp_id}"
-            )
-        connection.username = cp_id
-        self._connected_with(cp_id, 3, sec)
-        return None
-
-    def _connected_with(self, cp_id: str, profile: int, sec: dict[str, Any]) -> None:
-        """A charge point that connects with its pending higher profile now has it."""
-        if profile != sec["profile"] and profile == sec.get("pending_profile"):
-            self.security_store.set_profile(cp_id, profile)
-            LOG.info("%s: now on security profile %d", cp_id, profile)
-
     async def _serve_connection(self, connection: ServerConnection) -> None:
         cp_id = connection.username
         if connection.subprotocol != OCPP16:
@@ -726,7 +637,7 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
             on_answered=self._on_answered,
         )
         self.connections.append(
-            _handshake(cp_id, connection, self.profile_ports(), iso(self.clock.now()))
+            handshake_record(cp_id, connection, self.profile_ports(), iso(self.clock.now()))
         )
         previous = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
@@ -745,45 +656,6 @@ class CentralSystem(ChargePointRegistry, SecurityOperations, Operations):
     async def _notify_connected(self) -> None:
         async with self._connected:
             self._connected.notify_all()
-
-
-def _handshake(
-    cp_id: str, connection: ServerConnection, ports: dict[int, int], now: str
-) -> dict[str, Any]:
-    """What a connection's handshake showed: the profile of the port it came in on, the
-    Basic-auth user, the TLS version and suite, the client certificate (PEM) if any."""
-    local_port = (connection.local_address or ("", 0))[1]
-    ssl_object = connection.transport.get_extra_info("ssl_object")
-    peer = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    return {
-        "cp_id": cp_id,
-        "ts": now,
-        "profile": next((p for p, port in ports.items() if port == local_port), None),
-        "username": getattr(connection, "username", None),
-        "tls_version": ssl_object.version() if ssl_object is not None else None,
-        "cipher": ssl_object.cipher()[0] if ssl_object is not None else None,
-        "client_certificate": ssl.DER_cert_to_PEM_cert(peer) if peer else None,
-    }
-
-
-def _unauthorized(connection: ServerConnection, message: str) -> Response:
-    response = connection.respond(HTTPStatus.UNAUTHORIZED, message + "\n")
-    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
-    return response
-
-
-def _select_ocpp16(
-    connection: ServerConnection, subprotocols: Sequence[Subprotocol]
-) -> Subprotocol | None:
-    return OCPP16 if OCPP16 in subprotocols else None
-
-
-def _cp_id_from_path(path: str) -> str | None:
-    route = urlsplit(path).path
-    if not route.startswith(PATH_PREFIX):
-        return None
-    cp_id = unquote(route[len(PATH_PREFIX) :])
-    return cp_id if cp_id and "/" not in cp_id else None
 
 
 def _db_path(state: str | Path) -> str:

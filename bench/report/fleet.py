@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.cli.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, UserError
 from bench.report.html import CSS
-from bench.report.junit import render_junit
+from bench.report.junit import _clean, render_junit
 from bench.report.summary import (
     FAIL,
     INCONCLUSIVE,
@@ -45,6 +45,7 @@ class RigRun:
     run: dict[str, Any] | None = None
     selftest: str = "not run"  # "pass" | "fail" | "not run"
     problem: str = ""  # why the rig has no usable results, in one line
+    parts: list[dict[str, Any]] = field(default_factory=list)  # bench selftest --json "parts"
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
 
     @property
@@ -64,6 +65,17 @@ def _read_json(path: Path) -> tuple[Any, str]:
         return None, f"{path.name} unreadable: {exc}"
 
 
+def _selftest_parts(path: Path) -> list[dict[str, Any]]:
+    """The parts ``bench selftest --json`` checked, each with ``part`` and ``ok``; else []."""
+    if not path.is_file():
+        return []
+    data, _ = _read_json(path)
+    parts = data.get("parts") if isinstance(data, dict) else None
+    if not isinstance(parts, list):
+        return []
+    return [p for p in parts if isinstance(p, dict) and "part" in p and "ok" in p]
+
+
 def _read_rig(rig: str, stamp: str, folder: Path) -> RigRun:
     entry = RigRun(rig, stamp, folder)
     status: dict[str, Any] = {}
@@ -73,11 +85,13 @@ def _read_rig(rig: str, stamp: str, folder: Path) -> RigRun:
         entry.problem = problem or ("" if status or data is None else "status.json not an object")
     if status.get("error"):
         entry.problem = str(status["error"])
+    entry.parts = _selftest_parts(folder / "selftest.json")
     rc = status.get("selftest_rc")
     if isinstance(rc, int) and not isinstance(rc, bool):
         entry.selftest = "pass" if rc == 0 else "fail"
         if rc != 0 and not entry.problem:
-            said = str(status.get("selftest_message") or "").strip()
+            failing = [f"{p['part']}: {p.get('saw', '')}" for p in entry.parts if not p.get("ok")]
+            said = "; ".join(failing) or str(status.get("selftest_message") or "").strip()
             entry.problem = f"bench selftest failed (exit {rc}){': ' + said if said else ''}"
     run_rc = status.get("run_rc")
     judged = (0, EXIT_FAILED, EXIT_INCONCLUSIVE)
@@ -136,18 +150,24 @@ def render_fleet_junit(rigs: list[RigRun]) -> str:
         checks = ET.Element("testsuite", name=f"{entry.rig}/rig")
         selftest = ET.SubElement(checks, "testcase", classname=f"{entry.rig}.rig", name="selftest")
         if entry.selftest == "fail":
-            ET.SubElement(selftest, "failure", message=entry.problem, type="fail")
+            ET.SubElement(selftest, "failure", message=_clean(entry.problem), type="fail")
         elif entry.selftest == "not run":
             ET.SubElement(selftest, "skipped", message="no self-test result")
+        for part in entry.parts:  # one test per part checked, so CI names the broken one
+            name = f"selftest {part['part']}" + (f" ({part['where']})" if part.get("where") else "")
+            test = ET.SubElement(checks, "testcase", classname=f"{entry.rig}.rig")
+            test.set("name", _clean(name))
+            if not part.get("ok"):
+                fix = f" -> {part['fix']}" if part.get("fix") else ""
+                message = f"{part.get('saw', '')}{fix}"
+                ET.SubElement(test, "failure", message=_clean(message), type="fail")
         report = ET.SubElement(checks, "testcase", classname=f"{entry.rig}.rig", name="report")
         if entry.problem:
-            ET.SubElement(report, "error", message=entry.problem, type="error")
-        failures = sum(1 for c in checks if c.find("failure") is not None)
-        errors = sum(1 for c in checks if c.find("error") is not None)
-        skipped = sum(1 for c in checks if c.find("skipped") is not None)
-        checks.attrib.update(
-            tests="2", failures=str(failures), errors=str(errors), skipped=str(skipped), time="0"
-        )
+            ET.SubElement(report, "error", message=_clean(entry.problem), type="error")
+        checks.set("tests", str(len(checks)))
+        for key, node in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
+            checks.set(key, str(sum(test.find(node) is not None for test in checks)))
+        checks.set("time", "0")
         suites.append(checks)
         if entry.run is None:
             continue

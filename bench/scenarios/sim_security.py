@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 from ocpp.v16 import call
 
 from bench.security.ca import certificate_hash_data, verify_data
+from charger.agent.features.security.certificates import same_hash_data
 from charger.protocol.tls import client_ssl_context
 
 if TYPE_CHECKING:
@@ -346,10 +347,7 @@ def _same_hash(pem: str, wanted: dict[str, Any]) -> bool:
         mine = certificate_hash_data(pem, wanted.get("hashAlgorithm", "SHA256"))
     except (KeyError, ValueError):
         return False
-    return all(
-        str(mine[k]).lower().lstrip("0") == str(wanted.get(k, "")).lower().lstrip("0")
-        for k in ("issuerNameHash", "issuerKeyHash", "serialNumber")
-    )
+    return same_hash_data(mine, wanted)
 
 
 def _chains_to(chain: list[x509.Certificate], roots: list[str]) -> str | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from bench.security.pki import _issue_ca, _key_pem, _new_key, _now, _write, ensure_pki
+from charger.agent.features.security.certificates import hash_data
 
 CHARGE_POINT_DAYS = 365
 SIGNING_DAYS = 365
@@ -219,33 +219,8 @@ def load_chain(pem: str) -> list[x509.Certificate]:
 
 
 def certificate_hash_data(cert_pem: str, algorithm: str = "SHA256") -> dict[str, str]:
-    """The whitepaper's CertificateHashDataType of a certificate (as OCSP's CertID).
-
-    issuerNameHash: hash of the issuer's DER-encoded name; issuerKeyHash: hash of the
-    issuer's public key bytes (the subjectPublicKey BIT STRING value, as OCSP); for a
-    self-signed root the issuer is the certificate itself. serialNumber: lower-case hex
-    without leading zeroes.
-    """
-    cert = load_chain(cert_pem)[0]
-    digest = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}[
-        algorithm
-    ]
-    issuer_key = _issuer_public_key_bytes(cert_pem)
-    return {
-        "hashAlgorithm": algorithm,
-        "issuerNameHash": digest(cert.issuer.public_bytes()).hexdigest(),
-        "issuerKeyHash": digest(issuer_key).hexdigest(),
-        "serialNumber": format(cert.serial_number, "x"),
-    }
-
-
-def _issuer_public_key_bytes(cert_pem: str) -> bytes:
-    """The issuer's key bits: the next certificate of the bundle, else (a root) its own."""
+    """The CertificateHashDataType of the first certificate of a PEM bundle, its issuer
+    being the next one (a self-signed root is its own): the firmware's implementation
+    (OCSP's CertID through ``cryptography``), so both ends compute the same."""
     chain = load_chain(cert_pem)
-    issuer = chain[1] if len(chain) > 1 else chain[0]
-    key = issuer.public_key()
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return key.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    return hash_data(chain[0], chain[1] if len(chain) > 1 else None, algorithm)

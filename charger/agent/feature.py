@@ -94,5 +94,9 @@ class Feature:
         feature, built now; None if the message is not this feature's."""
         return None
 
+    def on_invalid_message(self, description: str) -> None:
+        """The Central System sent a frame that is no valid OCPP message (answered with a
+        CALLERROR by the link); once per connection."""
+
     def close(self) -> None:
         """The agent is going down."""

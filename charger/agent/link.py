@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.routing import create_route_map
 
+from charger.protocol.frames import MalformedFrame
 from charger.protocol.link import Link
 
 if TYPE_CHECKING:
@@ -21,8 +22,19 @@ if TYPE_CHECKING:
 class AgentLink(Link):
     def __init__(self, cp_id: str, connection: Any, features: Iterable[Feature], **kwargs: Any):
         super().__init__(cp_id, connection, **kwargs)
-        for feature in features:
+        self.features = list(features)
+        self._invalid_reported = False
+        for feature in self.features:
             for action, handlers in create_route_map(feature).items():
                 if action in self.route_map:
                     raise ValueError(f"two features handle {action}")
                 self.route_map[action] = handlers
+
+    async def _reject(self, bad: MalformedFrame) -> None:
+        """A malformed frame: answered as the shared link does, and told to the features
+        once per connection (the security log's InvalidMessages)."""
+        await super()._reject(bad)
+        if not self._invalid_reported:
+            self._invalid_reported = True
+            for feature in self.features:
+                feature.on_invalid_message(f"{bad}: {bad.text[:100]!r}")

@@ -164,3 +164,26 @@ def test_a_certificate_about_to_expire_is_renewed_by_the_charger(charger, pki):
 
     assert asyncio.run(connected(365)) == []
     assert asyncio.run(connected(10)) == ["SignCertificate"]
+
+
+def test_a_malformed_frame_is_an_invalid_message_in_the_security_log(charger):
+    """Once per connection, kept in the log (not sent: a fuzzing peer would flood it)."""
+    sec = charger.security
+    asyncio.run(sec.start())
+
+    class Connection:
+        sent: list[str] = []
+
+        async def send(self, text):
+            self.sent.append(text)
+
+    async def scenario():
+        link = charger._make_link(Connection())
+        await link.route_message("[2, 'not json")
+        await link.route_message("[2, 'not json either")
+        assert len(Connection.sent) == 2  # both answered with a CALLERROR
+
+    asyncio.run(scenario())
+    logged = [e.type for e in sec.log.entries()]
+    assert logged.count("InvalidMessages") == 1
+    assert "InvalidMessages" not in events(charger)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import tomllib
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -133,23 +134,19 @@ def provisioned(tmp_path_factory) -> dict[str, Any]:
         "bench_app_wheel_args": ["--no-build-isolation"],
     }
     (tmp / "settings.json").write_text(json.dumps(settings))
-    argv = [
-        tool("ansible-playbook"),
-        "-i",
-        str(INVENTORY),
-        "--limit",
-        RIG,
-        "-e",
-        f"@{tmp / 'settings.json'}",
-        "provision.yml",
-    ]
     runs = []
     for _ in range(2):
-        result = run(argv, tmp)
+        result = run(playbook(tmp, "provision.yml"), tmp)
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-6000:]
         runs.append(output)
     return {"root": root, "first": runs[0], "second": runs[1], "tmp": tmp}
+
+
+def playbook(tmp: Path, name: str, *extra: str) -> list[str]:
+    """ansible-playbook NAME on rig-a, this machine, with the fixture's settings."""
+    settings = ["-e", f"@{tmp / 'settings.json'}"]
+    return [tool("ansible-playbook"), "-i", str(INVENTORY), "--limit", RIG, *settings, *extra, name]
 
 
 def test_a_second_provisioning_changes_nothing(provisioned) -> None:
@@ -314,3 +311,60 @@ def test_the_unit_passes_systemd_analyze_verify(provisioned) -> None:
     )
     complaints = [line for line in result.stderr.splitlines() if unit.name in line]
     assert result.returncode == 0 and not complaints, result.stderr
+
+
+def fleet_run(provisioned: dict[str, Any], reports: Path, *extra: str) -> tuple[str, Path]:
+    """fleet.yml on the provisioned rig-a: its output and this run's report folder."""
+    result = run(
+        playbook(provisioned["tmp"], "fleet.yml", "-e", f"fleet_reports={reports}", *extra),
+        provisioned["tmp"],
+        timeout=600,
+    )
+    output = result.stdout + result.stderr
+    stamps = sorted(p.name for p in (reports / RIG).iterdir())
+    assert len(stamps) == 1, output[-4000:]
+    return output, reports / RIG / stamps[0]
+
+
+def test_fleet_names_the_parts_a_rig_lacks_and_fails(provisioned, tmp_path) -> None:
+    """rig-a's rig file names real devices this machine lacks: bench selftest fails."""
+    output, folder = fleet_run(provisioned, tmp_path)
+
+    assert recap(output)["failed"] == 1  # the last task: a rig failed
+    status = json.loads((folder / "status.json").read_text())
+    assert status["selftest_rc"] == 1 and status["run_rc"] is None  # no suite on a broken rig
+    parts = json.loads((folder / "selftest.json").read_text())["parts"]
+    assert "meter 1" in [p["part"] for p in parts if not p["ok"]]
+    summary = tmp_path / f"fleet-{folder.name}"
+    fleet = json.loads((summary / "fleet.json").read_text())
+    assert fleet["result"] == "Fail"
+    assert "meter 1: " in fleet["rigs"][0]["problem"]
+    junit = ET.parse(summary / "junit.xml").getroot()
+    failed = {t.get("name") for t in junit.iter("testcase") if t.find("failure") is not None}
+    assert any(name.startswith("selftest meter 1 (") for name in failed), failed
+
+
+def test_fleet_runs_the_suite_and_merges_its_report(provisioned, tmp_path) -> None:
+    """A simulated rig file: the self-test passes on the twins, the suite runs and comes back."""
+    rig_file = tmp_path / "simulated.toml"
+    rig_file.write_text('mode = "simulated"\n')
+    reports = tmp_path / "reports"
+
+    output, folder = fleet_run(
+        provisioned, reports, "-e", f"bench_rig_file={rig_file}", "-e", "fleet_profile=trigger"
+    )
+
+    status = json.loads((folder / "status.json").read_text())
+    assert status["selftest_rc"] == 0, output[-4000:]
+    assert status["run_rc"] in (0, 1, 3), output[-4000:]
+    assert {"results.json", "junit.xml", "index.html", "selftest.json"} <= {
+        p.name for p in folder.iterdir()
+    }
+    ran = json.loads((folder / "results.json").read_text())["cases"]
+    assert ran and {c["profile"] for c in ran} == {"trigger"}
+    fleet = json.loads((reports / f"fleet-{folder.name}" / "fleet.json").read_text())
+    assert [(r["rig"], r["selftest"], sum(r["counts"].values())) for r in fleet["rigs"]] == [
+        (RIG, "pass", len(ran))
+    ]
+    # the playbook's own verdict follows the fleet's
+    assert (recap(output)["failed"] == 0) == (fleet["result"] == "Pass"), output[-3000:]

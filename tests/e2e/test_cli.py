@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,11 @@ def test_bench_up_prints_where_things_run_refuses_a_wrong_password_and_stops_on_
                 break
             time.sleep(0.2)
         assert "boot accepted" in agent_log.read_text()
+
+        # the panel answers; its access lines go to the log file, not the console
+        panel = next(x for x in lines if x.startswith("panel")).split()[1]
+        with urllib.request.urlopen(panel + "login", timeout=10, context=_trust(state)) as page:
+            assert page.status == 200
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=20)
@@ -125,10 +131,16 @@ def test_bench_up_prints_where_things_run_refuses_a_wrong_password_and_stops_on_
     assert "stopping" in rest
     # the console shows what a person acts on; library records go to the log file
     assert "werkzeug" not in text + rest and "pymodbus" not in text + rest
-    assert (state / "logs" / "bench.log").is_file()
+    assert "GET /login" not in text + rest
+    assert "GET /login" in (state / "logs" / "bench.log").read_text()
     pid = int(next(x for x in lines if x.startswith("agent pid")).split()[-1])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the agent went down with the bench
+
+
+def _trust(state: Path) -> ssl.SSLContext:
+    """The panel serves HTTPS with the bench's CA when asked to; plain HTTP otherwise."""
+    return ssl.create_default_context(cafile=str(state / "pki" / "ca.pem"))
 
 
 def test_a_second_bench_up_reuses_the_generated_credentials(tmp_path):

@@ -154,6 +154,27 @@ def test_a_state_directory_under_a_file(tmp_path):
         one_line(proc, EXIT_STATE_NOT_DIR, "afile/state", "--state-dir")
 
 
+def test_a_report_or_json_file_that_cannot_be_written_is_said_before_the_run(tmp_path):
+    (tmp_path / "afile").write_text("")
+    report = bench("run", "local-rfid-session", "--report", "afile/out", cwd=tmp_path)
+    one_line(report, EXIT_STATE_NOT_DIR, "report directory afile/out", "--report")
+    results = bench("run", "local-rfid-session", "--json", "no-such-dir/r.json", cwd=tmp_path)
+    one_line(results, EXIT_STATE_NOT_DIR, "--json no-such-dir/r.json")
+
+
+def test_a_panel_user_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("")
+    proc = subprocess.run(
+        [*BENCH, "user", "add", "olga", "--state-dir", "afile/state", "--password-stdin"],
+        input="a-long-password\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    one_line(proc, EXIT_STATE_NOT_DIR, "afile/state")
+
+
 def _namespaces_work() -> bool:
     unshare = shutil.which("unshare")
     return bool(unshare) and subprocess.run([unshare, "-r", "true"]).returncode == 0

@@ -102,6 +102,7 @@ def test_missing_parts_are_named_on_the_console_and_fault_their_connectors(tmp_p
             proc.kill()
             proc.wait()
         reader.join(5)
+        proc.stdout.close()
     assert proc.returncode == 0, "".join(lines)
 
 

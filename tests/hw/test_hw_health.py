@@ -125,7 +125,7 @@ def test_a_power_stage_that_stays_silent_is_reported():
         )
         await stage.start()
         try:
-            for _ in range(60):
+            for _ in range(200):
                 await asyncio.sleep(0.05)
                 status = health.get("power stage")
                 if status is not None and not status.ok:

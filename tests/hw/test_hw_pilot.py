@@ -158,8 +158,14 @@ def test_adc_is_read_over_mock_spi(sim):
     before = list(adc.conversions_by_channel)
     pilot.cp()
     pilot.pp()
-    assert adc.conversions_by_channel[0] - before[0] == pilot.samples
+    # no PWM: the steady level takes one conversion
+    assert adc.conversions_by_channel[0] - before[0] == 1
     assert adc.conversions_by_channel[1] - before[1] == 1
+    pilot.set_duty(0.05)
+    before = list(adc.conversions_by_channel)
+    pilot.cp()
+    # PWM running: a burst spanning a period catches both levels
+    assert adc.conversions_by_channel[0] - before[0] == pilot.samples
 
 
 @pytest.mark.parametrize("duty", [0.03, 0.05, 0.5, 0.97])

@@ -81,11 +81,11 @@ def test_reader_reports_cards_and_their_removal(twin, until):
     assert isinstance(reader, Pn532Reader) and reader.baudrate == 115200
     reader.start(events.append)
     try:
-        until(lambda: health.get("rfid") and health.get("rfid").ok)
+        until(lambda: health.get("rfid") and health.get("rfid").ok, timeout=10)
         twin.present("04A1B2C3D4E5F6")
-        until(lambda: [e.kind for e in events] == ["present"])
+        until(lambda: [e.kind for e in events] == ["present"], timeout=10)
         twin.remove()
-        until(lambda: [e.kind for e in events] == ["present", "removed"])
+        until(lambda: [e.kind for e in events] == ["present", "removed"], timeout=10)
         assert {e.uid for e in events} == {"04A1B2C3D4E5F6"}
     finally:
         reader.close()
@@ -99,13 +99,13 @@ def test_reader_on_a_missing_port_reports_it_and_picks_it_up(tmp_path, until):
     reader.start(events.append)
     twin = Pn532Twin()
     try:
-        status = until(lambda: health.get("rfid"))
+        status = until(lambda: health.get("rfid"), timeout=10)
         assert not status.ok and status.problem == "device missing"
         assert status.error_code == "ReaderFailure" and "rig file" in status.fix
         missing.symlink_to(twin.device_path)  # the reader is plugged in
-        until(lambda: health.get("rfid").ok, timeout=5)
+        until(lambda: health.get("rfid").ok, timeout=10)
         twin.present("DEADBEEF")
-        until(lambda: events and events[0].uid == "DEADBEEF")
+        until(lambda: events and events[0].uid == "DEADBEEF", timeout=10)
     finally:
         reader.close()
         twin.close()

@@ -64,7 +64,7 @@ def test_a_stopped_meter_twin_fails_that_meter_only(tmp_path):
     assert "nobody listens there" in line and "->" in line
 
 
-def test_a_stopped_power_stage_fails_within_a_second_or_so(tmp_path):
+def test_a_stopped_power_stage_fails_the_power_stage_only(tmp_path):
     async def spoil(rig, cfg):
         rig.power.close()
 
@@ -186,3 +186,37 @@ def test_a_meter_of_another_model_than_the_rig_file_says_fails(tmp_path):
         "not the registers of the configured model"
     )
     assert "set `model` in the rig file" in results["meter 1"].fix
+
+
+def test_a_card_asked_for_and_not_read_fails_the_reader(tmp_path):
+    async def main():
+        rig = SimRig(tmp_path / "rig", Clock.start())
+        cfg = await rig.start()
+        try:
+            return {r.part: r for r in await run_selftest(cfg, expect_card="0A00E4F5A6")}
+        finally:
+            await rig.stop()
+
+    results = asyncio.run(asyncio.wait_for(main(), 60))
+    assert failed(results) == ["rfid"]
+    assert results["rfid"].saw == "card 0A00E4F5A6 held to it, not read"
+
+
+def test_a_pn532_reader_answers_with_its_firmware_and_the_card(tmp_path):
+    from bench.twins.pn532 import Pn532Twin
+
+    twin = Pn532Twin()
+    twin.present("04A1B2C3D4E5F6")
+
+    async def spoil(rig, cfg):
+        rfid = dataclasses.replace(
+            cfg.rfid, model="pn532", device=twin.device_path, baudrate=115200
+        )
+        return dataclasses.replace(cfg, rfid=rfid)
+
+    try:
+        results = selftest_on_sim(tmp_path, spoil)
+    finally:
+        twin.close()
+    assert failed(results) == []
+    assert results["rfid"].saw == ("PN532 firmware 1.6 at 115200 baud; card 04A1B2C3D4E5F6")

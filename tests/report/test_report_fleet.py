@@ -17,6 +17,20 @@ from bench.report.fleet import collect, write_fleet_summary
 STAMP = "20261201T170000Z"
 
 
+def selftest(ok: bool) -> dict[str, Any]:
+    """What ``bench selftest --rig FILE --json`` prints: the meter is unplugged unless ok."""
+    meter = {
+        "part": "meter 1",
+        "where": "acrel-djsf1352-rn rtu:/dev/bench-rs485#1",
+        "ok": ok,
+        "saw": "1234.5 kWh, 0.0 A, 398.2 V" if ok else "RS-485 adapter missing",
+        "fix": None if ok else "plug the adapter in or fix `device` in the rig file",
+        "seconds": 0.02,
+    }
+    stage = {"part": "power stage", "where": "socketcan:can0", "ok": True, "saw": "status"}
+    return {"rig": "/etc/ocpp-bench/rig.toml", "ok": ok, "parts": [meter, stage]}
+
+
 def rig_report(
     root: Path,
     rig: str,
@@ -33,8 +47,7 @@ def rig_report(
         run["cases"] = cases
         write_report(run, folder)
     if selftest_rc is not None:
-        parts = [{"part": "meter 1", "ok": selftest_rc == 0}]
-        (folder / "selftest.json").write_text(json.dumps({"parts": parts}))
+        (folder / "selftest.json").write_text(json.dumps(selftest(ok=selftest_rc == 0)))
         status["selftest_rc"] = selftest_rc
     (folder / "status.json").write_text(json.dumps({"rig": rig, "stamp": stamp, **status}))
     return folder
@@ -53,8 +66,8 @@ def test_two_rigs_merge_into_one_junit_with_every_case_once_per_rig(tmp_path) ->
     root = ET.parse(written["junit"]).getroot()
     suites = suites_of(written["junit"])
     assert set(suites) == {"rig-a/rig", "rig-a/cs.core", "rig-b/rig", "rig-b/cs.core"}
-    # per rig: selftest + report checks, then its two cases
-    assert root.get("tests") == "8" and root.get("failures") == "1" and root.get("errors") == "0"
+    # per rig: the selftest, one test per part it checked, the report; then its two cases
+    assert root.get("tests") == "12" and root.get("failures") == "1" and root.get("errors") == "0"
     classnames = sorted(
         c.get("classname") for c in root.iter("testcase") if c.get("name").startswith("TC_003_CS")
     )
@@ -94,11 +107,19 @@ def test_a_rig_whose_selftest_failed_is_an_error_not_an_omission(tmp_path) -> No
 
     suites = suites_of(written["junit"])
     checks = {c.get("name"): c for c in suites["rig-b/rig"].iter("testcase")}
-    assert checks["selftest"].find("failure").get("message").startswith("bench selftest failed")
+    assert checks["selftest"].find("failure").get("message") == (
+        "bench selftest failed (exit 1): meter 1: RS-485 adapter missing"
+    )
+    meter = checks["selftest meter 1 (acrel-djsf1352-rn rtu:/dev/bench-rs485#1)"]
+    assert meter.find("failure").get("message") == (
+        "RS-485 adapter missing -> plug the adapter in or fix `device` in the rig file"
+    )
+    assert checks["selftest power stage (socketcan:can0)"].find("failure") is None
+    assert suites["rig-b/rig"].get("tests") == "4" and suites["rig-b/rig"].get("failures") == "2"
     assert checks["report"].find("error") is not None
     assert "rig-b/cs.core" not in suites
     assert written["result"] == "Fail"
-    assert "bench selftest failed (exit 1)" in written["html"].read_text()
+    assert "meter 1: RS-485 adapter missing" in written["html"].read_text()
 
 
 def test_an_unreachable_rig_and_an_unreadable_report_each_get_one_line(tmp_path) -> None:
@@ -149,14 +170,15 @@ def test_cli_says_in_one_line_when_there_is_nothing_to_merge(tmp_path, capsys, a
     assert err.startswith("bench: ") and err.count("\n") == 1
 
 
-def test_what_the_selftest_said_and_a_crashed_run_reach_the_summary(tmp_path) -> None:
-    said = "meter 1: no answer from unit 1 on /dev/bench-rs485"
-    rig_report(tmp_path, "rig-a", None, selftest_rc=1, selftest_message=said)
+def test_a_selftest_without_json_and_a_crashed_run_reach_the_summary(tmp_path) -> None:
+    said = "bench: rig file /etc/ocpp-bench/rig.toml not found; give the path of one"
+    folder = rig_report(tmp_path, "rig-a", None, selftest_rc=66, selftest_message=said)
+    (folder / "selftest.json").write_text("\n")  # --json printed nothing
     rig_report(tmp_path, "rig-b", None, run_rc=2)
 
     rigs = {r.rig: r for r in collect(tmp_path)}
 
-    assert rigs["rig-a"].problem == f"bench selftest failed (exit 1): {said}"
+    assert rigs["rig-a"].problem == f"bench selftest failed (exit 66): {said}"
     assert rigs["rig-b"].selftest == "pass"
     assert rigs["rig-b"].problem.startswith("bench run exited 2")
 

@@ -275,7 +275,7 @@ def test_a_csms_that_takes_any_client_certificate_fails_087(monkeypatch):
 
 
 def test_selecting_another_subprotocol_fails_088(monkeypatch):
-    from bench.csms import server
+    from bench.csms import handshake
 
-    broken(monkeypatch, server, "_select_ocpp16", lambda connection, offered: offered[0])
+    broken(monkeypatch, handshake, "_select_ocpp16", lambda connection, offered: offered[0])
     fails("TC_088_CSMS", "selected")

@@ -167,7 +167,8 @@ def test_operator_starts_a_scenario_and_watches_it_reach_its_verdict(bench, brow
     case = active.locator('tr[data-case="local-rfid-session"]')
     # live progress: the case runs and its step log grows before the verdict
     expect(case.locator(".badge")).to_have_text("running")
-    expect(page.locator("#step-log")).to_contain_text("plug EV into connector 1")
+    # the case's own agent boots first (seconds on a busy machine): wait as long as it takes
+    expect(page.locator("#step-log")).to_contain_text("plug EV into connector 1", timeout=60_000)
     expect(case.locator(".badge")).to_have_text("PASS", timeout=120_000)
     expect(page.locator("#run-heading")).to_have_text("Last run")
     expect(active.locator(".report-link")).to_be_visible()
@@ -438,12 +439,19 @@ def test_no_page_is_wider_than_a_phone(bench, browser, shots):
     context = browser()
     page = log_in(context, bench, "olga")
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ("", "scenarios", "control", "trace"):
+    runs = page.evaluate("() => fetch('/api/runs').then((r) => r.json())")
+    finished = next(r["id"] for r in runs if r["report"])
+    for path in ("", "scenarios", "control", "trace", f"runs/{finished}"):
         page.goto(bench + path)
         page.wait_for_timeout(800)
+        if path.startswith("runs/"):  # a case's step log and its sequence chart open
+            page.locator("#run-cases tr.case-row").first.click()
+            page.locator("#timeline summary").click()
+            page.wait_for_timeout(300)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"/{path} is {width} px wide at 390 px"
-        page.screenshot(path=str(shots / f"phone-{path or 'rig'}.png"), full_page=True)
+        name = (path or "rig").split("/")[0]
+        page.screenshot(path=str(shots / f"phone-{name}.png"), full_page=True)
 
 
 def test_the_trace_keeps_its_column_names_in_view_while_it_scrolls(bench, browser):

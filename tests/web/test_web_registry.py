@@ -105,6 +105,23 @@ def test_an_operator_drives_the_registry(operator, csms):
     assert [(f["name"], f["size"]) for f in csms.firmware_files()] == [("fw-3.0.bin", len(image))]
 
 
+def test_security_events_are_shown(operator, csms, loop):
+    import asyncio as aio
+
+    async def event() -> None:
+        csms.cs.store.add_notification(
+            "SOME-CP",
+            "SecurityEventNotification",
+            "TamperDetectionActivated",
+            {"type": "TamperDetectionActivated", "timestamp": "2030-01-01T00:00:00Z"},
+            "2030-01-01T00:00:01Z",
+        )
+
+    aio.run_coroutine_threadsafe(event(), loop).result(5)
+    html = operator.get("/registry").get_data(as_text=True)
+    assert "TamperDetectionActivated" in html and "SOME-CP" in html
+
+
 def test_a_viewer_sees_the_registry_but_cannot_change_it(viewer, csms):
     assert viewer.get("/registry").status_code == 200
     answer = post(viewer, "/registry/charge-points", {"id": "VIEWER-CP"})

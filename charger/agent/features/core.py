@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ocpp.exceptions import OccurenceConstraintViolationError
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
@@ -129,14 +129,17 @@ class CoreOperations(Feature):
 
     @on(Action.reset)
     def on_reset(self, type: str, **_: Any):
-        self.ctx.spawn(self._restart(type))
         return call_result.Reset(status="Accepted")
+
+    @after(Action.reset)
+    def after_reset(self, type: str, **_: Any) -> None:
+        """The Reset answer has left: now go down."""
+        self.ctx.spawn(self._restart(type))
 
     async def _restart(self, kind: str) -> None:
         """Soft: end every transaction and deliver it, then restart. Hard: restart now;
         open transactions are reported after the reboot with reason HardReset."""
         clock, store = self.ctx.clock, self.ctx.store
-        await clock.sleep(0.5)  # the Reset answer leaves first
         if kind == "Soft":
             now = clock.monotonic()
             for logic in self.ctx.connectors.values():

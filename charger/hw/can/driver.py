@@ -146,6 +146,11 @@ class CanPowerStage:
         self._opened_at = time.monotonic()
         return bus
 
+    @property
+    def bus_open(self) -> bool:
+        """The bus is open (whether or not the power stage talks on it)."""
+        return self._bus is not None
+
     async def close(self) -> None:
         self._stop.set()
         if self._thread is not None:

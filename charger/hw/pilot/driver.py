@@ -88,7 +88,10 @@ class GpioPilot:
     def cp(self) -> CpReading:
         with self._lock:
             duty = self._duty
-            levels = [circuit.adc_to_cp(self._volts(self._cp)) for _ in range(self.samples)]
+            # Without PWM the line is one steady level: one conversion reads it. A burst
+            # spanning a period is needed only to catch both levels of a running PWM.
+            count = self.samples if circuit.pwm_running(duty) else 1
+            levels = [circuit.adc_to_cp(self._volts(self._cp)) for _ in range(count)]
         return circuit.cp_reading(max(levels), min(levels), duty)
 
     def pp(self) -> PpReading:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 PART = "rfid"
 REOPEN_DELAY_S = 1.0
-ANSWER_TIMEOUT_S = 0.5
+ANSWER_TIMEOUT_S = 1.0  # the chip answers in milliseconds; this is for busy hosts
 PASSIVE_ACTIVATION_RETRIES = 0x02  # MxRtyPassiveActivation: give up quickly on no card
 
 

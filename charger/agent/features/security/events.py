@@ -45,6 +45,8 @@ KNOWN = SENT | {
     "AttemptedReplayAttacks",
 }
 TECH_INFO_MAX = 255  # SecurityEventNotification.techInfo is a CiString255
+#: The log is bounded like a charger's storage: the oldest entries go first.
+LOG_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ class SecurityLog:
             (now_iso, kind, info, int(kind in CRITICAL)),
         )
         entry = Entry(cur.lastrowid or 0, now_iso, kind, info, kind in CRITICAL)
+        if entry.seq > LOG_MAX_ENTRIES:
+            self.db.execute(
+                "DELETE FROM security_log WHERE seq <= ?", (entry.seq - LOG_MAX_ENTRIES,)
+            )
         if kind in SENT:
             payload = {"type": kind, "timestamp": now_iso}  # call.SecurityEventNotification
             if info:

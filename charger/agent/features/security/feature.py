@@ -111,6 +111,10 @@ class Security(Feature):
             log.info("the ChargePointCertificate expires within %s: renewing it", RENEW_BEFORE)
             self.ctx.spawn(self._sign_certificate())
 
+    def on_invalid_message(self, description: str) -> None:
+        """Whitepaper ed. 3, security events: InvalidMessages (kept in the security log)."""
+        self.record("InvalidMessages", description)
+
     def close(self) -> None:
         if self.ctx.reboot.is_set():  # a Reset or a firmware update: recorded before exit
             with contextlib.suppress(Exception):
