@@ -71,8 +71,12 @@ class RunOptions:
     interactive: bool = False
     operator_timeout_s: float = 120.0
 
-    def rig_ports(self, slot: int) -> Ports:
-        """The listeners of the rig in parallel slot ``slot`` (no base: free ports)."""
+    rig_slot: int = 0  # which of the ``parallel`` rigs a case runs on (its ports)
+
+    def rig_ports(self, slot: int | None = None) -> Ports:
+        """The listeners of the rig in parallel slot ``slot`` (default ``rig_slot``; no
+        base: free ports)."""
+        slot = self.rig_slot if slot is None else slot
         if self.port_base is None:
             return Ports()
         ports = Ports.from_base(self.port_base + slot * SPAN, plain=True)
@@ -122,11 +126,9 @@ async def _sample(system: BenchSystem, into: dict[str, list[dict[str, Any]]]) ->
         await system.clock.sleep(SAMPLE_EVERY_S)
 
 
-async def _run_cs(
-    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
-):
+async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult):
     root = Path(tempfile.mkdtemp(prefix=f"bench-{case.id}-"))
-    ports = options.rig_ports(slot)
+    ports = options.rig_ports()
     if case.profile != "security":  # the security cases move between profiles: a port each
         ports = replace(ports, client_cert=None, plain=None)
     elif options.port_base is None:
@@ -185,11 +187,11 @@ def _keep(root: Path, case: Scenario, options: RunOptions) -> Path:
 
 
 async def _run_csms(
-    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
+    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult
 ) -> None:
     from bench.scenarios.csms_role import CsmsBench  # the bench plays the charge point
 
-    bench = CsmsBench(options, clock=Clock.start(options.speed), ports=options.rig_ports(slot))
+    bench = CsmsBench(options, clock=Clock.start(options.speed), ports=options.rig_ports())
     handle = None
     lag = LagMonitor().start()
     try:
@@ -275,13 +277,13 @@ def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
     ]
 
 
-async def run_case(case: Scenario, options: RunOptions | None = None, slot: int = 0) -> CaseResult:
+async def run_case(case: Scenario, options: RunOptions | None = None) -> CaseResult:
     """Run ``case``; again on a slower clock while it fails because the host lagged."""
     options = options or RunOptions()
     speed = options.speed
     attempts: list[dict[str, Any]] = []
     while True:
-        result = await _attempt(case, options, speed, slot)
+        result = await _attempt(case, options, speed)
         if not host_fell_behind(result, speed):
             break
         attempts.append(
@@ -307,7 +309,7 @@ async def run_case(case: Scenario, options: RunOptions | None = None, slot: int 
     return result
 
 
-async def _attempt(case: Scenario, options: RunOptions, speed: float, slot: int) -> CaseResult:
+async def _attempt(case: Scenario, options: RunOptions, speed: float) -> CaseResult:
     if speed != options.speed:
         options = replace(options, speed=speed)
     result = CaseResult(
@@ -328,9 +330,9 @@ async def _attempt(case: Scenario, options: RunOptions, speed: float, slot: int)
     started = time.monotonic()
     try:
         if case.role == "cs":
-            await _run_cs(case, options, pics, result, slot)
+            await _run_cs(case, options, pics, result)
         else:
-            await _run_csms(case, options, pics, result, slot)
+            await _run_csms(case, options, pics, result)
     except Exception as exc:  # noqa: BLE001 - a broken case or bench is an error, not a crash
         result.verdict = "error"
         result.details["message"] = f"{type(exc).__name__}: {exc}"
@@ -367,7 +369,7 @@ async def run_cases(
                 return None  # not started: the run was stopped
             if on_progress:
                 on_progress(index, len(cases), case, None)
-            result = await run_case(case, options, slot)
+            result = await run_case(case, replace(options, rig_slot=slot))
             if on_progress:
                 on_progress(index, len(cases), case, result)
             return result
