@@ -85,6 +85,7 @@ class AgentProcess:
         if self.running:
             return
         self.meant_down = False
+        self.started_at = self.clock.time()  # simulated Unix time, as the trace's ``ts``
         env = dict(os.environ)
         env[ENV] = self.clock.to_env()
         env["PYTHONUNBUFFERED"] = "1"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.agent_process import AgentProcess
+from bench.csms.frame_log import FrameFile, FrameRing
 from bench.csms.server import CentralSystem
 from bench.doubles.charger import write_quirks
 from bench.linkproxy import LinkProxy
@@ -156,7 +157,9 @@ class BenchSystem:
         )
         self.agent: AgentProcess | None = None
         self.proxy: LinkProxy | None = None
-        self.trace: list[dict[str, Any]] = []  # every frame, across CSMS restarts
+        #: Every frame across CSMS restarts: the newest in memory (indexed by position among
+        #: all), every one on disk in the state directory's ``logs/ocpp-trace*.jsonl``.
+        self.trace = FrameRing(file=FrameFile(state.logs, "ocpp-trace"))
         self.agent_crashes = 0
         self.csms_running = False  # started and not stopped by stop_csms()
         # The agent's part statuses (its health file) and who wants to hear of changes.
@@ -294,6 +297,13 @@ class BenchSystem:
             await self.rig.stop()
         if self.csms:
             await self.csms.stop()
+        self.trace.close()
+
+    def all_frames(self) -> list[dict[str, Any]]:
+        """Every frame of this run: from memory, or from the files if the ring has dropped some."""
+        if self.trace.first == 0 or self.trace.file is None:
+            return list(self.trace)
+        return list(self.trace.file.read())
 
     async def start_csms(self) -> None:
         """Start (or restart, on the same port and database) the Central System."""

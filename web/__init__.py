@@ -73,7 +73,7 @@ def create_app(bench_api: Any, config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(registry.bp)
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

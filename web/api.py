@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from web import schemas
 from web.auth import operator_required
@@ -18,7 +19,7 @@ from web.errors import BenchError
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _api():  # type: ignore[no-untyped-def]
+def _api() -> ResponseReturnValue:
     return current_app.extensions["bench_api"]
 
 
@@ -46,17 +47,17 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.errorhandler(BenchError)
-def bench_error(exc: BenchError):  # type: ignore[no-untyped-def]
+def bench_error(exc: BenchError) -> ResponseReturnValue:
     return jsonify({"error": str(exc)}), exc.status
 
 
 @bp.errorhandler(schemas.PayloadInvalid)
-def payload_invalid(exc: schemas.PayloadInvalid):  # type: ignore[no-untyped-def]
+def payload_invalid(exc: schemas.PayloadInvalid) -> ResponseReturnValue:
     return jsonify({"error": "payload does not match the schema", "errors": exc.errors}), 400
 
 
 @bp.errorhandler(TimeoutError)
-def timed_out(exc: TimeoutError):  # type: ignore[no-untyped-def]
+def timed_out(exc: TimeoutError) -> ResponseReturnValue:
     return jsonify({"error": "the bench did not answer in time"}), 504
 
 
@@ -64,12 +65,12 @@ def timed_out(exc: TimeoutError):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/snapshot")
-def snapshot():  # type: ignore[no-untyped-def]
+def snapshot() -> ResponseReturnValue:
     return jsonify(_api().snapshot())
 
 
 @bp.get("/history")
-def history():  # type: ignore[no-untyped-def]
+def history() -> ResponseReturnValue:
     return jsonify(_api().history(_int_arg("since") or 0))
 
 
@@ -82,16 +83,16 @@ def _trace_filters() -> dict[str, Any]:
 
 
 @bp.get("/trace")
-def trace():  # type: ignore[no-untyped-def]
+def trace() -> ResponseReturnValue:
     limit = _int_arg("limit")
     frames = _api().trace(since=_int_arg("since") or 0, limit=limit, **_trace_filters())
     return jsonify({"frames": frames, "next": _api().trace_length()})
 
 
 @bp.get("/trace.jsonl")
-def trace_download():  # type: ignore[no-untyped-def]
+def trace_download() -> ResponseReturnValue:
     """The trace (filtered like the page) as JSON lines, one frame per line."""
-    frames = _api().trace(since=_int_arg("since") or 0, **_trace_filters())
+    frames = _api().trace_download(since=_int_arg("since") or 0, **_trace_filters())
     body = "".join(json.dumps(f, default=str, separators=(",", ":")) + "\n" for f in frames)
     return Response(
         body,
@@ -104,12 +105,12 @@ def trace_download():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/filters")
-def filters():  # type: ignore[no-untyped-def]
+def filters() -> ResponseReturnValue:
     return jsonify(_api().filters())
 
 
 @bp.get("/cases")
-def cases():  # type: ignore[no-untyped-def]
+def cases() -> ResponseReturnValue:
     return jsonify(
         _api().list_cases(
             role=request.args.get("role") or None,
@@ -121,13 +122,13 @@ def cases():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/selections")
-def selections():  # type: ignore[no-untyped-def]
+def selections() -> ResponseReturnValue:
     return jsonify(_api().selections())
 
 
 @bp.post("/selections")
 @operator_required
-def save_selection():  # type: ignore[no-untyped-def]
+def save_selection() -> ResponseReturnValue:
     body = _body()
     _api().save_selection(body.get("name"), body.get("cases"), user=_who())
     return jsonify(_api().selections())
@@ -135,19 +136,19 @@ def save_selection():  # type: ignore[no-untyped-def]
 
 @bp.post("/selections/<name>/delete")
 @operator_required
-def delete_selection(name: str):  # type: ignore[no-untyped-def]
+def delete_selection(name: str) -> ResponseReturnValue:
     _api().delete_selection(name, user=_who())
     return jsonify(_api().selections())
 
 
 @bp.get("/runs")
-def runs():  # type: ignore[no-untyped-def]
+def runs() -> ResponseReturnValue:
     return jsonify(_api().runs())
 
 
 @bp.post("/runs")
 @operator_required
-def start_run():  # type: ignore[no-untyped-def]
+def start_run() -> ResponseReturnValue:
     """Body: ``cases`` (ids), or ``selection`` (a saved name), or ``profile`` (+ ``role``);
     optional ``pics`` and ``speed``."""
     body = _body()
@@ -178,7 +179,7 @@ def start_run():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/runs/<run_id>")
-def run(run_id: str):  # type: ignore[no-untyped-def]
+def run(run_id: str) -> ResponseReturnValue:
     record = _api().run(run_id)
     if record is None:
         return jsonify({"error": f"no run {run_id}"}), 404
@@ -187,13 +188,13 @@ def run(run_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/runs/<run_id>/stop")
 @operator_required
-def stop_run(run_id: str):  # type: ignore[no-untyped-def]
+def stop_run(run_id: str) -> ResponseReturnValue:
     return jsonify(_api().stop_run(run_id, user=_who()))
 
 
 @bp.post("/runs/<run_id>/delete")
 @operator_required
-def delete_run(run_id: str):  # type: ignore[no-untyped-def]
+def delete_run(run_id: str) -> ResponseReturnValue:
     _api().delete_run(run_id, user=_who())
     return jsonify({"deleted": run_id})
 
@@ -203,7 +204,7 @@ def delete_run(run_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/rig/<int:connector>/<action>")
 @operator_required
-def rig_action(connector: int, action: str):  # type: ignore[no-untyped-def]
+def rig_action(connector: int, action: str) -> ResponseReturnValue:
     api = _api()
     do = {"plug": api.plug, "unplug": api.unplug, "ev-stop": api.ev_stop}.get(action)
     if do is None:
@@ -214,7 +215,7 @@ def rig_action(connector: int, action: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/rig/tag")
 @operator_required
-def present_tag():  # type: ignore[no-untyped-def]
+def present_tag() -> ResponseReturnValue:
     body = _body()
     uid = body.get("uid")
     try:
@@ -227,7 +228,7 @@ def present_tag():  # type: ignore[no-untyped-def]
 
 @bp.post("/faults/<kind>")
 @operator_required
-def fault(kind: str):  # type: ignore[no-untyped-def]
+def fault(kind: str) -> ResponseReturnValue:
     body = _body() if (request.data or request.form) else {}
     params = {k: body[k] for k in ("connector", "fault") if k in body}
     done = _api().inject_fault(kind.replace("-", "_"), user=_who(), **params)
@@ -235,12 +236,12 @@ def fault(kind: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/operations")
-def operations():  # type: ignore[no-untyped-def]
+def operations() -> ResponseReturnValue:
     return jsonify(_api().operations())
 
 
 @bp.get("/operations/<action>/schema")
-def operation_schema(action: str):  # type: ignore[no-untyped-def]
+def operation_schema(action: str) -> ResponseReturnValue:
     try:
         return jsonify(schemas.schema(action))
     except schemas.UnknownAction:
@@ -249,7 +250,7 @@ def operation_schema(action: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/operations/<action>")
 @operator_required
-def send_operation(action: str):  # type: ignore[no-untyped-def]
+def send_operation(action: str) -> ResponseReturnValue:
     """Body: the request's wire payload (camelCase JSON object); ``?cp=ID`` another
     connected charge point than the bench's own."""
     payload = request.get_json(silent=True)

@@ -77,7 +77,7 @@ def wants_json() -> bool:
     return request.path.startswith(("/api/", "/ws")) or request.is_json
 
 
-def _refuse(status: int, message: str):  # type: ignore[no-untyped-def]
+def _refuse(status: int, message: str):
     if wants_json():
         response = jsonify({"error": message})
         response.status_code = status
@@ -85,11 +85,11 @@ def _refuse(status: int, message: str):  # type: ignore[no-untyped-def]
     return render_template("error.html", status=status, message=message), status
 
 
-def operator_required(view):  # type: ignore[no-untyped-def]
+def operator_required(view):
     """The view changes the bench: viewers get 403."""
 
     @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapped(*args, **kwargs):
         if not is_operator():
             return _refuse(403, "operators only: a viewer may watch but not change the bench")
         return view(*args, **kwargs)
@@ -136,7 +136,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LOGIN_SLEEP", time.sleep)
 
     @app.before_request
-    def gatekeeper():  # type: ignore[no-untyped-def]
+    def gatekeeper():
         g.user = None
         name = session.get("user")
         if name and not app.extensions["bench_sessions"].alive(session.get("sid")):
@@ -169,7 +169,7 @@ def init_app(app: Flask) -> None:
         }
 
 
-def _csrf_gate():  # type: ignore[no-untyped-def]
+def _csrf_gate():
     given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     status = check_csrf(given)
     if status == 400:
@@ -200,7 +200,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     error = None
     status = 200
     if request.method == "POST":
@@ -235,7 +235,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     current_app.extensions["bench_sessions"].end(session.get("sid"))
     session.clear()
     return redirect(url_for("auth.login"))

@@ -28,7 +28,7 @@ from web.live_state import LiveState
 from web.loop_bridge import LoopBridge
 from web.run_executor import Runs
 from web.runs import RunStore
-from web.sampler import Sampler
+from web.sampler import Sampler, TraceReader
 from web.selections import Selections
 from web.system_view import BenchView
 
@@ -123,6 +123,24 @@ class BenchApi:
         """Enriched frames (``index``, ``cp_id``, ``connector``) from ``since`` on, optionally
         filtered by action, connector and charge point."""
         return self.live.read_trace(since, action, connector, limit, cp_id)
+
+    def trace_download(
+        self, since: int = 0, action: str | None = None, connector: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Like :meth:`trace`, but frames memory has dropped come from the trace files."""
+        live = self.live.read_trace(since)
+        first = live[0]["index"] if live else self.live.trace_length()
+        file = getattr(self.system.trace, "file", None)
+        older: list[dict[str, Any]] = []
+        if since < first and file is not None:  # lines not yet flushed are in memory
+            stored = (f for f in file.read() if since <= f.get("index", -1) < first)
+            older = TraceReader().enrich_all(stored)
+        frames = older + live
+        if action:
+            frames = [f for f in frames if f["action"] == action]
+        if connector is not None:
+            frames = [f for f in frames if f["connector"] == connector]
+        return frames
 
     def trace_length(self) -> int:
         return self.live.trace_length()

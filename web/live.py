@@ -77,7 +77,7 @@ def _command(api: Any, user: dict[str, Any], message: dict[str, Any]) -> dict[st
     return {**ack, "ok": True}
 
 
-def _hang_up(ws, code: int | None = None, message: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def _hang_up(ws, code: int | None = None, message: str | None = None) -> None:
     """Close the WebSocket and the TCP connection under it now.
 
     Without the shutdown the close can wait on the client: werkzeug drains the
@@ -92,14 +92,14 @@ def _hang_up(ws, code: int | None = None, message: str | None = None) -> None:  
 
 
 @_sock.route("/ws", bp=bp)
-def live(ws):  # type: ignore[no-untyped-def]
+def live(ws):
     try:
         _feed(ws)
     finally:
         _hang_up(ws, 1001 if current_app.extensions["bench_api"].closed else None)
 
 
-def _feed(ws):  # type: ignore[no-untyped-def]
+def _feed(ws):
     api = current_app.extensions["bench_api"]
     tick = float(current_app.config["WS_TICK_S"])
     user = dict(g.user)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 HISTORY_MAX = 4000  # chart points per connector, thinned beyond that
-TRACE_KEEP = 200_000  # frames kept (the oldest tenth goes beyond that)
+TRACE_KEEP = 20_000  # frames kept (the oldest tenth goes beyond); the download reads files
 ACTIVITY_MAX = 100
 
 

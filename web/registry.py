@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
 from web.auth import operator_required
 
@@ -39,7 +40,7 @@ def _csms() -> Any:
     return csms if csms is not None and hasattr(csms, "registry") else None
 
 
-def _page(status: int = 200, **shown: Any):  # type: ignore[no-untyped-def]
+def _page(status: int = 200, **shown: Any) -> ResponseReturnValue:
     csms = _csms()
     data: dict[str, Any] = {"running": csms is not None}
     if csms is not None:
@@ -54,7 +55,7 @@ def _page(status: int = 200, **shown: Any):  # type: ignore[no-untyped-def]
     return render_template("registry.html", page="registry", **data, **shown), status
 
 
-def _change(action: Any, done: str):  # type: ignore[no-untyped-def]
+def _change(action: Any, done: str) -> ResponseReturnValue:
     """Run ``action(csms)``; the page with its message (or the error, 400/404/409)."""
     from bench.csms.chargepoints import RegistryError
 
@@ -71,13 +72,13 @@ def _change(action: Any, done: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/registry")
-def registry():  # type: ignore[no-untyped-def]
+def registry() -> ResponseReturnValue:
     return _page()
 
 
 @bp.post("/registry/charge-points")
 @operator_required
-def add_charge_point():  # type: ignore[no-untyped-def]
+def add_charge_point() -> ResponseReturnValue:
     from bench.csms.chargepoints import hash_records
 
     form = request.form
@@ -94,7 +95,7 @@ def add_charge_point():  # type: ignore[no-untyped-def]
 
 @bp.post("/registry/charge-points/<cp_id>/password")
 @operator_required
-def set_password(cp_id: str):  # type: ignore[no-untyped-def]
+def set_password(cp_id: str) -> ResponseReturnValue:
     from bench.csms.chargepoints import RegistryError, hash_records
 
     def rekey(csms: Any) -> dict[str, Any]:
@@ -113,13 +114,13 @@ def set_password(cp_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/registry/charge-points/<cp_id>/remove")
 @operator_required
-def remove_charge_point(cp_id: str):  # type: ignore[no-untyped-def]
+def remove_charge_point(cp_id: str) -> ResponseReturnValue:
     return _change(lambda c: c.call_on_loop(c.remove_charge_point, cp_id), f"{cp_id} removed")
 
 
 @bp.post("/registry/import")
 @operator_required
-def import_csv():  # type: ignore[no-untyped-def]
+def import_csv() -> ResponseReturnValue:
     from bench.csms.chargepoints import hash_records, parse_csv
 
     upload = request.files.get("csv")
@@ -135,7 +136,7 @@ def import_csv():  # type: ignore[no-untyped-def]
 
 @bp.post("/registry/id-tags")
 @operator_required
-def add_id_tag():  # type: ignore[no-untyped-def]
+def add_id_tag() -> ResponseReturnValue:
     form = request.form
     tag = form.get("idTag", "").strip()
 
@@ -155,13 +156,13 @@ def add_id_tag():  # type: ignore[no-untyped-def]
 
 @bp.post("/registry/id-tags/<id_tag>/remove")
 @operator_required
-def remove_id_tag(id_tag: str):  # type: ignore[no-untyped-def]
+def remove_id_tag(id_tag: str) -> ResponseReturnValue:
     return _change(lambda c: c.call_on_loop(c.remove_id_tag, id_tag), f"idTag {id_tag} removed")
 
 
 @bp.post("/registry/firmware")
 @operator_required
-def add_firmware():  # type: ignore[no-untyped-def]
+def add_firmware() -> ResponseReturnValue:
     upload = request.files.get("file")
 
     def add(csms: Any) -> None:

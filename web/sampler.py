@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from web.live_state import LiveState
@@ -42,10 +43,15 @@ class TraceReader:
         """The last StatusNotification per connector of the bench's own charge point."""
         return self.stations.get(self.own, {})
 
-    def read(self, trace: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        new = trace[self.seen :]
-        out = [self._enrich(self.seen + offset, frame) for offset, frame in enumerate(new)]
-        self.seen += len(new)
+    def enrich_all(self, frames: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Enrich frames read back from the trace files (each carries its ``index``)."""
+        return [self._enrich(int(frame.get("index", 0)), frame) for frame in frames]
+
+    def read(self, trace: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        start = max(self.seen, getattr(trace, "first", 0))  # a ring may have dropped some
+        new = trace[start:]
+        out = [self._enrich(start + offset, frame) for offset, frame in enumerate(new)]
+        self.seen = start + len(new)
         return out
 
     def _enrich(self, index: int, frame: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ with the same members. Every member is used on the bench's loop only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bench.system import SystemStatus
@@ -37,7 +38,7 @@ class Csms(Protocol):
 class BenchView(Protocol):
     cp_id: str
     clock: Any  # charger.clock.Clock: time(), wall(), speed
-    trace: list[dict[str, Any]]  # every frame; the panel reads from an index on
+    trace: Sequence[dict[str, Any]]  # every frame; the panel reads from an index on
     rig: Rig
     proxy: Link | None
     csms: Csms | None

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, send_file
+from flask.typing import ResponseReturnValue
 
 bp = Blueprint("views", __name__)
 
 
-def _api():  # type: ignore[no-untyped-def]
+def _api() -> ResponseReturnValue:
     return current_app.extensions["bench_api"]
 
 
 @bp.get("/")
-def rig():  # type: ignore[no-untyped-def]
+def rig() -> ResponseReturnValue:
     return render_template("rig.html", page="rig")
 
 
 @bp.get("/scenarios")
-def scenarios():  # type: ignore[no-untyped-def]
+def scenarios() -> ResponseReturnValue:
     return render_template("scenarios.html", page="scenarios", filters=_api().filters())
 
 
 @bp.get("/runs/<run_id>")
-def run(run_id: str):  # type: ignore[no-untyped-def]
+def run(run_id: str) -> ResponseReturnValue:
     record = _api().run(run_id)
     if record is None:
         abort(404)
@@ -31,7 +32,7 @@ def run(run_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/runs/<run_id>/report/")
 @bp.get("/runs/<run_id>/report/<path:name>")
-def report(run_id: str, name: str = "index.html"):  # type: ignore[no-untyped-def]
+def report(run_id: str, name: str = "index.html") -> ResponseReturnValue:
     path = _api().report_file(run_id, name)
     if path is None:
         abort(404)
@@ -46,7 +47,7 @@ def report(run_id: str, name: str = "index.html"):  # type: ignore[no-untyped-de
 
 
 @bp.get("/runs/<run_id>/timeline/<case_id>.svg")
-def timeline(run_id: str, case_id: str):  # type: ignore[no-untyped-def]
+def timeline(run_id: str, case_id: str) -> ResponseReturnValue:
     """A finished case's sequence chart (the report's drawing), as an image."""
     svg = _api().timeline(run_id, case_id)
     if svg is None:
@@ -57,12 +58,12 @@ def timeline(run_id: str, case_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/control")
-def control():  # type: ignore[no-untyped-def]
+def control() -> ResponseReturnValue:
     return render_template(
         "control.html", page="control", operations=_api().operations(), faults=True
     )
 
 
 @bp.get("/trace")
-def trace():  # type: ignore[no-untyped-def]
+def trace() -> ResponseReturnValue:
     return render_template("trace.html", page="trace")

@@ -192,6 +192,7 @@ def _user(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from bench.cli.rigs import add_subcommands as add_rigs
     from bench.csms.cli import add_subcommands as add_csms
+    from bench.perf.cli import add_perf
     from bench.report.fleet import add_subcommand as add_report_fleet
     from firmware_image.cli import add_subcommands as add_firmware
 
@@ -217,5 +218,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_firmware(sub)
     add_report_fleet(sub)
     add_rigs(sub, [_verbose()])
+    add_perf(sub, [_verbose()])
     _user(sub)
     return parser

@@ -19,51 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bench.csms.store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cp_security (
-    cp_id TEXT PRIMARY KEY,
-    profile INTEGER NOT NULL CHECK (profile IN (1, 2, 3)),
-    pending_hash TEXT,          -- a new AuthorizationKey, valid next to the old one
-    pending_profile INTEGER,    -- a higher profile the charge point accepted
-    pending_ts TEXT
-);
-CREATE TABLE IF NOT EXISTS issued_certificates (
-    id INTEGER PRIMARY KEY,
-    cp_id TEXT NOT NULL,
-    serial TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    not_after TEXT NOT NULL,
-    pem TEXT NOT NULL,
-    issued_ts TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS installed_certificates (
-    cp_id TEXT NOT NULL,
-    certificate_type TEXT NOT NULL,
-    hash_data TEXT NOT NULL,    -- JSON list of CertificateHashDataType, as reported
-    status TEXT NOT NULL,
-    reported_ts TEXT NOT NULL,
-    PRIMARY KEY (cp_id, certificate_type)
-);
-CREATE TABLE IF NOT EXISTS log_requests (
-    request_id INTEGER PRIMARY KEY,
-    cp_id TEXT NOT NULL,
-    log_type TEXT NOT NULL,
-    location TEXT NOT NULL,     -- credentials redacted
-    file_name TEXT,
-    status TEXT NOT NULL,       -- Requested, then the GetLog answer, then LogStatusNotification
-    requested_ts TEXT NOT NULL,
-    status_ts TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS signed_firmware (
-    request_id INTEGER PRIMARY KEY,
-    cp_id TEXT NOT NULL,
-    firmware TEXT,              -- file name in the FTP store, if the CSMS built the request
-    location TEXT NOT NULL,     -- credentials redacted
-    status TEXT NOT NULL,       -- Requested, the answer, then SignedFirmwareStatusNotification
-    requested_ts TEXT NOT NULL,
-    status_ts TEXT NOT NULL
-);
-"""
+# The tables are step 2 of the CSMS schema (bench/csms/store/schema.py).
 
 
 class SecurityStore:
@@ -71,7 +27,6 @@ class SecurityStore:
 
     def __init__(self, store: Store) -> None:
         self._db = store.connection
-        self._db.executescript(SCHEMA)
 
     @classmethod
     def of(cls, store: Store) -> SecurityStore:

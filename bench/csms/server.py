@@ -59,6 +59,7 @@ from websockets.frames import CloseCode
 
 from bench.csms.chargepoints import ChargePointRegistry
 from bench.csms.credentials import CredentialChecker
+from bench.csms.frame_log import FrameRing
 from bench.csms.handlers import VendorHook
 from bench.csms.handshake import PATH_PREFIX, Handshake, handshake_record
 from bench.csms.operations import OperationError, Operations
@@ -122,7 +123,7 @@ class CentralSystem(Handshake, ChargePointRegistry, SecurityOperations, Operatio
         self.host = host
         self.ssl_context = ssl_context
         self.response_timeout = response_timeout
-        self.frames = FrameTrace(self.clock)
+        self.frames = FrameTrace(self.clock, self.state_dir)
         self.octt_compatible = octt_compatible
         self.vendor_hooks: dict[str, VendorHook] = {}
         self.ftp_mode = ftp
@@ -210,6 +211,7 @@ class CentralSystem(Handshake, ChargePointRegistry, SecurityOperations, Operatio
             shutil.rmtree(self._pki_tmp, ignore_errors=True)
             self._pki_tmp = None
         self.store.close()
+        self.frames.close()
 
     # -- certificate authorities -------------------------------------------------------------
 
@@ -566,8 +568,9 @@ class CentralSystem(Handshake, ChargePointRegistry, SecurityOperations, Operatio
         return self.store.connector_status(cp_id, connector_id)
 
     @property
-    def trace(self) -> list[Entry]:
-        """Every frame so far, oldest first (entries described in ``bench.csms.trace``)."""
+    def trace(self) -> FrameRing:
+        """The frames kept in memory, oldest first, indexed by their position among all
+        (entries described in ``bench.csms.trace``; older ones are in ``frames.file``)."""
         return self.frames.entries
 
     def mark(self) -> int:

@@ -1,4 +1,8 @@
-"""The in-memory log of every OCPP frame the Central System saw, and waiting on it.
+"""The log of the OCPP frames the Central System saw, and waiting on it.
+
+The newest frames are kept in memory (a bounded ring, ``bench.csms.frame_log``); with a
+state directory every frame is also appended, credentials redacted, to rotating files
+``trace*.jsonl`` there.
 
 Entries are dicts: ``index`` (position, usable as ``since``), ``cp_id``,
 ``direction`` ("in" = from the charge point), ``action`` (None if unknown, e.g. an
@@ -12,8 +16,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+from bench.csms.frame_log import KEEP, FrameFile, FrameRing
+from bench.security.redact import redact
 from charger.clock import Clock
 from charger.protocol.frames import CALL
 from charger.protocol.link import FrameCallback
@@ -25,11 +32,13 @@ Predicate = Callable[[dict[str, Any]], bool]
 
 
 class FrameTrace:
-    """Append-only frame list with listeners (web panel) and waiters (scenarios)."""
+    """Frame log (bounded in memory) with listeners (web panel) and waiters (scenarios)."""
 
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, directory: str | Path | None = None, keep: int = KEEP):
         self.clock = clock
-        self.entries: list[Entry] = []
+        self.entries = FrameRing(keep)
+        #: Every frame, redacted, on disk (None: no state directory).
+        self.file = FrameFile(directory) if directory is not None else None
         self._listeners: list[Callable[[Entry], None]] = []
         self._waiters: list[tuple[Callable[[Entry], bool], asyncio.Future[Entry]]] = []
 
@@ -58,6 +67,8 @@ class FrameTrace:
             "ts": ts,
         }
         self.entries.append(entry)
+        if self.file is not None:
+            self.file.append({**entry, "payload": redact(payload)})
         for listener in list(self._listeners):
             try:
                 listener(entry)
@@ -72,6 +83,10 @@ class FrameTrace:
             except Exception as exc:  # a broken predicate fails its waiter, not the link
                 future.set_exception(exc)
         return entry
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
     def add_listener(self, listener: Callable[[Entry], None]) -> None:
         self._listeners.append(listener)

@@ -9,6 +9,10 @@ Quirks:
 - ``status_override``: {"Charging": "SuspendedEV"} reports one status as another;
 - ``reply_delay_s``: answers every CALL of the Central System that many seconds late;
 - ``drop_stop_transaction``: a StopTransaction is never sent (the charger believes it was).
+- ``mutate``: a list of targeted frame mutations (see :class:`Mutation`): a request of
+  the charger or its answer to the Central System with a field set to a wrong value or
+  removed, lost (never sent), or sent late. Each ``_CS`` case module is shown failing
+  on one (tests/engine/test_cs_doubles.py).
 
 Security quirks (the ``_CS`` security cases must fail on each):
 - ``keep_old_authorization_key``: ChangeConfiguration AuthorizationKey is answered
@@ -36,14 +40,18 @@ import json
 import sqlite3
 import ssl
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ocpp.charge_point import remove_nones, snake_to_camel_case
 from ocpp.messages import Call
 
+from bench.scenarios.handle import matches
 from charger import __main__ as firmware
 from charger.agent.link import AgentLink
 from charger.agent.runtime import Charger
+from charger.clock import iso
 
 QUIRKS_FILE = "quirks.json"
 
@@ -72,12 +80,74 @@ def profile_in_force(settings_file: Path | None) -> int:
     return int(value)
 
 
+class Mutation:
+    """One targeted defect, from a ``mutate`` rule (JSON, camelCase as on the wire):
+
+    - ``action``: the OCPP action; ``kind``: ``"request"`` (a CALL the charger sends,
+      the default) or ``"answer"`` (its CALLRESULT to a CALL of the Central System);
+    - ``where``: the payload must contain this subset (default: any);
+    - ``set``: {"a.b": value} sets fields (``"$now"``: the time it is sent);
+      ``remove``: ["a.b"] removes them; a dotted path goes into objects, a number into
+      lists (``"meterValue.0.sampledValue"``);
+    - ``drop``: a request is never sent (the firmware believes it was); an answer is
+      never sent;
+    - ``delay_s``: simulated seconds it is held before it is sent;
+    - ``skip``: so many matching frames pass unaltered first (default 0);
+    - ``times``: how many matching frames are altered (default: all).
+    """
+
+    def __init__(self, rule: dict[str, Any]) -> None:
+        self.action: str = rule["action"]
+        self.kind: str = rule.get("kind", "request")
+        self.where: dict[str, Any] = rule.get("where") or {}
+        self.set: dict[str, Any] = rule.get("set") or {}
+        self.remove: list[str] = rule.get("remove") or []
+        self.drop = bool(rule.get("drop"))
+        self.delay_s = float(rule.get("delay_s", 0))
+        self.left = int(rule.get("times", -1))
+        self.skip = int(rule.get("skip", 0))
+
+    def applies(self, kind: str, action: str | None, payload: dict[str, Any]) -> bool:
+        if self.left == 0 or kind != self.kind or action != self.action:
+            return False
+        if not matches(payload, self.where):
+            return False
+        if self.skip > 0:
+            self.skip -= 1
+            return False
+        self.left -= 1
+        return True
+
+    def edit(self, payload: dict[str, Any], now: str) -> None:
+        for path, value in self.set.items():
+            *parents, last = _steps(path)
+            _descend(payload, parents)[last] = now if value == "$now" else value
+        for path in self.remove:
+            *parents, last = _steps(path)
+            with contextlib.suppress(KeyError, IndexError, TypeError):
+                del _descend(payload, parents)[last]
+
+
+def _steps(path: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in path.split(".")]
+
+
+def _descend(payload: Any, steps: list[str | int]) -> Any:
+    for step in steps:
+        payload = payload[step]
+    return payload
+
+
 def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> type[AgentLink]:
     """An :class:`AgentLink` that breaks the protocol as ``quirks`` say."""
     override: dict[str, str] = quirks.get("status_override", {})
     delay = float(quirks.get("reply_delay_s", 0))
     drop_stop = bool(quirks.get("drop_stop_transaction"))
     drop_events = bool(quirks.get("drop_security_events"))
+    mutations = [Mutation(rule) for rule in quirks.get("mutate", [])]
+
+    def mutation(kind: str, action: str | None, payload: dict[str, Any]) -> Mutation | None:
+        return next((m for m in mutations if m.applies(kind, action, payload)), None)
 
     def fake_accept(msg: Call) -> bool:
         """Whether to answer this CALL Accepted without letting the firmware see it."""
@@ -115,8 +185,34 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
                 await self.clock.sleep(delay)  # answers the CSMS's CALLs late
             await super().route_message(raw_msg)
 
+        async def _send(self, message: str) -> None:
+            frame = json.loads(message)
+            if frame[0] == 3:  # our answer to a CALL of the Central System
+                action = self._answering.get(frame[1], (None, None))[0]
+                rule = mutation("answer", action, frame[2])
+                if rule is not None:
+                    if rule.drop:
+                        return
+                    await self.clock.sleep(rule.delay_s)
+                    rule.edit(frame[2], iso(self.clock.now()))
+                    message = json.dumps(frame)
+            elif frame[0] == 2 and getattr(self, "_edit_next", None) is not None:
+                rule, self._edit_next = self._edit_next, None
+                rule.edit(frame[3], iso(self.clock.now()))
+                message = json.dumps(frame)
+            await super()._send(message)
+
         async def request(self, payload: Any, **kwargs: Any) -> dict:
             name = type(payload).__name__
+            if mutations:
+                wire = snake_to_camel_case(remove_nones(asdict(payload)))
+                rule = mutation("request", name, wire)
+                if rule is not None:
+                    if rule.drop:
+                        return {}  # lost: the firmware believes it was delivered
+                    await self.clock.sleep(rule.delay_s)
+                    self._edit_next = rule  # applied to the frame as it is sent
+                    kwargs["skip_schema_validation"] = True
             if name == "StopTransaction" and drop_stop:
                 return {}  # never sent; the outbox takes it as delivered
             if name == "SecurityEventNotification" and drop_events:
@@ -146,7 +242,7 @@ def break_transport(quirks: dict[str, Any]) -> None:
 
         connect = ClientProtocol.connect
 
-        def anonymous(self: ClientProtocol):  # type: ignore[no-untyped-def]
+        def anonymous(self: ClientProtocol):
             request = connect(self)
             del request.headers["Authorization"]
             return request

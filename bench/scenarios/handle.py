@@ -31,6 +31,24 @@ AFTER_PROCESS_START = frozenset({"BootNotification"})
 class ScenarioFailed(AssertionError):
     """The device under test did not do what the case requires."""
 
+    #: The failure is about time (a wait that ran out, a measured interval): a host that
+    #: could not keep up can cause it, so the runner may judge it again on a slower clock.
+    timing = False
+
+
+class ScenarioTimedOut(ScenarioFailed):
+    """What the case waited for did not happen within its budget."""
+
+    timing = True
+
+
+def _window(since: int | None) -> int:
+    """Every expectation says where in the trace it looks: from the start (0), from a
+    ``mark()`` taken before the stimulus, or after a frame (``index_of(f) + 1``)."""
+    if since is None:
+        raise TypeError("expectations need an explicit window: pass since=")
+    return since
+
 
 def matches(payload: dict[str, Any], subset: dict[str, Any] | None) -> bool:
     """Every key of ``subset`` is in ``payload`` with that value (callables test it)."""
@@ -113,16 +131,18 @@ class BaseHandle:
         within: float = 10.0,
         since: int | None = None,
     ) -> dict[str, Any]:
-        """The first request ``action`` from the device matching ``subset``."""
+        """The first request ``action`` from the device matching ``subset`` at or after trace
+        position ``since`` (required: ``t.mark()`` before the stimulus, or an index)."""
+        since = _window(since)
         self.step(f"expect {action} {subset or ''} within {within:g} s")
         floor = PROCESS_START_WALL_S if action in AFTER_PROCESS_START else 0.0
         try:
             return await self._wait_from_dut(
-                action, lambda payload: matches(payload, subset), within, since or 0, floor
+                action, lambda payload: matches(payload, subset), within, since, floor
             )
         except TimeoutError:
-            seen = [f"{f['action']} {f['payload']}" for f in self.from_dut(since or 0, action)]
-            raise ScenarioFailed(
+            seen = [f"{f['action']} {f['payload']}" for f in self.from_dut(since, action)]
+            raise ScenarioTimedOut(
                 f"no {action} matching {subset or '{}'} within {within:g} s; "
                 f"saw: {seen[-5:] or 'none'}"
             ) from None
@@ -134,9 +154,10 @@ class BaseHandle:
         during: float = 5.0,
         since: int | None = None,
     ) -> None:
-        """No request ``action`` matching ``subset`` arrives during ``during`` seconds."""
+        """No request ``action`` matching ``subset`` at or after ``since`` (required) by the
+        end of ``during`` seconds from now."""
+        start = _window(since)
         self.step(f"expect no {action} {subset or ''} during {during:g} s")
-        start = self.mark() if since is None else since
         await self.sleep(during)
         found = [f for f in self.from_dut(start, action) if matches(f["payload"], subset)]
         if found:
@@ -148,8 +169,8 @@ class BaseHandle:
         within: float = 30.0,
         since: int | None = None,
     ) -> list[dict[str, Any]]:
-        """These requests, in this order (others may come in between)."""
-        start = self.mark() if since is None else since
+        """These requests, in this order (others may come in between), after ``since``."""
+        start = _window(since)
         deadline = time.monotonic() + self.clock.wall(within)
         found: list[dict[str, Any]] = []
         position = start
@@ -168,15 +189,18 @@ class BaseHandle:
         deadline = time.monotonic() + self.clock.wall(within)
         while not predicate():
             if time.monotonic() > deadline:
-                raise ScenarioFailed(f"{what}: not reached within {within:g} s")
+                raise ScenarioTimedOut(f"{what}: not reached within {within:g} s")
             await self.clock.sleep(0.1)
 
     async def sleep(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
 
-    def check(self, condition: bool, message: str) -> None:
+    def check(self, condition: bool, message: str, *, timing: bool = False) -> None:
+        """Fail with ``message`` unless ``condition``; ``timing``: the condition compares
+        times, which a host that cannot keep up distorts."""
         if not condition:
-            raise ScenarioFailed(message)
+            failure = ScenarioTimedOut(message) if timing else ScenarioFailed(message)
+            raise failure
 
 
 class Handle(BaseHandle):
@@ -202,9 +226,12 @@ class Handle(BaseHandle):
 
     async def booted(self, within: float = 30.0) -> None:
         """The agent is connected, accepted, and has reported every connector."""
-        await self.expect("BootNotification", within=within, since=0)
+        boot = await self.expect("BootNotification", within=within, since=0)
+        after = self.index_of(boot)
         for connector in self.rig.connector_ids:
-            await self.expect("StatusNotification", {"connectorId": connector}, within=within)
+            await self.expect(
+                "StatusNotification", {"connectorId": connector}, within=within, since=after
+            )
 
     # --- the bench as Central System -----------------------------------------------
 
@@ -221,7 +248,7 @@ class Handle(BaseHandle):
         except CallErrorReceived as exc:
             raise ScenarioFailed(f"{name} answered with CALLERROR {exc.code}") from None
         except TimeoutError:
-            raise ScenarioFailed(f"{name}: no response within {within:g} s") from None
+            raise ScenarioTimedOut(f"{name}: no response within {within:g} s") from None
 
     async def call_error(self, payload: Any, within: float = 10.0) -> str:
         """Send a request that must be refused with a CALLERROR; its errorCode."""
@@ -367,7 +394,7 @@ class Handle(BaseHandle):
                 ):
                     return frame["payload"]
             if time.monotonic() >= deadline:
-                raise ScenarioFailed(f"the bench never answered the device's request {request}")
+                raise ScenarioTimedOut(f"the bench never answered the device's request {request}")
             await self.system.trace_changed(deadline - time.monotonic())
 
     async def get_configuration(
@@ -404,7 +431,7 @@ class Handle(BaseHandle):
             )
         except ScenarioFailed:
             seen = self.statuses(connector, since or 0)
-            raise ScenarioFailed(
+            raise ScenarioTimedOut(
                 f"connector {connector} did not report {status} within {within:g} s; "
                 f"it reported: {' -> '.join(seen) or 'nothing'}"
             ) from None

@@ -31,8 +31,11 @@ async def tap(t: Handle, uid: str) -> None:
 
 
 async def plug(t: Handle, connector: int) -> None:
+    mark = t.mark()
     t.plug(connector)
-    await t.expect("StatusNotification", {"connectorId": connector, "status": "Preparing"})
+    await t.expect(
+        "StatusNotification", {"connectorId": connector, "status": "Preparing"}, since=mark
+    )
 
 
 async def charging(t: Handle, connector: int, since: int) -> dict[str, Any]:
@@ -47,6 +50,8 @@ async def charging(t: Handle, connector: int, since: int) -> dict[str, Any]:
 
 
 async def meter_values_during(t: Handle, connector: int, since: int, count: int = 2) -> None:
+    """``count`` distinct MeterValues of ``connector`` after ``since``, each checked: the
+    next one is looked for after the frame just checked, never the same frame again."""
     for _ in range(count):
         payload = await t.expect("MeterValues", {"connectorId": connector}, within=15, since=since)
         sampled = {s.get("measurand"): s for s in payload["meterValue"][0]["sampledValue"]}
@@ -61,7 +66,7 @@ async def meter_values_during(t: Handle, connector: int, since: int, count: int 
             )
         t.check(200 <= float(sampled["Voltage"]["value"]) <= 1000, "implausible DC voltage")
         t.check(0 <= float(sampled["SoC"]["value"]) <= 100, "SoC outside 0..100 %")
-        since = t.mark()
+        since = t.index_of(payload) + 1
 
 
 def settle_transaction(t: Handle, connector: int, meter_before: float, key: str = "") -> dict:

@@ -7,6 +7,7 @@ transaction's own transactionData), so a power cut loses none of them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,9 @@ MEASURAND_UNITS = {
     "Power.Offered": ("W", "Outlet"),
 }
 METER_FAILURES_BEFORE_FAULT = 2
+# A meter is real I/O: its silence is judged in wall time, whatever the clock's speed
+# (at speed 4 two failed polls are half a second, less than a busy host can stall).
+METER_SILENCE_WALL_S = 2.0
 
 
 class Metering:
@@ -55,10 +59,12 @@ class Metering:
         self.meter_poll_s = meter_poll_s
         self.readings: dict[int, MeterReading | None] = {cid: None for cid in connectors}
         self.failures: dict[int, int] = {cid: 0 for cid in connectors}
+        self.answered_at: dict[int, float] = {cid: time.monotonic() for cid in connectors}
         self.last_sample: dict[int, float] = {}
 
     def meter_ok(self, cid: int) -> bool:
-        return self.failures[cid] < METER_FAILURES_BEFORE_FAULT
+        silent = time.monotonic() - self.answered_at[cid] >= METER_SILENCE_WALL_S
+        return self.failures[cid] < METER_FAILURES_BEFORE_FAULT or not silent
 
     def energy_now(self, cid: int) -> int:
         reading = self.readings[cid]
@@ -70,6 +76,7 @@ class Metering:
             try:
                 self.readings[cid] = await meter.read()
                 self.failures[cid] = 0
+                self.answered_at[cid] = time.monotonic()
             except HardwareError as exc:
                 self.failures[cid] += 1
                 # the first failures of an outage are news; the rest of it is in the

@@ -97,4 +97,18 @@ def migrate(db: sqlite3.Connection, steps: list[Step] | None = None) -> int:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The script's statements (a ``;`` inside a comment or a string does not end one)."""
+    out: list[str] = []
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n\t;"):
+                out.append(buffer.strip())
+            buffer = ""
+    rest = buffer[:-1].strip()
+    if rest and not all(
+        line.strip().startswith("--") for line in rest.splitlines() if line.strip()
+    ):
+        out.append(rest)
+    return out

@@ -203,21 +203,20 @@ class Link(ChargePoint):
         closed = asyncio.ensure_future(self._closed.wait())
         try:
             await asyncio.wait({call, closed}, return_when=asyncio.FIRST_COMPLETED)
+            response = self._responses.get(uid)
             if not call.done():
-                raise NotConnected(f"{self.id} disconnected while waiting for {action}")
+                # A peer that answers and then closes (Reset: the answer, then the reboot)
+                # may have its close seen first: the answer that arrived still counts.
+                if response is None:
+                    raise NotConnected(f"{self.id} disconnected while waiting for {action}")
+                return self._response_payload(action, response)
             try:
                 call.result()
             except ConnectionClosed as exc:
                 raise NotConnected(f"{self.id} disconnected while sending {action}") from exc
             except (OCPPError, UnknownCallErrorCodeError):
-                response = self._responses.get(uid)
                 if isinstance(response, CallError):
-                    raise CallErrorReceived(
-                        action,
-                        response.error_code,
-                        response.error_description,
-                        response.error_details or {},
-                    ) from None
+                    return self._response_payload(action, response)
                 raise
             return plain(self._responses[uid].payload)
         finally:
@@ -226,6 +225,18 @@ class Link(ChargePoint):
             self._wanted.discard(uid)
             self._responses.pop(uid, None)
             self._sent_calls.pop(uid, None)
+
+    @staticmethod
+    def _response_payload(action: str, response: CallResult | CallError) -> dict:
+        """A CALLRESULT's payload; a CALLERROR raises :class:`CallErrorReceived`."""
+        if isinstance(response, CallError):
+            raise CallErrorReceived(
+                action,
+                response.error_code,
+                response.error_description,
+                response.error_details or {},
+            ) from None
+        return plain(response.payload)
 
     # -- lifecycle -------------------------------------------------------------
 

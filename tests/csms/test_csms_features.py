@@ -15,6 +15,7 @@ from websockets.headers import build_authorization_basic
 
 from bench.security.redact import redact_text
 from charger.charging_profiles import composite_response
+from charger.protocol.times import ocpp_time_or_none
 
 
 def _download(location: str) -> bytes:
@@ -116,8 +117,12 @@ def test_reservations_with_expiry_and_use(tmp_path):
             assert cs.reservations(CP, active=True)
             sent = [f[4] for f in cp.frames if f[1] == "ReserveNow" and f[0] == "in"][-1]
             assert sent["parentIdTag"] == "PARENT-1" and sent["reservationId"] == first["id"]
-            await cs.clock.sleep(11)
+            for _ in range(600):  # expires 10 simulated seconds later (0.5 s of wall time)
+                if cs.reservations(CP)[0]["status"] == "Expired":
+                    break
+                await asyncio.sleep(0.05)
             assert cs.reservations(CP)[0]["status"] == "Expired"
+            assert cs.clock.now() >= ocpp_time_or_none(first["expiry_date"]), "expired too early"
             assert cs.reservations(CP, active=True) == []
             # A second one is used by a transaction.
             await cs.reserve_now(CP, 0, "TAG-1")
@@ -287,9 +292,12 @@ def test_octt_mode_sends_nothing_unsolicited(tmp_path):
             from_csms = [f[1] for f in cp.frames if f[0] == "in" and f[2] == 2]
             assert from_csms == ["ChangeConfiguration"]
         async with running(tmp_path / "chatty", octt_compatible=False) as (cs, cp):
-            await asyncio.sleep(0.3)
-            from_csms = [f[1] for f in cp.frames if f[0] == "in" and f[2] == 2]
-            assert from_csms == ["GetConfiguration"]  # read after the Accepted boot
+            for _ in range(600):  # read after the Accepted boot
+                from_csms = [f[1] for f in cp.frames if f[0] == "in" and f[2] == 2]
+                if from_csms and cs.store.configuration(CP):
+                    break
+                await asyncio.sleep(0.05)
+            assert from_csms == ["GetConfiguration"]
             keys = {k["key"]: k["value"] for k in cs.store.configuration(CP)}
             assert keys["NumberOfConnectors"] == "2"
 

@@ -19,11 +19,12 @@ def test_a_reservation_holds_the_connector_for_its_tag():
     async def body(t: Handle):
         await t.booted()
         expiry = iso(t.clock.now() + timedelta(minutes=5))
+        mark = t.mark()
         answer = await t.call(
             call.ReserveNow(connector_id=1, expiry_date=expiry, id_tag=TAG, reservation_id=42)
         )
         assert answer["status"] == "Accepted"
-        await t.expect("StatusNotification", {"connectorId": 1, "status": "Reserved"})
+        await t.expect("StatusNotification", {"connectorId": 1, "status": "Reserved"}, since=mark)
         rejected = await t.call(call.RemoteStartTransaction(id_tag=TAG_2, connector_id=1))
         assert rejected["status"] == "Rejected"  # someone else's reservation
         t.plug(1)
@@ -41,10 +42,11 @@ def test_a_reservation_expires():
     async def body(t: Handle):
         await t.booted()
         expiry = iso(t.clock.now() + timedelta(seconds=4))
+        mark = t.mark()
         await t.call(
             call.ReserveNow(connector_id=2, expiry_date=expiry, id_tag=TAG, reservation_id=7)
         )
-        await t.expect("StatusNotification", {"connectorId": 2, "status": "Reserved"})
+        await t.expect("StatusNotification", {"connectorId": 2, "status": "Reserved"}, since=mark)
         mark = t.mark()
         await t.expect(
             "StatusNotification", {"connectorId": 2, "status": "Available"}, within=10, since=mark

@@ -31,11 +31,15 @@ def scripted(monkeypatch, outcomes):
     """Attempts give ``outcomes`` in turn: (verdict, worst lag in wall seconds)."""
     speeds = []
 
-    async def attempt(case, options, speed):
+    async def attempt(case, options, speed, slot=0):
         verdict, lag_s = outcomes[len(speeds)]
         speeds.append(speed)
         result = CaseResult(case.id, verdict, 1.0, speed=speed)
-        result.details = {"message": "no Authorize within 10 s", "lag": {"agent": {"max_s": lag_s}}}
+        result.details = {
+            "message": "no Authorize within 10 s",
+            "timing": True,
+            "lag": {"agent": {"max_s": lag_s}},
+        }
         return result
 
     monkeypatch.setattr(runner, "_attempt", attempt)
@@ -64,6 +68,17 @@ def test_a_host_that_never_keeps_up_gives_inconclusive_never_fail(monkeypatch):
     message = result.details["message"]
     assert message.startswith("inconclusive: the host could not keep up")
     assert "2500 ms late" in message and "no Authorize within 10 s" in message
+
+
+def test_a_wrong_value_is_a_failure_however_busy_the_host(monkeypatch):
+    async def attempt(case, options, speed, slot=0):
+        result = CaseResult(case.id, "fail", 1.0, speed=speed)
+        result.details = {"message": "answered Occupied", "lag": {"agent": {"max_s": 9.0}}}
+        return result
+
+    monkeypatch.setattr(runner, "_attempt", attempt)
+    result = asyncio.run(run_case(all_scenarios()["local-rfid-session"], RunOptions(speed=4)))
+    assert result.verdict == "fail" and "attempts" not in result.details
 
 
 @pytest.mark.e2e

@@ -133,6 +133,7 @@ class FakeCharger:
         Path(state_dir).mkdir(parents=True, exist_ok=True)
         self.clock = Clock.start(speed)
         self.sent: list[tuple[str, str]] = []
+        self.sent_at: list[float] = []  # simulated time of each, for "not before" checks
         self.accepted = asyncio.Event()
         self.accepted.set()
         self.reboot = asyncio.Event()
@@ -160,6 +161,7 @@ class FakeCharger:
 
     async def request(self, payload: Any) -> dict:
         self.sent.append((type(payload).__name__, payload.status))
+        self.sent_at.append(self.clock.time())
         return {}
 
     def statuses(self, kind: str = "FirmwareStatusNotification") -> list[str]:

@@ -65,9 +65,8 @@ def test_download_install_reboot_installed(ftp, images, charger_factory):
         assert record(charger)["phase"] == "activating"
 
         after = await reboot(charger, charger_factory)
-        await asyncio.sleep(0.2)
+        await eventually(lambda: SlotStore(after.settings.state_dir).pointer().trial is False)
         assert after.statuses() == []  # Installed waits for the BootNotification
-        assert SlotStore(after.settings.state_dir).pointer().trial is False  # confirmed
         assert after.firmware.running_version() == "2.0.0"
         after.accepted.set()
         await eventually(lambda: after.statuses() == ["Installed"])
@@ -171,10 +170,11 @@ def test_without_a_provisioned_key_every_image_is_refused(ftp, images, charger_f
 def test_it_waits_for_the_retrieve_date(ftp, images, charger_factory):
     async def scenario():
         charger = charger_factory()  # 50 simulated seconds per wall second
+        retrieve_at = charger.clock.time() + 100
         charger.firmware.update_firmware(publish(ftp, images.good), now_iso(charger, 100), 0, 1)
-        await asyncio.sleep(0.3)  # 15 of the 100 simulated seconds
-        assert charger.statuses() == [] and ftp.count("RETR") == 0
-        await eventually(lambda: charger.statuses()[:1] == ["Downloading"], timeout=5)
+        await eventually(lambda: charger.statuses()[:1] == ["Downloading"], timeout=30)
+        started = charger.sent_at[0]
+        assert started >= retrieve_at - 0.5, f"downloading {retrieve_at - started:.1f} s early"
         await asyncio.wait_for(charger.reboot.wait(), 20)
 
     asyncio.run(scenario())

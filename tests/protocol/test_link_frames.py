@@ -244,6 +244,24 @@ def test_request_on_closed_link_raises_not_connected():
         asyncio.run(_request_with_reply(None))
 
 
+def test_an_answer_that_arrived_before_the_close_still_counts():
+    """A charge point answers Reset and closes at once: if the close is seen before the
+    response is picked up, the request still returns the answer it got."""
+
+    async def main():
+        conn = FakeConnection()
+        link = TestLink("CP1", conn, response_timeout=2)
+        task = asyncio.create_task(link.request(call.Reset(type="Soft")))
+        while not conn.sent:
+            await asyncio.sleep(0)
+        uid = json.loads(conn.sent[0])[1]
+        await link.route_message(json.dumps([3, uid, {"status": "Accepted"}]))
+        link.mark_closed()  # before the request task runs again
+        return await task
+
+    assert asyncio.run(main()) == {"status": "Accepted"}
+
+
 RESERVE = {"connectorId": 1, "expiryDate": NOW, "idTag": "T", "reservationId": 1}
 PROFILE = {
     "chargingProfileId": 1,

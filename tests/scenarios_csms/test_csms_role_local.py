@@ -73,7 +73,9 @@ def test_scripted_answer_to_remote_start_reaches_the_operator():
         assert sent == {"idTag": t.tags.valid, "connectorId": 1}
         assert await t.outcome(request) == {"status": "Rejected"}
         # t.expect finds the CALL from the CSMS in the trace, too.
-        assert await t.expect("RemoteStartTransaction", {"connectorId": 1}, within=1) is sent
+        assert (
+            await t.expect("RemoteStartTransaction", {"connectorId": 1}, within=1, since=0) is sent
+        )
         replies = [f for f in bench.trace if f["sender"] == "bench" and f["message_type"] == 3]
         assert replies[-1]["payload"] == {"status": "Rejected"}
 
@@ -143,7 +145,7 @@ def test_expect_call_fails_with_what_the_csms_did_instead():
         await t.booted()
         await t.operator.unlock_connector(1)
         with pytest.raises(ScenarioFailed) as failed:
-            await t.expect_call("RemoteStartTransaction", within=1)
+            await t.expect_call("RemoteStartTransaction", within=1, since=0)
         return str(failed.value)
 
     message = asyncio.run(with_handle(body))

@@ -29,7 +29,7 @@ def test_redact_masks_url_passwords_and_the_authorization_key():
 
 def test_the_bench_trace_the_panel_serves_has_no_ftp_password(tmp_path):
     system = BenchSystem(StateDir(tmp_path))
-    frames = FrameTrace(Clock.start())
+    frames = FrameTrace(Clock.start(), tmp_path / "csms")
     frames.add_listener(system._record)  # what start_csms wires up
     for action, payload in (
         ("UpdateFirmware", {"location": LOCATION, "retrieveDate": "2030-01-01T00:00:00Z"}),
@@ -39,7 +39,13 @@ def test_the_bench_trace_the_panel_serves_has_no_ftp_password(tmp_path):
         ("ChangeConfiguration", {"key": "AuthorizationKey", "value": SECRET + "-key"}),
     ):
         frames.record("CP", "out", action, 2, "uid", payload, 0.0)
-    text = json.dumps(system.trace)
+    text = json.dumps(list(system.trace))
     assert SECRET not in text
     assert text.count(":***@") == 4
     assert frames.entries[0]["payload"]["location"] == LOCATION  # the CSMS itself keeps it
+    system.trace.close()
+    frames.close()
+    files = [*(tmp_path / "csms").glob("trace*.jsonl"), *tmp_path.glob("logs/ocpp-trace*.jsonl")]
+    on_disk = "".join(f.read_text() for f in files)
+    assert len(files) == 2 and on_disk.count("UpdateFirmware") == 4  # both logs, on disk
+    assert SECRET not in on_disk

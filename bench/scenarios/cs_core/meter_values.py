@@ -122,6 +122,7 @@ async def tc_070(t: Handle) -> None:
     t.check(
         all(abs(gap - interval) <= tolerance(t) for gap in gaps),
         f"samples {gaps} s apart; MeterValueSampleInterval is {interval} s",
+        timing=True,
     )
     t.check(energy == sorted(energy), f"the energy register went down: {energy}")
     await stop_remote(t, tx)
@@ -162,5 +163,6 @@ async def tc_071(t: Handle) -> None:
     t.check(
         all(abs(gap - ALIGNED_S) <= tolerance(t) for gap in gaps),
         f"clock-aligned values {gaps} s apart; ClockAlignedDataInterval is {ALIGNED_S} s",
+        timing=True,
     )
     await stop_remote(t, tx)

@@ -7,6 +7,7 @@ messages, in order, once it is connected again.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.scenarios.cs_core.steps import (
@@ -21,9 +22,11 @@ from bench.scenarios.cs_core.steps import (
     stop_remote,
     stopped,
     tap_again,
+    tolerance,
 )
 from bench.scenarios.handle import Handle, ScenarioFailed
 from bench.scenarios.registry import scenario
+from charger.clock import iso
 
 RECONNECT_WITHIN = 45.0  # the charger's reconnect back-off after an offline period
 FLOWING_W = 100.0
@@ -38,6 +41,22 @@ async def _offline(t: Handle) -> float:
         "the charge point's connection to drop", lambda: not t.csms.connected(t.cp_id), 10
     )
     return t.clock.time()
+
+
+def _check_offline_stamp(t: Handle, name: str, payload: dict, gone: float, back: float) -> None:
+    """The message's timestamp lies in the offline period, both ends checked: a charger
+    that stamps it when it finally sends it, or with a stale or made-up time, fails."""
+    stamp = parse_ts(payload["timestamp"])
+    slack = tolerance(t)
+    t.check(
+        gone - slack <= stamp <= back + slack,
+        f"{name} timestamp {payload['timestamp']} is not in the offline period "
+        f"({_iso(gone)} .. {_iso(back)})",
+    )
+
+
+def _iso(moment: float) -> str:
+    return iso(datetime.fromtimestamp(moment, UTC))
 
 
 async def _online(t: Handle) -> tuple[int, float]:
@@ -139,16 +158,13 @@ async def tc_037_1(t: Handle) -> None:
     LocalAuthorizeOffline, §4.8."""
     await idle(t)
     await _valid_offline(t, TAG)
-    await _offline(t)
+    gone = await _offline(t)
     t.plug(1)
     await tap_again(t, TAG)
     await _energy_flows(t, "the charger to start charging offline for a valid idTag")
     mark, back = await _online(t)
     tx = await started(t, 1, TAG, mark, within=20)
-    t.check(
-        parse_ts(tx.start["timestamp"]) <= back,
-        f"StartTransaction timestamp {tx.start['timestamp']} is not in the offline period",
-    )
+    _check_offline_stamp(t, "StartTransaction", tx.start, gone, back)
     answer = await t.answer(tx.start)
     t.check(answer["idTagInfo"]["status"] == "Accepted", f"the bench answered {answer}")
     await t.expect_none("StopTransaction", during=3, since=mark)
@@ -217,17 +233,14 @@ async def tc_038(t: Handle) -> None:
     period. OCPP 1.6 §3.5, §4.10."""
     await idle(t)
     tx = await start_remote(t, 1, TAG)
-    await _offline(t)
+    gone = await _offline(t)
     await t.tap(TAG)
     await _energy_stops(t, "the charger to stop charging offline when the idTag is presented")
     await t.sleep(STILL_OFFLINE_S)
     mark, back = await _online(t)
     stop = await stopped(t, tx, "Local", mark, within=20)
     t.check(stop.get("idTag") == TAG, f"StopTransaction idTag {stop.get('idTag')}, not {TAG}")
-    t.check(
-        parse_ts(stop["timestamp"]) <= back,
-        f"StopTransaction timestamp {stop['timestamp']} is not in the offline period",
-    )
+    _check_offline_stamp(t, "StopTransaction", stop, gone, back - STILL_OFFLINE_S)
 
 
 @scenario("TC_039_CS", "Offline Transaction", requires=("C-01", "C-07", "C-08"))
@@ -239,7 +252,7 @@ async def tc_039(t: Handle) -> None:
     OCPP 1.6 §3.5, §4.8, §4.10."""
     await idle(t)
     await _valid_offline(t, TAG)
-    await _offline(t)
+    gone = await _offline(t)
     t.plug(1)
     await tap_again(t, TAG)
     await _energy_flows(t, "the charger to start charging offline for a valid idTag")
@@ -249,11 +262,13 @@ async def tc_039(t: Handle) -> None:
     mark, back = await _online(t)
     tx = await started(t, 1, TAG, mark, within=20)
     stop = await stopped(t, tx, "Local", t.index_of(tx.start), within=20)
-    for name, payload in (("StartTransaction", tx.start), ("StopTransaction", stop)):
-        t.check(
-            parse_ts(payload["timestamp"]) <= back,
-            f"{name} timestamp {payload['timestamp']} is not in the offline period",
-        )
+    _check_offline_stamp(t, "StartTransaction", tx.start, gone, back - STILL_OFFLINE_S)
+    _check_offline_stamp(t, "StopTransaction", stop, gone, back - STILL_OFFLINE_S)
+    t.check(
+        parse_ts(tx.start["timestamp"]) < parse_ts(stop["timestamp"]),
+        f"the offline transaction stopped ({stop['timestamp']}) before it started "
+        f"({tx.start['timestamp']})",
+    )
     t.check(
         stop["meterStop"] > tx.start["meterStart"],
         "no energy was metered for the offline transaction",

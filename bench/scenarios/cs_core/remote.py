@@ -66,6 +66,7 @@ async def tc_011_2(t: Handle) -> None:
         CONNECTION_TIMEOUT_S - tolerance(t) <= waited <= CONNECTION_TIMEOUT_S + 10,
         f"Preparing -> Available took {waited:.1f} s; "
         f"ConnectionTimeOut is {CONNECTION_TIMEOUT_S} s",
+        timing=True,
     )
     t.check(not t.from_dut(mark, "StartTransaction"), "a transaction started without a cable")
 

@@ -49,3 +49,10 @@ async def tc_024_lock_failure(t: CsmsHandle) -> None:
     faulted = await t.status(CONNECTOR, "Faulted", error_code="ConnectorLockFailure")
     t.expect_empty_conf("StatusNotification", faulted)
     await t.expect_none("RemoteStartTransaction", during=2, since=since)
+    if t.operator.local:  # our CSMS: what it shows its operator for the connector
+        shown = t.operator.csms.store.connector_statuses(t.cp_id).get(CONNECTOR) or {}  # type: ignore[attr-defined]
+        t.check(
+            (shown.get("status"), shown.get("error_code")) == ("Faulted", "ConnectorLockFailure"),
+            f"after the lock failure the CSMS shows connector {CONNECTOR} as {shown}, not "
+            "Faulted with ConnectorLockFailure",
+        )

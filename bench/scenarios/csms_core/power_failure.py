@@ -16,7 +16,9 @@ async def tc_032_1_power_failure(t: CsmsHandle) -> None:
     From Charging the connection drops without a close frame; after the outage the
     BootNotification is answered Accepted, the StatusNotifications (Finishing on the
     transaction's connector, Available elsewhere) are acknowledged, and the
-    StopTransaction with reason PowerLoss, timestamped at the outage, is answered.
+    StopTransaction with reason PowerLoss, timestamped at the outage, is answered (an
+    idTagInfo, if any, Accepted for the valid idTag); the next transaction on the
+    connector gets a new transactionId.
     """
     await t.booted()
     tx = await t.charging(CONNECTOR)
@@ -30,5 +32,14 @@ async def tc_032_1_power_failure(t: CsmsHandle) -> None:
     for connector in range(t.connectors + 1):
         status = "Finishing" if connector == CONNECTOR else "Available"
         t.expect_empty_conf("StatusNotification", await t.status(connector, status))
-    stop = await t.stop_transaction(tx, "PowerLoss", timestamp=lost_at)
+    stop = await t.stop_transaction(tx, "PowerLoss", timestamp=lost_at, id_tag=t.tags.valid)
     t.details["stop_response"] = stop
+    if "idTagInfo" in stop:
+        t.expect_id_tag_status("StopTransaction", t.tags.valid, stop["idTagInfo"], "Accepted")
+    # The transaction is closed: the next one on the connector is a new one.
+    t.expect_empty_conf("StatusNotification", await t.status(CONNECTOR, "Available"))
+    again = await t.charging(CONNECTOR)
+    t.check(
+        again != tx,
+        f"the CSMS gave the next transaction the id {again} of the one stopped by PowerLoss",
+    )

@@ -112,11 +112,14 @@ async def tc_047_reservation_expires(t: CsmsHandle) -> None:
 
 
 async def reserve_refused(t: CsmsHandle, answered: str, before: Any = None) -> None:
+    """The charge point refuses the reservation with ``answered``: the CSMS reports that
+    refusal to its operator and keeps no live reservation (ours records the refusal)."""
     await t.booted()
     if before is not None:
         await before(t)
-    await reserve(t, CONNECTOR, answered)
+    _, sent = await reserve(t, CONNECTOR, answered)
     t.details["answered"] = answered
+    check_reservation(t, sent["reservationId"], answered)
 
 
 async def _faulted(t: CsmsHandle) -> None:
@@ -153,8 +156,14 @@ async def tc_048_3_unavailable(t: CsmsHandle) -> None:
 
 @optional_case("TC_048_4_CSMS", "Reservation of a Connector - Rejected", "reservation")
 async def tc_048_4_rejected(t: CsmsHandle) -> None:
-    """The charge point does not take reservations: it answers Rejected."""
+    """The charge point does not take reservations: it answers Rejected. The connector is
+    not held for anyone: another idTag then starts a transaction on it, Accepted."""
     await reserve_refused(t, "Rejected")
+    other = t.tags.valid2
+    await t.authorized(other)
+    t.expect_empty_conf("StatusNotification", await t.status(CONNECTOR, "Preparing"))
+    start = await t.start_transaction(CONNECTOR, other)
+    t.expect_id_tag_status("StartTransaction", other, start.get("idTagInfo"), "Accepted")
 
 
 @optional_case("TC_049_CSMS", "Reservation of a Charge Point - Transaction", "reservation")

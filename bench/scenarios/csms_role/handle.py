@@ -27,7 +27,7 @@ from bench.scenarios.csms_role.operators import (
 from bench.scenarios.csms_role.rig import (
     CsmsBench,
 )
-from bench.scenarios.handle import BaseHandle, ScenarioFailed
+from bench.scenarios.handle import BaseHandle, ScenarioFailed, ScenarioTimedOut
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from charger.protocol.frames import CALL, CALLERROR
 from charger.protocol.times import ocpp_time_or_none
@@ -137,7 +137,7 @@ class CsmsHandle(BaseHandle):
                 f"the CSMS answered {name} with CALLERROR {exc.code}: {exc.description}"
             ) from None
         except TimeoutError:
-            raise ScenarioFailed(f"the CSMS did not answer {name} within {within:g} s") from None
+            raise ScenarioTimedOut(f"the CSMS did not answer {name} within {within:g} s") from None
         except OCPPError as exc:
             raw = next(
                 (

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import OCPPError
 
-from bench.scenarios.handle import ScenarioFailed
+from bench.scenarios.handle import ScenarioFailed, ScenarioTimedOut
 from charger.clock import Clock
 from charger.protocol.errors import CallErrorReceived, NotConnected
 
@@ -60,7 +60,7 @@ class OperatorRequest:
         try:
             return await asyncio.wait_for(asyncio.shield(self.task), wall)
         except TimeoutError:
-            raise ScenarioFailed(
+            raise ScenarioTimedOut(
                 f"operator action {self.action} {self.params}: the CSMS reported no result "
                 f"within {within:g} s"
             ) from None

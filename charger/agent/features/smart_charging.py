@@ -211,6 +211,10 @@ class SmartChargingFeature(Feature):
             self.ctx.settings.limits.max_current_a,
         )
         if answer.get("status") != "Accepted":
+            if cid is not None or connector_id == 0:  # a known connector, no limit on it
+                return call_result.GetCompositeSchedule(
+                    status="Accepted", connector_id=connector_id
+                )
             return call_result.GetCompositeSchedule(status="Rejected")
         return call_result.GetCompositeSchedule(
             status="Accepted",
