@@ -125,7 +125,11 @@ class BenchApi:
         return self.live.read_trace(since, action, connector, limit, cp_id)
 
     def trace_download(
-        self, since: int = 0, action: str | None = None, connector: int | None = None
+        self,
+        since: int = 0,
+        action: str | None = None,
+        connector: int | None = None,
+        cp_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Like :meth:`trace`, but frames memory has dropped come from the trace files."""
         live = self.live.read_trace(since)
@@ -134,12 +138,14 @@ class BenchApi:
         older: list[dict[str, Any]] = []
         if since < first and file is not None:  # lines not yet flushed are in memory
             stored = (f for f in file.read() if since <= f.get("index", -1) < first)
-            older = TraceReader().enrich_all(stored)
+            older = TraceReader(self.system.cp_id).enrich_all(stored)
         frames = older + live
         if action:
             frames = [f for f in frames if f["action"] == action]
         if connector is not None:
             frames = [f for f in frames if f["connector"] == connector]
+        if cp_id:
+            frames = [f for f in frames if f.get("cp_id") == cp_id]
         return frames
 
     def trace_length(self) -> int:
