@@ -3,6 +3,8 @@
     mode = "simulated"          # or "real"
     [hardware]                  # mode = "real" only: a charger.hw.config.HardwareConfig
     ...
+    [[ev]]                      # mode = "real" only: a vehicle-side pilot board each
+    ...                         # (bench.ev.board.config.EvBoardConfig)
 
 In real mode the bench starts no twins and hands ``[hardware]`` to the agent as is;
 the EVs are real cars or an external EV emulator, so the simulated scenarios do not run.
@@ -14,10 +16,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.ev.board import pins as ev_pins
+from bench.ev.board.config import EvBoardConfig
 from charger.hw.config import HardwareConfig
+from charger.hw.header import check
 
 MODES = ("simulated", "real")
-TOP_LEVEL_KEYS = ("mode", "hardware")
+TOP_LEVEL_KEYS = ("mode", "hardware", "ev")
 EXAMPLE = "wiring/rig.example.toml"
 
 
@@ -34,6 +39,7 @@ class RigFileError(ValueError):
 class RigFile:
     mode: str = "simulated"
     hardware: HardwareConfig | None = None
+    ev: tuple[EvBoardConfig, ...] = ()
 
     @classmethod
     def load(cls, path: Path | str | None) -> RigFile:
@@ -59,7 +65,7 @@ class RigFile:
             raise RigFileError(
                 f"rig file {path}: unknown key(s) {', '.join(unknown)}",
                 "invalid",
-                f"the top level takes only {' and '.join(TOP_LEVEL_KEYS)} (see {EXAMPLE})",
+                f"the top level takes only {', '.join(TOP_LEVEL_KEYS)} (see {EXAMPLE})",
             )
         mode = data.get("mode", "simulated")
         if mode not in MODES:
@@ -82,4 +88,23 @@ class RigFile:
             raise RigFileError(
                 f"rig file {path}: [hardware] {exc}", "invalid", f"compare with {EXAMPLE}"
             ) from None
-        return cls(mode, hardware)
+        tables = data.get("ev", [])
+        if not isinstance(tables, list):
+            raise RigFileError(
+                f"rig file {path}: ev must be [[ev]] tables, one per vehicle-side board",
+                "invalid",
+                f"write [[ev]] as in {EXAMPLE}",
+            )
+        try:
+            ev = tuple(EvBoardConfig.from_dict(t) for t in tables)
+            ids = {c.id for c in hardware.connectors}
+            for board in ev:
+                if board.connector not in ids:
+                    raise ValueError(f"EV board for connector {board.connector}: no such connector")
+            ev_pins.check_channels(ev, hardware)
+            check(hardware, ev_pins.uses(ev))
+        except ValueError as exc:  # WiringError is one
+            raise RigFileError(
+                f"rig file {path}: [[ev]] {exc}", "invalid", f"compare with {EXAMPLE}"
+            ) from None
+        return cls(mode, hardware, ev)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -350,6 +351,7 @@ class BenchSystem:
             {
                 "ts": entry["ts"],
                 "cp_id": entry["cp_id"],  # the CSMS serves any number of charge points
+                "wall": time.time(),  # the report's timings: real seconds at any speed
                 "sender": "dut" if entry["direction"] == "in" else "bench",
                 "message_type": entry["message_type"],
                 "unique_id": entry["unique_id"],

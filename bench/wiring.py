@@ -10,9 +10,12 @@ header (USB RS-485 adapters with their meters, TCP meters, a USB RFID reader).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from bench.ev.board import pins as ev_pins
+from bench.ev.board.config import EvBoardConfig
 from charger.hw.config import HardwareConfig
 from charger.hw.header import HEADER, POWER_PINS, Use, boot_config, check
 
@@ -38,9 +41,10 @@ def off_header(cfg: HardwareConfig) -> list[str]:
     return out
 
 
-def pin_map(cfg: HardwareConfig) -> str:
+def pin_map(cfg: HardwareConfig, ev: Sequence[EvBoardConfig] = ()) -> str:
     """The used header pins, the parts off the header and the boot configuration."""
-    used = sorted(check(cfg), key=lambda u: (u.pin, u.part))
+    extra = ev_pins.uses(ev)
+    used = sorted(check(cfg, extra), key=lambda u: (u.pin, u.part))
     rows = [f"{'pin':>3}  {'GPIO':6}  {'function':10}  part"]
     seen: set[tuple[int, str]] = set()
     for u in used:
@@ -50,10 +54,10 @@ def pin_map(cfg: HardwareConfig) -> str:
         rows.append(f"{u.pin:>3}  GPIO{u.gpio:<2}  {u.function:10}  {u.part}")
     if len(rows) == 1:
         rows.append("  (no part on the header)")
-    extra = off_header(cfg)
-    if extra:
-        rows += ["", "off the header:"] + [f"  {line}" for line in extra]
-    boot = boot_config(cfg)
+    outside = off_header(cfg)
+    if outside:
+        rows += ["", "off the header:"] + [f"  {line}" for line in outside]
+    boot = boot_config(cfg, extra)
     if boot:
         rows += ["", "boot configuration (/boot/firmware/config.txt):"] + [f"  {b}" for b in boot]
     return "\n".join(rows)
@@ -67,9 +71,10 @@ def _parts(used: list[Use]) -> list[str]:
     return parts
 
 
-def svg(cfg: HardwareConfig, title: str = "rig") -> str:
+def svg(cfg: HardwareConfig, title: str = "rig", ev: Sequence[EvBoardConfig] = ()) -> str:
     """The wiring diagram as an SVG document."""
-    used = check(cfg)
+    ev_uses = ev_pins.uses(ev)
+    used = check(cfg, ev_uses)
     parts = _parts(used)
     colour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(parts)}
     by_pin: dict[int, list[Use]] = {}
@@ -77,7 +82,9 @@ def svg(cfg: HardwareConfig, title: str = "rig") -> str:
         by_pin.setdefault(u.pin, []).append(u)
     pitch, top, left_x, right_x = 22, 60, 470, 492
     extra = off_header(cfg)
-    height = top + 20 * pitch + 40 + 18 * (len(extra) + len(boot_config(cfg)) + 3)
+    boot = boot_config(cfg, ev_uses)
+    height = max(top + 20 * pitch, top + ((len(parts) + 1) // 2) * 110) + 40
+    height += 18 * (len(extra) + len(boot) + 3)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="{height}" '
         'font-family="monospace" font-size="11">',
@@ -119,8 +126,8 @@ def svg(cfg: HardwareConfig, title: str = "rig") -> str:
                 f'{bx} {box_y[u.part]}" fill="none" stroke="{colour[u.part]}" '
                 'stroke-width="1.5" opacity="0.7"/>'
             )
-    y = top + 20 * pitch + 30
-    for heading, lines in (("off the header", extra), ("boot configuration", boot_config(cfg))):
+    y = max(top + 20 * pitch, top + ((len(parts) + 1) // 2) * 110) + 30
+    for heading, lines in (("off the header", extra), ("boot configuration", boot)):
         if not lines:
             continue
         out.append(f'<text x="20" y="{y}" font-weight="bold">{heading}</text>')
@@ -132,6 +139,8 @@ def svg(cfg: HardwareConfig, title: str = "rig") -> str:
     return "\n".join(out) + "\n"
 
 
-def write_svg(cfg: HardwareConfig, path: Path, title: str = "rig") -> Path:
-    path.write_text(svg(cfg, title))
+def write_svg(
+    cfg: HardwareConfig, path: Path, title: str = "rig", ev: Sequence[EvBoardConfig] = ()
+) -> Path:
+    path.write_text(svg(cfg, title, ev))
     return path

@@ -112,6 +112,16 @@ def set_password(cp_id: str) -> ResponseReturnValue:
     return _change(rekey, f"{cp_id} has a new password")
 
 
+@bp.post("/registry/charge-points/<cp_id>/profile")
+@operator_required
+def set_profile(cp_id: str):  # type: ignore[no-untyped-def]
+    profile = request.form.get("profile")
+    return _change(
+        lambda c: c.call_on_loop(c.set_security_profile, cp_id, profile),
+        f"{cp_id} now connects with security profile {profile}",
+    )
+
+
 @bp.post("/registry/charge-points/<cp_id>/remove")
 @operator_required
 def remove_charge_point(cp_id: str) -> ResponseReturnValue:

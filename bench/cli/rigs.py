@@ -2,8 +2,10 @@
 
 ``selftest`` checks every part with the agent's own drivers (charger.hw.selftest)
 against the rig file's real parts, or against freshly started twins when the rig is
-simulated (what CI runs). ``wiring`` validates the rig file against the Pi header and
-prints the pin map and writes the SVG diagram (bench.wiring).
+simulated (what CI runs); then each vehicle-side board in a loop-back with its
+connector's pilot (bench.ev.board.selftest: one board per connector when simulated).
+``wiring`` validates the rig file against the Pi header (the EV boards' pins with the
+charger's), prints the pin map and writes the SVG diagram (bench.wiring).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.cli.errors import EXIT_FAILED, UserError
+from bench.ev.board.config import EvBoardConfig
+from bench.ev.board.selftest import check_board
 from bench.rigfile import RigFile
 from charger.hw.config import HardwareConfig
 from charger.hw.selftest import CheckResult, format_table, run_selftest
@@ -33,22 +37,38 @@ async def _simulated() -> list[CheckResult]:
         try:
             assert rig.rfid is not None
             rig.rfid.present(DEMO_CARD)
-            return await run_selftest(cfg, expect_card=DEMO_CARD)
+            results = await run_selftest(cfg, expect_card=DEMO_CARD)
+            boards = tuple(rig.ev_board(c.id) for c in cfg.connectors)
+            return results + await _boards(cfg, boards)
         finally:
             await rig.stop()
 
 
-def selftest(hardware: HardwareConfig | None, card: str | None = None) -> list[CheckResult]:
+async def _boards(hardware: HardwareConfig, boards: tuple[EvBoardConfig, ...]) -> list[CheckResult]:
+    by_id = {c.id: c for c in hardware.connectors}
+    return [await asyncio.to_thread(check_board, b, by_id[b.connector]) for b in boards]
+
+
+def selftest(
+    hardware: HardwareConfig | None,
+    card: str | None = None,
+    boards: tuple[EvBoardConfig, ...] = (),
+) -> list[CheckResult]:
     """Check every part of ``hardware`` (None: of a simulated rig started for it)."""
     if hardware is None:
         return asyncio.run(_simulated())
-    return asyncio.run(run_selftest(hardware, expect_card=card))
+
+    async def real() -> list[CheckResult]:
+        results = await run_selftest(hardware, expect_card=card)
+        return results + await _boards(hardware, boards)
+
+    return asyncio.run(real())
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
     rig = RigFile.load(args.rig)
     card = args.card.strip().upper() if args.card else None
-    results = selftest(rig.hardware, card)
+    results = selftest(rig.hardware, card, rig.ev)
     failed = [r for r in results if not r.ok]
     if args.json:
         document = {
@@ -75,9 +95,9 @@ def cmd_wiring(args: argparse.Namespace) -> int:
             f"rig file {args.rig} describes a simulated rig: it has no wiring",
             'give a rig file with mode = "real" (see wiring/rig.example.toml)',
         )
-    print(pin_map(rig.hardware))
+    print(pin_map(rig.hardware, rig.ev))
     svg = Path(args.svg or Path(args.rig).with_suffix(".svg").name)
-    write_svg(rig.hardware, svg, title=Path(args.rig).name)
+    write_svg(rig.hardware, svg, title=Path(args.rig).name, ev=rig.ev)
     print(f"diagram: {svg}")
     return 0
 
@@ -90,7 +110,9 @@ def add_subcommands(sub: argparse._SubParsersAction, parents: list) -> None:
         description="Check each part of the rig with the agent's drivers: meters answer a "
         "Modbus read with plausible values, the power stage answers on CAN, the RFID port "
         "opens and its frames decode, each CP reads state A at +12 V with PWM off and "
-        "follows a duty change, each PP reads no cable. Unplug the EVs and stop `bench up` "
+        "follows a duty change, each PP reads no cable; then each vehicle-side board "
+        "([[ev]]) in a loop-back with its connector's pilot (its B relay, the charger's 5 %% "
+        "PWM read back, the diode relay, a PP resistor). Unplug the EVs and stop `bench up` "
         "first. Exit status 1 if a part fails. Without --rig: a simulated rig's twins.",
     )
     test.add_argument("--rig", help="rig file (default: a simulated rig)")

@@ -11,9 +11,10 @@ ACTION is an OCPP action (``ReserveNow``, or ``reserve_now``), a read: ``status`
 ``charge-points``, ``transactions``, ``meter-values``, ``reservations``,
 ``firmware-rollout``, ``firmware``, ``diagnostics``, ``security`` (``--cp``),
 ``openapi``, ``actions``; or a registry command: ``add-cp ID [--profile N]
-[--password P]`` (prints a generated password once), ``set-password ID``, ``remove-cp
-ID``, ``import-cps FILE.csv [--out creds.csv]``, ``registry``, ``add-tag TAG [--status S]
-[--expiry T] [--parent P]``, ``remove-tag TAG``, ``tags``, ``add-firmware FILE``.
+[--password P]`` (prints a generated password once), ``set-password ID``,
+``set-profile ID --profile N``, ``remove-cp ID``, ``import-cps FILE.csv [--out
+creds.csv]``, ``registry``, ``add-tag TAG [--status S] [--expiry T] [--parent P]``,
+``remove-tag TAG``, ``tags``, ``add-firmware FILE``.
 Fields are ``key=value`` (camelCase or snake_case); a value is taken by the field's
 type in the OCPP schema (strings stay strings, ``key=A,B`` makes a list of strings,
 objects and lists are JSON, ``key=@file.json`` reads a file). The API is found in

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("bench.csms.server")
 
 PATH_PREFIX = "/ocpp/"
+HANDSHAKE_TIMEOUT_S = 60.0  # TLS + HTTP upgrade, from the TCP accept
 REALM = "OCPP"
 
 
@@ -64,6 +65,10 @@ class Handshake:
             subprotocols=[OCPP16],
             select_subprotocol=_select_ocpp16,
             process_request=process_request,
+            # A restart brings the whole fleet back at once; its TLS handshakes queue on
+            # the loop. websockets' 10 s default dropped those still waiting, and their
+            # retries piled onto the queue: wait longer, an idle socket still goes.
+            open_timeout=HANDSHAKE_TIMEOUT_S,
         )
 
     async def _authenticate(

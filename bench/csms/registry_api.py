@@ -39,6 +39,11 @@ PASSWORD = {
     "type": "object",
     "properties": {"password": NEW_CP["properties"]["password"]},
 }
+PROFILE = {
+    "type": "object",
+    "properties": {"profile": {"type": "integer", "enum": [1, 2, 3]}},
+    "required": ["profile"],
+}
 ID_TAG = {
     "type": "object",
     "properties": {
@@ -116,6 +121,11 @@ def registry_routes(cs: CentralSystem, read: Callable[..., Any]) -> list[Route]:
             raise RegistryApiError(400, "registry", f"{cp_id} uses certificates (profile 3)")
         on_loop(cs.store_records, [record], replace=True)
         return {"id": cp_id, "password": record.generated}
+
+    def profile(cp_id: str) -> Any:
+        data = body()
+        on_loop(cs.set_security_profile, cp_id, data.get("profile"))
+        return {"id": cp_id, "profile": int(data["profile"])}
 
     def import_csv() -> Any:
         if request.mimetype == "text/csv":
@@ -203,6 +213,16 @@ def registry_routes(cs: CentralSystem, read: Callable[..., Any]) -> list[Route]:
             "A new Basic-auth password (generated when left out, shown once).",
             password,
             request_body=PASSWORD,
+            errors=ERRORS,
+        ),
+        Route(
+            "POST",
+            f"{cp}/{{cp_id}}/profile",
+            "setProfile",
+            "The security profile the charge point must connect with (its connection is "
+            "closed; over OCPP, raise it with ChangeConfiguration SecurityProfile).",
+            profile,
+            request_body=PROFILE,
             errors=ERRORS,
         ),
         Route(

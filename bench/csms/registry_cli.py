@@ -2,6 +2,7 @@
 
     bench csms add-cp CP-0001 [--profile 2] [--password P]   prints a generated password once
     bench csms set-password CP-0001 [--password P]            a new one (generated: printed once)
+    bench csms set-profile CP-0001 --profile 3               the profile it must connect with
     bench csms remove-cp CP-0001
     bench csms import-cps chargers.csv [--out creds.csv]      header id[,profile][,password]
     bench csms registry                                      charge points and profiles
@@ -26,6 +27,7 @@ from urllib.parse import quote
 COMMANDS = (
     "add-cp",
     "set-password",
+    "set-profile",
     "remove-cp",
     "import-cps",
     "registry",
@@ -37,6 +39,7 @@ COMMANDS = (
 ONE_ARGUMENT = {
     "add-cp": "ID",
     "set-password": "ID",
+    "set-profile": "ID",
     "remove-cp": "ID",
     "import-cps": "FILE.csv",
     "add-tag": "TAG",
@@ -80,6 +83,10 @@ def run(args: argparse.Namespace, base: str, token: str | None, http: Any) -> tu
         return call("POST", "/api/charge-points", {k: v for k, v in body.items() if v})
     if args.action == "set-password":
         return call("POST", f"{cp}/password", {"password": args.password} if args.password else {})
+    if args.action == "set-profile":
+        if args.profile is None:
+            raise ValueError("bench csms set-profile ID --profile N")
+        return call("POST", f"{cp}/profile", {"profile": args.profile})
     if args.action == "remove-cp":
         return call("DELETE", cp)
     if args.action == "registry":

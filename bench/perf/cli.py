@@ -26,6 +26,11 @@ def add_perf(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="run only these parts (repeatable; default: all but suite)",
     )
     perf.add_argument("--cps", type=int, default=500, help="charge points in the fleet test")
+    perf.add_argument(
+        "--steady",
+        type=float,
+        help="seconds the fleet runs after its ramp, RSS sampled all along (default 10)",
+    )
     perf.add_argument("--rounds", type=int, default=200, help="round trips per batch")
     perf.add_argument("--json", type=Path, help="also write the figures to this file")
     perf.set_defaults(func=run)
@@ -50,12 +55,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"agent start -> BootNotification {a['agent_start_to_boot_notification_s']:6.2f} s")
         print(f"TriggerMessage -> message p50   {a['trigger_to_message_p50_ms']:6.2f} ms")
     if "scale" in parts:
-        figures["scale"] = s = asyncio.run(scale.measure(args.cps))
+        figures["scale"] = s = asyncio.run(scale.measure(args.cps, steady_s=args.steady))
         print(
             f"fleet of {s['charge_points']}: {s['accepted_within_ramp']} in within the ramp; "
             f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms; "
             f"CSMS {s['csms_cpu_percent']:.0f} % CPU, {s['csms_rss_mb']:.0f} MB; "
-            f"{s['accepted_within_30s_of_restart']} Accepted within 30 s of a restart"
+            f"{s['accepted_within_30s_of_restart']} Accepted within 30 s of a restart; "
+            f"failed handshakes {s['failed_handshakes'] or 'none'}"
+        )
+        print(
+            f"CSMS RSS {s['csms_rss_after_ramp_mb']:.0f} MB after the ramp -> "
+            f"{s['csms_rss_mb']:.0f} MB after {s['steady_s']:.0f} s steady "
+            f"({s['csms_rss_growth_mb_per_min']:+.1f} MB/min); over time (s, MB): "
+            + " ".join(f"{t:.0f}:{mb:.0f}" for t, mb in s["csms_rss_mb_over_time"])
         )
     if "suite" in parts:
         figures["suite"] = c = suite.measure()

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.csms.chargepoints import hash_records
+from bench.csms.handshake import HANDSHAKE_TIMEOUT_S
 from bench.csms.server import CentralSystem
 from bench.perf.agent import cpu_seconds
 from bench.security.pki import ensure_pki, server_ssl_context
 from charger.clock import Clock
+from charger.protocol.tls import client_ssl_context
 from charger.protocol.transport import connect_client
 
 METER = {
@@ -62,13 +64,23 @@ class _Fleet:
         self.connected: set[str] = set()
         self.accepted_at: dict[str, float] = {}
         self.tasks: list[asyncio.Task] = []
+        self.ssl = client_ssl_context(ca)  # one for the fleet: loading the CA is not free
+        self.failed_handshakes: dict[str, int] = {}  # by exception: refused, timed out...
 
     async def station(self, cp_id: str, password: str) -> None:
         seq = 0
         while True:
             try:
-                ws = await connect_client(self.base + cp_id, cp_id, password, self.ca)
-            except Exception:  # noqa: BLE001 - a refused or dropped handshake: try again
+                ws = await connect_client(
+                    self.base + cp_id,
+                    cp_id,
+                    password,
+                    ssl_context=self.ssl,
+                    open_timeout=HANDSHAKE_TIMEOUT_S,
+                )
+            except Exception as exc:  # noqa: BLE001 - a refused or dropped handshake: again
+                kind = type(exc).__name__
+                self.failed_handshakes[kind] = self.failed_handshakes.get(kind, 0) + 1
                 await asyncio.sleep(1.0)
                 continue
             try:
@@ -135,7 +147,19 @@ async def _start_server(state: Path, n: int, port: int = 0) -> subprocess.Popen:
     raise RuntimeError("the CSMS did not start")
 
 
-async def measure(n: int = 500, ramp_s: float = 20.0, interval: float = 5.0) -> dict[str, Any]:
+async def _sample_rss(pid: int, began: float, out: list[tuple[float, float]], every: float) -> None:
+    while True:
+        out.append((round(time.monotonic() - began, 1), round(_rss_mb(pid), 1)))
+        await asyncio.sleep(every)
+
+
+async def measure(
+    n: int = 500, ramp_s: float = 20.0, interval: float = 5.0, steady_s: float | None = None
+) -> dict[str, Any]:
+    """``steady_s`` (default two intervals): how long the fleet runs after the ramp; RSS is
+    sampled all along to show whether memory stays flat."""
+    steady = 2 * interval if steady_s is None else steady_s
+    rss_series: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-perf-scale-") as tmp:
         state = Path(tmp)
         server = await _start_server(state, n)
@@ -145,14 +169,19 @@ async def measure(n: int = 500, ramp_s: float = 20.0, interval: float = 5.0) -> 
             fleet = _Fleet(base, state / "pki" / "ca.pem", creds, interval)
             cpu0 = cpu_seconds(server.pid)
             began = time.monotonic()
+            sampler = asyncio.create_task(
+                _sample_rss(server.pid, began, rss_series, max(1.0, (ramp_s + steady) / 40))
+            )
             fleet.start()
             await asyncio.sleep(ramp_s)
             in_after_ramp = len(fleet.accepted_at)
             fleet.latencies.clear()
-            await asyncio.sleep(2 * interval)  # steady state
+            rss_after_ramp = _rss_mb(server.pid)
+            await asyncio.sleep(steady)  # steady state
             lat = sorted(fleet.latencies)
             cpu = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - began)
             rss = _rss_mb(server.pid)
+            sampler.cancel()
             # the storm: restart the CSMS, count who is Accepted again within 30 s
             server.send_signal(signal.SIGTERM)
             server.wait(30)
@@ -183,7 +212,12 @@ async def measure(n: int = 500, ramp_s: float = 20.0, interval: float = 5.0) -> 
         "max_ms": lat[-1] * 1000 if lat else float("nan"),
         "csms_cpu_percent": cpu * 100,
         "csms_rss_mb": rss,
+        "csms_rss_after_ramp_mb": rss_after_ramp,
+        "steady_s": steady,
+        "csms_rss_growth_mb_per_min": (rss - rss_after_ramp) / (steady / 60),
+        "csms_rss_mb_over_time": rss_series,
         "accepted_within_30s_of_restart": back,
+        "failed_handshakes": fleet.failed_handshakes,
     }
 
 
@@ -192,7 +226,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(_serve(Path(argv[1]), int(argv[2]), int(argv[3])))
         return 0
     n = int(argv[0]) if argv else 200
-    print(json.dumps(asyncio.run(measure(n)), indent=1))
+    steady = float(argv[1]) if len(argv) > 1 else None
+    print(json.dumps(asyncio.run(measure(n, steady_s=steady)), indent=1))
     return 0
 
 

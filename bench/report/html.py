@@ -161,8 +161,8 @@ def _abstract(run: dict[str, Any], summary: dict[str, Any], anchors: list[str]) 
         ("Wall time", _hms(meta.get("wall_s"))),
         (
             "Clock",
-            f"simulated time at {meta['clock_speed']:g}x the wall clock; timings are "
-            "in simulated seconds"
+            f"simulated time at {meta['clock_speed']:g}x the wall clock; the trace's "
+            "times are simulated, the performance results wall-clock seconds"
             if meta.get("clock_speed", 1) != 1
             else None,
         ),

@@ -1,8 +1,10 @@
 """The certificate's "Performance Measurement Results", computed from the OCPP traces.
 
 A lab reports, per timing the PICS declares, the min/max/average it saw over the
-whole run. Every figure here comes from the bench's frame timestamps (``ts``), so it
-includes the network between bench and DUT, exactly as OCTT measures it.
+whole run. Every figure here comes from the bench's frame timestamps, so it includes
+the network between bench and DUT, exactly as OCTT measures it. They are wall-clock
+seconds (a frame's ``wall``) at any clock speed: a lab compares them with a
+certificate's. A trace without ``wall`` (older reports) falls back to ``ts``.
 
 Pairing rules, all within one case:
 
@@ -251,6 +253,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _elapsed(first: dict[str, Any], then: dict[str, Any]) -> float | None:
+    """Wall-clock seconds between two frames (simulated ``ts`` if a frame lacks ``wall``)."""
+    for key in ("wall", "ts"):
+        if _is_number(first.get(key)) and _is_number(then.get(key)):
+            return float(then[key] - first[key])
+    return None
+
+
 def _answers(frames: list[dict[str, Any]]) -> tuple[dict[int, int], list[int]]:
     """Index of each bench CALL -> index of the DUT's answer; and unanswered CALLs."""
     pending: dict[str, int] = {}
@@ -288,11 +298,10 @@ def _case_samples(case: dict[str, Any]) -> dict[str, list[Sample]]:
     ]
     for call_i, answer_i in sorted(answered.items()):
         call, answer = frames[call_i], frames[answer_i]
-        if not (_is_number(call.get("ts")) and _is_number(answer.get("ts"))):
+        seconds = _elapsed(call, answer)
+        if seconds is None:
             continue
-        sample = Sample(
-            cid, str(call.get("action")), str(call.get("unique_id")), answer["ts"] - call["ts"]
-        )
+        sample = Sample(cid, str(call.get("action")), str(call.get("unique_id")), seconds)
         out["response"].append(sample)
         if call.get("action") == "Authorize":
             out["authorize"].append(sample)
@@ -329,13 +338,11 @@ def _case_samples(case: dict[str, Any]) -> dict[str, list[Sample]]:
             if not trigger.matches(req_payload, before, payload):
                 continue
             pending.remove(entry)
-            if not (_is_number(req.get("ts")) and _is_number(f.get("ts"))):
+            seconds = _elapsed(req, f)
+            if seconds is None:
                 continue
             sample = Sample(
-                cid,
-                f"{trigger.request} → {f.get('action')}",
-                str(req.get("unique_id")),
-                f["ts"] - req["ts"],
+                cid, f"{trigger.request} → {f.get('action')}", str(req.get("unique_id")), seconds
             )
             out["triggered"].append(sample)
             if trigger.request == "RemoteStartTransaction":

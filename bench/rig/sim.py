@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.ev import Battery, ChargerLimits, DcOutput, EvSession, ModuleSetpoint, dc_output
 from bench.ev.battery import ccs1_car, ccs2_car
+from bench.ev.board.config import EvBoardConfig, sim_board
 from bench.twins.can import CanBusServer, PowerStageTwin
 from bench.twins.meter import MeterTwin
 from bench.twins.pilot import WireEv
@@ -83,6 +84,7 @@ class SimRig:
         self.power: PowerStageTwin | None = None
         self.rfid: RfidTwin | None = None
         self.wire: WireEv | None = None
+        self.boards: set[int] = set()  # connectors whose CP/PP an EV board drives
         self._task: asyncio.Task | None = None
 
     # --- lifecycle -----------------------------------------------------------------
@@ -204,7 +206,24 @@ class SimRig:
         ev.step(now, duty, self._secc_answer(cid, now), out.voltage_v, out.current_a)
         self.power.set_output_measured(cid, out.voltage_v, out.current_a)
         self.power.set_ev_status(cid, ev.ev_status)
-        self.wire.set_ev(slot, ev.cp_network, ev.pp_ohms)
+        if cid not in self.boards:
+            self.wire.set_ev(slot, ev.cp_network, ev.pp_ohms)
+
+    def ev_board(self, cid: int, pins: dict[str, Any] | None = None) -> EvBoardConfig:
+        """Hand connector ``cid``'s CP and PP to a vehicle-side board (its twin on the
+        wire): the modelled EV stops writing them until :meth:`release_board`."""
+        assert self.wire is not None
+        self.boards.add(cid)
+        return sim_board(
+            str(self.wire.path),
+            self.connector_ids.index(cid),
+            cid,
+            self.specs[cid].standard,  # type: ignore[arg-type]
+            **(pins or {}),
+        )
+
+    def release_board(self, cid: int) -> None:
+        self.boards.discard(cid)
 
     def _secc_answer(self, cid: int, now: float) -> EvseCommand:
         """The SECC answers the EV itself; it relays the controller's latest command

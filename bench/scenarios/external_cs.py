@@ -447,6 +447,7 @@ class ExternalChargePoint:
             {
                 "ts": entry["ts"],
                 "cp_id": entry["cp_id"],
+                "wall": time.time(),  # the report's timings, as BenchSystem's trace has
                 "sender": "dut" if entry["direction"] == "in" else "bench",
                 "message_type": entry["message_type"],
                 "unique_id": entry["unique_id"],

@@ -11,7 +11,7 @@ gpiozero's own ``PWMOutputDevice`` and ``MCP3008`` classes. Only the pins are mo
 gpiozero 2.0.1's software SPI master cannot be used with a per-device pin factory:
 ``SPISoftwareBus.__init__`` calls ``Device.__init__()`` without the factory (loading the
 global default one) and ``SharedMixin`` shares buses process-wide by pin name, so two
-simulated pilots in one process would talk to one ADC. :class:`_MockSPIMaster` is a
+simulated pilots in one process would talk to one ADC. :class:`MockSPIMaster` is a
 minimal per-factory replacement that bit-bangs the same mock pins, so the mock SPI
 slave still sees real clock/select/MOSI edges.
 """
@@ -57,7 +57,7 @@ class MockMcp3008(MockSPIDevice):
         wire: Wire,
         slot: int,
         cp_channel: int,
-        pp_channel: int,
+        pp_channel: int | None,
         *,
         spi_device: int = 0,
         pin_factory: MockFactory,
@@ -115,7 +115,7 @@ class MockMcp3008(MockSPIDevice):
         self._answered = True
 
 
-class _MockSPIMaster:
+class MockSPIMaster:
     """SPI master over the factory's mock pins (see module docstring for why)."""
 
     def __init__(
@@ -161,7 +161,7 @@ class _MockSPIMaster:
         self.users -= 1
 
     def __repr__(self) -> str:
-        return f"_MockSPIMaster(select={self.select.info.name})"
+        return f"MockSPIMaster(select={self.select.info.name})"
 
 
 class SimPinFactory(MockFactory):
@@ -186,7 +186,7 @@ class SimPinFactory(MockFactory):
         self.slot = slot
         self._owns_wire = owns_wire
         self._pwm_gpio = self.board_info.to_gpio(pwm_pin)
-        self._spi: dict[tuple[Any, ...], _MockSPIMaster] = {}
+        self._spi: dict[tuple[Any, ...], MockSPIMaster] = {}
         self.adc = MockMcp3008(
             wire, slot, cp_channel, pp_channel, spi_device=spi_device, pin_factory=self
         )
@@ -196,12 +196,12 @@ class SimPinFactory(MockFactory):
             pin_class = WirePwmPin
         return super().pin(name, pin_class, **kwargs)
 
-    def spi(self, **spi_args: Any) -> _MockSPIMaster:
+    def spi(self, **spi_args: Any) -> MockSPIMaster:
         args, _ = self._extract_spi_args(**spi_args)
         key = (args["clock_pin"], args["mosi_pin"], args["miso_pin"], args["select_pin"])
         master = self._spi.get(key)
         if master is None:
-            master = self._spi[key] = _MockSPIMaster(self, *key)
+            master = self._spi[key] = MockSPIMaster(self, *key)
         master.users += 1
         return master
 

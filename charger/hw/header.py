@@ -11,6 +11,7 @@ pilot takes no pin.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,8 +79,17 @@ def _spi(port: int, device: int, part: str) -> list[Use]:
     ]
 
 
-def uses(cfg: HardwareConfig) -> list[Use]:
-    """Every header pin the rig's parts use (before checking them)."""
+def spi_uses(port: int, device: int, part: str) -> list[Use]:
+    """The pins of an SPI slave: the bus's (shared) and its chip select (``part``'s)."""
+    return _spi(port, device, part)
+
+
+def uses(cfg: HardwareConfig, extra: Sequence[Use] = ()) -> list[Use]:
+    """Every header pin the rig's parts use (before checking them).
+
+    ``extra``: pins of parts the firmware does not drive (the bench's EV boards), so
+    one check covers the whole header.
+    """
     out: list[Use] = []
     for c in cfg.connectors:
         p = c.pilot
@@ -102,12 +112,12 @@ def uses(cfg: HardwareConfig) -> list[Use]:
         if device in HEADER_UARTS:
             out.append(Use(UART_GPIOS[0], "UART TXD", part, f"uart:{part}"))
             out.append(Use(UART_GPIOS[1], "UART RXD", part, f"uart:{part}"))
-    return out
+    return out + list(extra)
 
 
-def check(cfg: HardwareConfig) -> list[Use]:
+def check(cfg: HardwareConfig, extra: Sequence[Use] = ()) -> list[Use]:
     """The rig's pin uses, or :class:`WiringError` naming the first pin that cannot work."""
-    all_uses = uses(cfg)
+    all_uses = uses(cfg, extra)
     for use in all_uses:
         if use.gpio not in PHYSICAL:
             raise WiringError(f"{use.part}: GPIO{use.gpio} is not on the 40-pin header")
@@ -144,9 +154,9 @@ def check(cfg: HardwareConfig) -> list[Use]:
     return all_uses
 
 
-def boot_config(cfg: HardwareConfig) -> list[str]:
+def boot_config(cfg: HardwareConfig, extra: Sequence[Use] = ()) -> list[str]:
     """The lines the rig needs in /boot/firmware/config.txt (see wiring/boot-config.txt)."""
-    all_uses = uses(cfg)
+    all_uses = uses(cfg, extra)
     functions = {u.function for u in all_uses}
     lines: list[str] = []
     if any(f.startswith("SPI0") for f in functions):

@@ -75,6 +75,8 @@ def test_profile_changes_follow_the_whitepaper(charger, pki):
         assert answer.status == "Accepted"
         reconnects = []
         sec.reconnect = lambda: reconnects.append(True)
+        sec.connection.plan()
+        sec.connection.connected(True)  # connected with profile 2
         assert config.change("SecurityProfile", "3") == "Accepted"
         assert config.get("SecurityProfile") == "2"  # in force once it connects with 3
         assert sec.connection.machine().in_use() == 3
@@ -93,6 +95,8 @@ def test_a_new_authorization_key_reconnects_and_stays_secret(charger):
     async def scenario():
         reconnects = []
         sec.reconnect = lambda: reconnects.append(True)
+        sec.connection.plan()
+        sec.connection.connected(True)  # connected with the provisioned key
         assert charger.config.change("AuthorizationKey", "short") == "Rejected"
         assert charger.config.change("AuthorizationKey", "00112233445566778899aabb") == "Accepted"
         await asyncio.sleep(0.1)
@@ -187,3 +191,23 @@ def test_a_malformed_frame_is_an_invalid_message_in_the_security_log(charger):
     logged = [e.type for e in sec.log.entries()]
     assert logged.count("InvalidMessages") == 1
     assert "InvalidMessages" not in events(charger)
+
+
+def test_no_reconnect_when_already_connected_with_the_new_setting(charger):
+    """A Reset or a lost link may reconnect it with the new key before the delayed
+    reconnect: that fresh connection is kept (what the CSMS sends on it is not cut off)."""
+    sec = charger.security
+    asyncio.run(sec.start())
+
+    async def scenario():
+        reconnects = []
+        sec.reconnect = lambda: reconnects.append(True)
+        sec.connection.plan()
+        sec.connection.connected(True)
+        assert charger.config.change("AuthorizationKey", "ffeeddccbbaa99887766") == "Accepted"
+        sec.connection.plan()  # the link dropped; the next attempt uses the new key
+        sec.connection.connected(True)
+        await asyncio.sleep(0.1)
+        assert reconnects == []
+
+    asyncio.run(scenario())

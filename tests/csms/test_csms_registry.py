@@ -66,6 +66,12 @@ def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys):
             )
             assert "16-40" in capsys.readouterr().err
 
+            # Moved to profile 2: this plain (profile 1) port refuses it now.
+            code = await asyncio.to_thread(bench, "set-profile", "CP-NEW-1", "--profile", "2")
+            assert code == 0 and cs.security_store.security("CP-NEW-1")["profile"] == 2
+            assert await handshake(cs, "CP-NEW-1", chosen) == 401
+            assert await asyncio.to_thread(bench, "set-profile", "CP-NEW-1") == 2
+            assert "--profile" in capsys.readouterr().err
             assert await asyncio.to_thread(bench, "remove-cp", "CP-NEW-1") == 0
             assert await handshake(cs, "CP-NEW-1", chosen) == 404
             assert await asyncio.to_thread(bench, "remove-cp", "CP-NEW-1") == 1

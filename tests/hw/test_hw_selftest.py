@@ -128,7 +128,8 @@ def test_cli_json_on_the_simulated_rig(tmp_path):
     out = bench("selftest", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     document = json.loads(out.stdout)
-    assert document["ok"] is True and [p["part"] for p in document["parts"]] == PARTS
+    parts = [p["part"] for p in document["parts"]]
+    assert document["ok"] is True and parts == [*PARTS, "EV board 1", "EV board 2"]
 
 
 @pytest.mark.e2e
@@ -142,9 +143,9 @@ def test_cli_names_each_missing_part_in_one_line_and_fails(tmp_path):
     out = bench("selftest", "--rig", str(rig), cwd=tmp_path)
     assert out.returncode == 1
     lines = [line for line in out.stdout.splitlines() if line.startswith("FAIL ")]
-    assert [line.split(" (")[0] for line in lines] == [f"FAIL {p}" for p in PARTS]
+    assert [line.split(" (")[0] for line in lines] == [f"FAIL {p}" for p in PARTS + ["EV board 2"]]
     assert f"FAIL rfid (rdm6300 {tmp_path}/ttyAMA0): device missing -> plug" in out.stdout
-    assert out.stdout.rstrip().endswith("selftest: 0 of 8 parts ok")
+    assert out.stdout.rstrip().endswith("selftest: 0 of 9 parts ok")
     assert "Traceback" not in out.stderr
 
 

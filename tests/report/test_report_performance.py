@@ -188,3 +188,13 @@ def test_garbage_frames_do_not_break_measurement() -> None:
         {"sender": "dut", "message_type": 3, "unique_id": "b1", "payload": None},
     ]
     assert rows([case("T", trace=trace)])["response"]["status"] == "not measured"
+
+
+def test_timings_are_wall_clock_seconds_at_any_clock_speed() -> None:
+    # at speed 4, 0.25 s on the wall clock read 1.0 simulated second
+    trace = [
+        {**frame(0, "bench", 2, "b1", "GetConfiguration"), "wall": 1000.0},
+        {**frame(1.0, "dut", 3, "b1", None, configurationKey=[]), "wall": 1000.25},
+    ]
+    got = rows([case("TC_1", trace=trace)])
+    assert figures(got["response"]) == (0.25, 0.25, 0.25, 1)

@@ -81,6 +81,10 @@ def test_an_operator_drives_the_registry(operator, csms):
     assert answer.status_code == 200 and "PANEL-CSV-1" in answer.get_data(as_text=True)
     assert csms.security("PANEL-CSV-2")["profile"] == 3
 
+    answer = post(operator, "/registry/charge-points/PANEL-CP-1/profile", {"profile": "3"})
+    assert answer.status_code == 200 and csms.security("PANEL-CP-1")["profile"] == 3
+    answer = post(operator, "/registry/charge-points/PANEL-CP-1/profile", {"profile": "7"})
+    assert answer.status_code == 400
     answer = post(operator, "/registry/charge-points/PANEL-CP-1/remove")
     assert answer.status_code == 200 and csms.charge_point("PANEL-CP-1") is None
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from bench.csms.store.base import Database
+
+HEARTBEAT_WRITE_S = 1.0  # Heartbeats are written in one commit at most this often
 
 
 class ChargePointRows(Database):
@@ -40,11 +43,11 @@ class ChargePointRows(Database):
             )
 
     def record_heartbeat(self, cp_id: str, received_ts: str) -> None:
-        with self._db:
-            self._db.execute(
-                "UPDATE charge_points SET last_heartbeat_ts = ? WHERE id = ?",
-                (received_ts, cp_id),
-            )
+        """Noted in memory and written with others at most every ``HEARTBEAT_WRITE_S``
+        (and before any read): a Heartbeat changes one timestamp, it need not commit."""
+        self._beats[cp_id] = received_ts
+        if time.monotonic() - self._beats_written >= HEARTBEAT_WRITE_S:
+            self.write_heartbeats()
 
     def charge_points(self) -> list[dict[str, Any]]:
         rows = self._all(

@@ -37,7 +37,7 @@ class TransactionRows(Database):
     ) -> tuple[int, bool]:
         """(transaction id, created); a repeated request returns the first one's id."""
         key = (cp_id, connector_id, id_tag, start_ts, meter_start)
-        with self._db:
+        with self._durable():  # the answer promises it is kept
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO transactions (cp_id, connector_id, id_tag, start_ts,"
                 " meter_start, reservation_id, start_status, start_received_ts)"
@@ -61,7 +61,7 @@ class TransactionRows(Database):
         received_ts: str,
     ) -> bool:
         """Close an open transaction; False if it was already stopped (a retry)."""
-        with self._db:
+        with self._durable():  # the answer promises it is kept
             cur = self._db.execute(
                 "UPDATE transactions SET meter_stop = ?, stop_ts = ?, stop_reason = ?,"
                 " stop_id_tag = ?, stop_received_ts = ? WHERE id = ? AND stop_ts IS NULL",
@@ -80,7 +80,7 @@ class TransactionRows(Database):
         received_ts: str,
     ) -> bool:
         """Keep a StopTransaction for a transaction we never started; False on a retry."""
-        with self._db:
+        with self._durable():  # the answer promises it is kept
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO unknown_stops (cp_id, transaction_id, meter_stop,"
                 " stop_ts, stop_reason, id_tag, received_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -114,7 +114,7 @@ class TransactionRows(Database):
             f"INSERT OR IGNORE INTO meter_values ({', '.join(METER_VALUE_COLUMNS)})"
             f" VALUES ({', '.join('?' * len(METER_VALUE_COLUMNS))})"
         )
-        with self._db:
+        with self._durable():
             before = self._db.total_changes
             self._db.executemany(sql, [tuple(r[c] for c in METER_VALUE_COLUMNS) for r in rows])
             return self._db.total_changes - before

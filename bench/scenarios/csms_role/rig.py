@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,6 +220,7 @@ class CsmsBench:
         self.trace.append(
             {
                 "ts": ts,
+                "wall": time.time(),  # the report's timings: real seconds at any speed
                 "sender": "dut" if direction == "in" else "bench",
                 "message_type": message_type,
                 "unique_id": unique_id,

@@ -88,6 +88,9 @@ class ConnectionPlanner:
         self.now = now  # simulated seconds (the fallback's grace period)
         self._reported: set[str] = set()  # events of the current run of failures
         self.last_profile: int | None = None
+        self._attempt: tuple[int, str | None] | None = None  # (profile, key) being tried
+        #: (profile, Basic-auth key) of the connection that is open, None when there is none
+        self.open_with: tuple[int, str | None] | None = None
 
     # --- the profile state, persisted in the config table --------------------------------
 
@@ -138,11 +141,19 @@ class ConnectionPlanner:
     def outcome(self, connection: Connection, error: BaseException | None) -> None:
         self.connected(error is None, error)
 
+    def needs_reconnect(self) -> bool:
+        """Whether the open connection (if any) uses another profile or key than the
+        next attempt would: after ChangeConfiguration, only then is it worth dropping."""
+        profile = self.machine().in_use()
+        key = self.config.get("AuthorizationKey") if basic_auth(profile) else None
+        return self.open_with is not None and self.open_with != (profile, key)
+
     def plan(self) -> tuple[str, ssl.SSLContext | None, dict[str, str]]:
         profile = self.machine().in_use()
         self.last_profile = profile
         headers: dict[str, str] = {}
         password = self.config.get("AuthorizationKey")
+        self._attempt = (profile, password if basic_auth(profile) else None)
         if basic_auth(profile) and password:
             raw = f"{self.settings.charge_point_id}:{password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
@@ -170,7 +181,9 @@ class ConnectionPlanner:
             )
         if ok:
             self._reported.clear()
+            self.open_with = self._attempt
             return
+        self.open_with = None
         event = tls_event(error)
         if event is None and _status_code(error) == 401:
             event = "FailedToAuthenticateAtCentralSystem"

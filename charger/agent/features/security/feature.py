@@ -179,8 +179,12 @@ class Security(Feature):
         return "Accepted"
 
     async def _reconnect_soon(self) -> None:
+        """Reconnect unless the charger already has (a Reset, a lost link) with what the
+        next attempt would use: dropping that fresh connection would cut off what the
+        Central System sends on it."""
         await self.ctx.clock.sleep(RECONNECT_AFTER_ANSWER_S)
-        self.reconnect()
+        if self.connection.needs_reconnect():
+            self.reconnect()
 
     # --- certificates --------------------------------------------------------------------
 
