@@ -24,7 +24,7 @@ from web import schemas
 from web.catalogue import Catalogue
 from web.control import FAULTS, METER_FAULTS, ManualControl
 from web.errors import BenchError, RunBusy
-from web.live_state import LiveState
+from web.live_state import LiveState, filter_frames
 from web.loop_bridge import LoopBridge
 from web.run_executor import Runs
 from web.runs import RunStore
@@ -139,14 +139,7 @@ class BenchApi:
         if since < first and file is not None:  # lines not yet flushed are in memory
             stored = (f for f in file.read() if since <= f.get("index", -1) < first)
             older = TraceReader(self.system.cp_id).enrich_all(stored)
-        frames = older + live
-        if action:
-            frames = [f for f in frames if f["action"] == action]
-        if connector is not None:
-            frames = [f for f in frames if f["connector"] == connector]
-        if cp_id:
-            frames = [f for f in frames if f.get("cp_id") == cp_id]
-        return frames
+        return filter_frames(older + live, action, connector, cp_id)
 
     def trace_length(self) -> int:
         return self.live.trace_length()

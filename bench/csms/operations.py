@@ -1,9 +1,9 @@
 """CSMS-initiated requests: one implementation behind the Python API, the HTTP API and the CLI.
 
-:data:`OPERATIONS` lists every request a 1.6 Central System sends (Core and the
-optional profiles; the security extension's are not offered). :meth:`Operations.operate`
-runs one from its wire payload: it fills what the Central System decides itself
-(an UpdateFirmware location from a firmware file name, a GetDiagnostics upload
+:data:`OPERATIONS` lists every request a 1.6 Central System sends (Core, the optional
+profiles and the security extension's, from :mod:`bench.csms.security_ops`).
+:meth:`Operations.operate` runs one from its wire payload: it fills what the Central
+System decides itself (an UpdateFirmware location from a firmware file name, a GetDiagnostics upload
 location, a reservationId and expiry, a local list and its version, a TxProfile's
 transactionId), checks the request against the OCPP 1.6 schema, sends it, logs it
 in the ``operations`` table and keeps what the answer means (reservations, the local

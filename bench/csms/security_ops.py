@@ -298,18 +298,19 @@ class SecurityOperations:
             except CsrError as exc:
                 raise OperationError(f"CertificateSigned: {exc}") from None
             leaf = load_chain(p["certificateChain"])[0]
+            issued = {
+                "serial": format(leaf.serial_number, "x"),
+                "subject": leaf.subject.rfc4514_string(),
+            }
             self.security_store.add_issued(
                 cp_id,
-                format(leaf.serial_number, "x"),
-                leaf.subject.rfc4514_string(),
+                issued["serial"],
+                issued["subject"],
                 iso(leaf.not_valid_after_utc),
                 p["certificateChain"],
                 iso(self.clock.now()),
             )
-            notes["issued"] = {
-                "serial": format(leaf.serial_number, "x"),
-                "subject": leaf.subject.rfc4514_string(),
-            }
+            notes["issued"] = issued
         if "certificateChain" not in p:
             raise OperationError("CertificateSigned needs a certificateChain or a csr")
         _pem(p["certificateChain"], "CertificateSigned certificateChain")
@@ -317,14 +318,10 @@ class SecurityOperations:
 
     def _prepare_get_log(self, cp_id: str, p: Payload, notes: Payload) -> Payload:
         p.setdefault("logType", "SecurityLog")
-        if "requestId" not in p:
-            p["requestId"] = self.security_store.next_request_id()
-        log = dict(p.get("log") or {})
+        self._request_id(p)
+        log = _dates(dict(p.get("log") or {}), "oldestTimestamp", "latestTimestamp")
         if "remoteLocation" not in log:
             log["remoteLocation"] = self.ftp_server().diagnostics_location()
-        for key in ("oldestTimestamp", "latestTimestamp"):
-            if key in log:
-                log[key] = _when(log[key])
         p["log"] = log
         if isinstance(p["requestId"], int):
             self.security_store.add_log_request(
@@ -338,25 +335,15 @@ class SecurityOperations:
         return p
 
     def _after_get_log(self, cp_id: str, req: Payload, res: Payload, notes: Payload) -> None:
-        self.security_store.set_request_status(
-            "log_requests",
-            cp_id,
-            req["requestId"],
-            str(res.get("status")),
-            iso(self.clock.now()),
-            res.get("filename"),
-        )
+        self._set_status("log_requests", cp_id, req, str(res.get("status")), res.get("filename"))
         notes["filename"] = res.get("filename")
 
     def _failed_get_log(self, cp_id: str, req: Payload, notes: Payload, error: str) -> None:
-        self.security_store.set_request_status(
-            "log_requests", cp_id, req["requestId"], f"NotSent: {error}", iso(self.clock.now())
-        )
+        self._set_status("log_requests", cp_id, req, f"NotSent: {error}")
 
     def _prepare_signed_update_firmware(self, cp_id: str, p: Payload, notes: Payload) -> Payload:
         name = p.pop("firmwareFile", None)
-        if "requestId" not in p:
-            p["requestId"] = self.security_store.next_request_id()
+        self._request_id(p)
         if name is not None:
             if "firmware" in p:
                 raise OperationError("SignedUpdateFirmware: give firmwareFile or firmware")
@@ -375,9 +362,7 @@ class SecurityOperations:
         firmware = p.get("firmware")
         if not isinstance(firmware, dict):
             raise OperationError("SignedUpdateFirmware needs a firmwareFile or a firmware object")
-        for key in ("retrieveDateTime", "installDateTime"):
-            if key in firmware:
-                firmware[key] = _when(firmware[key])
+        _dates(firmware, "retrieveDateTime", "installDateTime")
         if isinstance(p["requestId"], int):
             self.security_store.add_signed_firmware(
                 p["requestId"],
@@ -398,19 +383,25 @@ class SecurityOperations:
             if r["request_id"] == req["requestId"]
         ]
         if current and current[0]["status"] == "Requested":
-            self.security_store.set_request_status(
-                "signed_firmware",
-                cp_id,
-                req["requestId"],
-                str(res.get("status")),
-                iso(self.clock.now()),
-            )
+            self._set_status("signed_firmware", cp_id, req, str(res.get("status")))
 
     def _failed_signed_update_firmware(
         self, cp_id: str, req: Payload, notes: Payload, error: str
     ) -> None:
+        self._set_status("signed_firmware", cp_id, req, f"NotSent: {error}")
+
+    # -- GetLog and SignedUpdateFirmware requests, kept by requestId --------------------------
+
+    def _request_id(self, p: Payload) -> None:
+        """Give the request the next free requestId unless it names one."""
+        if "requestId" not in p:
+            p["requestId"] = self.security_store.next_request_id()
+
+    def _set_status(
+        self, table: str, cp_id: str, req: Payload, status: str, file_name: str | None = None
+    ) -> None:
         self.security_store.set_request_status(
-            "signed_firmware", cp_id, req["requestId"], f"NotSent: {error}", iso(self.clock.now())
+            table, cp_id, req["requestId"], status, iso(self.clock.now()), file_name
         )
 
     def firmware_signing(self) -> tuple[PrivateKey, str]:
@@ -504,6 +495,14 @@ def _profile(value: Any) -> int:
     if profile not in PROFILES:
         raise OperationError(f"SecurityProfile must be one of {PROFILES}, not {value!r}")
     return profile
+
+
+def _dates(payload: Payload, *keys: str) -> Payload:
+    """``payload`` with its date-times among ``keys`` in OCPP form (checked)."""
+    for key in keys:
+        if key in payload:
+            payload[key] = _when(payload[key])
+    return payload
 
 
 def _when(value: Any) -> str:

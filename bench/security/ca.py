@@ -16,19 +16,18 @@ OCTT rejects PSS (shared security facts). Certificate validity uses the wall clo
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from bench.security.pki import _issue_ca, _key_pem, _new_key, _now, _write, ensure_pki
+from bench.security.pki import _issue_ca, _key_pem, _new_key, _write, ensure_pki, issue_leaf
 from charger.agent.features.security.certificates import hash_data
+from charger.agent.fwimage import verify_signature
 
 CHARGE_POINT_DAYS = 365
 SIGNING_DAYS = 365
@@ -108,38 +107,9 @@ class CertificateAuthority:
         *,
         key_encipherment: bool = False,
     ) -> x509.Certificate:
-        now = _now()
-        ca_ski = self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.cert.subject)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(min(now + dt.timedelta(days=days), self.cert.not_valid_after_utc))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=key_encipherment and isinstance(public_key, rsa.RSAPublicKey),
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                critical=False,
-            )
-            .sign(self.key, hashes.SHA256())  # PKCS#1 v1.5 for RSA keys: never PSS
+        """A certificate this CA signs (the one place its signing can be swapped in tests)."""
+        return issue_leaf(
+            self.cert, self.key, subject, public_key, days, usage, key_encipherment=key_encipherment
         )
 
 
@@ -194,20 +164,13 @@ def sign_data(key: PrivateKey, data: bytes) -> str:
 
 
 def verify_data(cert_pem: str, data: bytes, signature_b64: str) -> bool:
-    """Whether ``signature_b64`` is the certificate key's SHA-256 signature of ``data``."""
+    """Whether ``signature_b64`` is the certificate key's SHA-256 signature of ``data``
+    (the firmware's own check, so the bench and the charger agree)."""
     try:
         cert = x509.load_pem_x509_certificate(cert_pem.encode())
-        raw = base64.b64decode(signature_b64, validate=True)
-        key = cert.public_key()
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(raw, data, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(raw, data, ec.ECDSA(hashes.SHA256()))
-        else:
-            return False
-    except (ValueError, TypeError, InvalidSignature):
+    except ValueError:
         return False
-    return True
+    return verify_signature(cert, data, signature_b64)
 
 
 def load_chain(pem: str) -> list[x509.Certificate]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from charger.protocol.tls import SERVER_CIPHERS, require_ciphers
@@ -193,23 +193,49 @@ def _issue_server(
     ca_key: rsa.RSAPrivateKey,
     hosts: tuple[str, ...],
 ) -> x509.Certificate:
+    # key_encipherment is what the static-RSA (TLS_RSA_*) suites use the key for.
+    return issue_leaf(
+        ca_cert,
+        ca_key,
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]),
+        key.public_key(),
+        SERVER_DAYS,
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        key_encipherment=True,
+        hosts=hosts,
+    )
+
+
+def issue_leaf(
+    ca_cert: x509.Certificate,
+    ca_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    subject: x509.Name,
+    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
+    days: int,
+    usage: x509.ObjectIdentifier,
+    *,
+    key_encipherment: bool = False,
+    hosts: tuple[str, ...] = (),
+) -> x509.Certificate:
+    """An end-entity certificate from ``ca_cert``: one extended key usage, no longer valid
+    than its CA, host names and addresses in the SAN when given, signed SHA-256 (PKCS#1
+    v1.5 for RSA keys: never PSS, which the OCTT rejects)."""
     now = _now()
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    return (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .subject_name(subject)
         .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+        .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            # key_encipherment is what the static-RSA (TLS_RSA_*) suites use the key for.
             x509.KeyUsage(
                 digital_signature=True,
                 content_commitment=False,
-                key_encipherment=True,
+                key_encipherment=key_encipherment and isinstance(public_key, rsa.RSAPublicKey),
                 data_encipherment=False,
                 key_agreement=False,
                 key_cert_sign=False,
@@ -219,17 +245,18 @@ def _issue_server(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.SubjectAlternativeName([_general_name(h) for h in hosts]), critical=False
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
             critical=False,
         )
-        .sign(ca_key, hashes.SHA256())
     )
+    if hosts:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([_general_name(h) for h in hosts]), critical=False
+        )
+    return builder.sign(ca_key, hashes.SHA256())
 
 
 def _general_name(host: str) -> x509.GeneralName:

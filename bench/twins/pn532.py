@@ -9,15 +9,12 @@ ignoring commands, until woken with the HSU preamble (0x55 ...), like the chip.
 
 from __future__ import annotations
 
-import logging
 import os
 import select
 import threading
-import tty
 
+from bench.twins.pty import PtyPort
 from charger.hw.rfid import pn532
-
-log = logging.getLogger(__name__)
 
 FIRMWARE = bytes([0x32, 0x01, 0x06, 0x07])  # PN532, version 1.6, ISO 14443 A/B + 18092
 
@@ -26,9 +23,8 @@ class Pn532Twin:
     """A PN532 with a card that can be held to it or taken away."""
 
     def __init__(self) -> None:
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.device_path: str = os.ttyname(self._slave)
+        self._port = PtyPort("pn532 twin")
+        self.device_path: str = self._port.device_path
         self._uid: bytes | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -52,18 +48,10 @@ class Pn532Twin:
     def close(self) -> None:
         self._closed = True
         self._thread.join(1.0)
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._port.close()
 
     def _write(self, data: bytes) -> None:
-        try:
-            os.write(self._master, data)
-        except OSError as exc:
-            if not self._closed:
-                log.warning("pn532 twin: write failed: %s", exc)
+        self._port.write(data)
 
     def _answer(self, frame: pn532.Frame) -> None:
         if frame.kind != "info" or frame.tfi != pn532.HOST_TFI:
@@ -86,10 +74,10 @@ class Pn532Twin:
     def _run(self) -> None:
         while not self._closed:
             try:
-                ready, _, _ = select.select([self._master], [], [], 0.05)
+                ready, _, _ = select.select([self._port.master], [], [], 0.05)
                 if not ready:
                     continue
-                data = os.read(self._master, 256)
+                data = os.read(self._port.master, 256)
             except OSError:
                 if self._closed:
                     return

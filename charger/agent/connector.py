@@ -72,6 +72,9 @@ class Inputs:
     pp: PpReading | None = None
     # A part of this connector that cannot be opened: (ChargePointErrorCode, info).
     hardware_fault: tuple[str, str] | None = None
+    # Wall-clock seconds (monotonic) of the sample: real I/O such as a contactor's
+    # feedback settles in wall time, whatever the simulated clock's speed. None: use now.
+    wall: float | None = None
 
 
 @dataclass
@@ -96,6 +99,7 @@ class ConnectorLogic:
     last_status: SendStatus | None = None
     contactor_cmd: bool = False
     contactor_cmd_since: float = 0.0
+    contactor_cmd_since_wall: float | None = None
     offered_current_a: float = 0.0
     duty_cmd: float | None = None
     stop_on_ev_disconnect: bool = True  # StopTransactionOnEVSideDisconnect
@@ -270,7 +274,7 @@ class ConnectorLogic:
             fault = ("InternalError", "power stage silent on CAN")
         elif i.power.contactor_fault or (
             i.power.contactors_closed != self.contactor_cmd
-            and i.now - self.contactor_cmd_since > CONTACTOR_SETTLE_S
+            and self._since_contactor_cmd(i) > CONTACTOR_SETTLE_S
         ):
             fault = ("PowerSwitchFailure", "contactor feedback does not match command")
         elif i.power.module_fault:
@@ -289,11 +293,17 @@ class ConnectorLogic:
                 self.fault_since = i.now
             self.fault, self.fault_info = fault
 
-    def _set_contactors(self, closed: bool, now: float) -> SetContactors:
+    def _set_contactors(self, closed: bool, i: Inputs) -> SetContactors:
         if closed != self.contactor_cmd:
             self.contactor_cmd = closed
-            self.contactor_cmd_since = now
+            self.contactor_cmd_since = i.now
+            self.contactor_cmd_since_wall = i.wall
         return SetContactors(self.connector_id, closed)
+
+    def _since_contactor_cmd(self, i: Inputs) -> float:
+        if i.wall is not None and self.contactor_cmd_since_wall is not None:
+            return i.wall - self.contactor_cmd_since_wall
+        return i.now - self.contactor_cmd_since
 
     def _drive_power(self, i: Inputs) -> list[Action]:
         cid = self.connector_id
@@ -365,7 +375,7 @@ class ConnectorLogic:
         return [  # the module is set before the contactors: current first, then copper
             SetDuty(cid, duty),
             SetOutput(cid, voltage, current),
-            self._set_contactors(close, i.now),
+            self._set_contactors(close, i),
             SetEvse(cid, command),
         ]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ class Charger:
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.started_at = self.clock.monotonic()
+        self.started_wall = time.monotonic()  # the CAN link's silence is wall time (real I/O)
         await self.hw.power.start()
         await self._recover_after_power_loss()
         for feature in self.features:
@@ -252,9 +254,10 @@ class Charger:
                     ev=self.hw.power.ev(cid),
                     power=self.hw.power.status(cid),
                     # no status frame yet right after boot is not yet silence
-                    power_age_s=min(self.hw.power.age_s(cid), now - self.started_at),
+                    power_age_s=min(self.hw.power.age_s(cid), time.monotonic() - self.started_wall),
                     meter_ok=self.metering.meter_ok(cid),
                     hardware_fault=self._hardware_fault(cid),
+                    wall=time.monotonic(),
                 )
                 for action in logic.tick(inputs, timeout):
                     try:

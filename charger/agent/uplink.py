@@ -105,6 +105,7 @@ class Uplink:
         self.registration: str | None = None  # the last BootNotification status
         self.booted = False  # BootNotification is once per power-up, not per connection
         self.ws: Any = None
+        self.link: AgentLink | None = None  # while connected, booted or not
         self._heartbeat_changed = asyncio.Event()
         self._reconnect = asyncio.Event()
         config.listeners.append(self._config_changed)
@@ -118,11 +119,21 @@ class Uplink:
         self._reconnect.set()
 
     async def close(self) -> None:
-        """Going down on purpose (Reset, firmware): close 1001, not 1011."""
-        ws = self.ws
+        """Going down on purpose (Reset, firmware): close 1001, not 1011, once the
+        answers in progress have left."""
+        ws, link = self.ws, self.link
         if ws is not None:
+            if link is not None:
+                await self._quiesce(link)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(GOING_AWAY, "rebooting"), 2.0)
+
+    async def _quiesce(self, link: AgentLink) -> None:
+        """Closing while a CALL of the Central System is being answered would lose the
+        answer (e.g. a Reset right after a key change asked for a reconnect)."""
+        deadline = asyncio.get_running_loop().time() + self.settings.response_timeout_s
+        while link.answering() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
 
     async def run(self) -> None:
         backoff = 1.0
@@ -162,7 +173,7 @@ class Uplink:
             backoff = min(backoff * 2, 30.0)
 
     async def _session(self, ws: Any) -> None:
-        link = self.make_link(ws)
+        link = self.link = self.make_link(ws)
         reader = asyncio.create_task(link.run())
         waiters: list[asyncio.Task] = []
         try:
@@ -182,13 +193,15 @@ class Uplink:
                 asyncio.create_task(self._reconnect.wait()),
             ]
             await asyncio.wait({reader, waiters[1]}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self.outbox.disconnected()
-            for task in (reader, *waiters):
-                task.cancel()
-            if self._reconnect.is_set():
+            if self._reconnect.is_set() and not reader.done():
+                await self._quiesce(link)  # let an answer in progress leave first
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(ws.close(1000, "reconnecting"), 2.0)
+        finally:
+            self.outbox.disconnected()
+            self.link = None
+            for task in (reader, *waiters):
+                task.cancel()
 
     async def _boot(self, link: AgentLink) -> None:
         while True:

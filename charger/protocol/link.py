@@ -154,6 +154,10 @@ class Link(ChargePoint):
             return
         await self._send(msg.create_call_error(error).to_json())
 
+    def answering(self) -> bool:
+        """A CALL of the peer is being answered (its answer has not left yet)."""
+        return bool(self._answering)
+
     def inbound_payload(self, call_unique_id: str) -> dict[str, Any]:
         """The wire payload of the peer's CALL being answered (for ``@on`` handlers)."""
         return self._answering[call_unique_id][1]

@@ -137,3 +137,37 @@ def test_the_trigger_answer_leaves_before_the_triggered_message(tmp_path):
     assert reply == [3, "1", {"status": "Accepted"}]
     queued = charger.outbox.fifo.get_nowait()
     assert isinstance(queued.payload, call.Heartbeat)
+
+
+def test_going_down_waits_for_the_answer_in_progress(tmp_path):
+    """A Reset right after a key change (which asks for a reconnect) lost its answer when
+    the connection was closed under the handler."""
+    charger = make_charger(tmp_path)
+    events: list[str] = []
+
+    class BusyLink:
+        def __init__(self) -> None:
+            self.busy = True
+
+        def answering(self) -> bool:
+            return self.busy
+
+    class RecordingConnection(FakeConnection):
+        async def close(self, code: int = 1000, reason: str = "") -> None:
+            events.append(f"close {code}")
+
+    async def go():
+        link = BusyLink()
+        charger.uplink.ws, charger.uplink.link = RecordingConnection(), link
+
+        async def answer_leaves():
+            await asyncio.sleep(0.2)
+            events.append("answer sent")
+            link.busy = False
+
+        sender = asyncio.create_task(answer_leaves())
+        await charger.uplink.close()
+        await sender
+
+    asyncio.run(go())
+    assert events == ["answer sent", "close 1001"]

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -19,3 +21,19 @@ def wait_until(predicate: Callable[[], object], timeout: float = 2.0, interval: 
 @pytest.fixture
 def until():
     return wait_until
+
+
+def run_bench(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    """``bench ARGS`` as a user runs it, in ``cwd`` (its output captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=90,
+    )
+
+
+@pytest.fixture
+def bench():
+    return run_bench

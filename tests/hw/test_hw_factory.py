@@ -135,14 +135,15 @@ def test_simulated_rig_across_processes(tmp_path):
     assert result["ev"]["stage"] == HlcStage.CURRENT_DEMAND
 
 
-def test_open_hardware_builds_without_touching_the_network(tmp_path):
-    cfg = HardwareConfig.from_dict(
+def one_connector(tmp_path, meter: dict, rfid_device: str) -> HardwareConfig:
+    """One CCS connector on the simulated board, nothing listening behind it."""
+    return HardwareConfig.from_dict(
         {
             "connectors": [
                 {
                     "id": 1,
                     "standard": "CCS2",
-                    "meter": {"transport": "tcp", "port": 1},
+                    "meter": meter,
                     "pilot": {
                         "backend": "sim",
                         "pwm_pin": 18,
@@ -153,9 +154,13 @@ def test_open_hardware_builds_without_touching_the_network(tmp_path):
                 }
             ],
             "can": {"interface": "remote", "channel": "ws://127.0.0.1:1/"},
-            "rfid": {"device": str(tmp_path / "tty")},
+            "rfid": {"device": rfid_device},
         }
     )
+
+
+def test_open_hardware_builds_without_touching_the_network(tmp_path):
+    cfg = one_connector(tmp_path, {"transport": "tcp", "port": 1}, str(tmp_path / "tty"))
     hw = open_hardware(cfg)
     assert set(hw.connectors) == {1}
     assert hw.connectors[1].pilot.cp().state == "A"
@@ -163,26 +168,7 @@ def test_open_hardware_builds_without_touching_the_network(tmp_path):
 
 
 def test_unknown_meter_model_is_refused(tmp_path):
-    cfg = HardwareConfig.from_dict(
-        {
-            "connectors": [
-                {
-                    "id": 1,
-                    "standard": "CCS1",
-                    "meter": {"transport": "tcp", "model": "acme-9000"},
-                    "pilot": {
-                        "backend": "sim",
-                        "pwm_pin": 18,
-                        "cp_channel": 0,
-                        "pp_channel": 1,
-                        "wire_file": str(tmp_path / "w"),
-                    },
-                }
-            ],
-            "can": {"interface": "remote", "channel": "ws://127.0.0.1:1/"},
-            "rfid": {"device": "/dev/null"},
-        }
-    )
+    cfg = one_connector(tmp_path, {"transport": "tcp", "model": "acme-9000"}, "/dev/null")
     with pytest.raises(ValueError, match="acme-9000"):
         open_hardware(cfg)
 

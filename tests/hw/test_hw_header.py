@@ -1,8 +1,6 @@
 """Wiring as code: the rig file checked against the Pi 4/5 header, its pin map and
 its SVG diagram (``bench wiring``)."""
 
-import subprocess
-import sys
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -138,18 +136,8 @@ def test_rig_file_with_a_pin_twice_is_one_clear_error(tmp_path):
         RigFile.load(path)
 
 
-def bench(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=60,
-    )
-
-
 @pytest.mark.e2e
-def test_cli_prints_the_map_and_writes_the_diagram(tmp_path):
+def test_cli_prints_the_map_and_writes_the_diagram(tmp_path, bench):
     out = bench("wiring", "--rig", str(EXAMPLE), "--svg", "rig.svg", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "GPIO12  CP PWM      pilot 1" in out.stdout
@@ -157,7 +145,7 @@ def test_cli_prints_the_map_and_writes_the_diagram(tmp_path):
 
 
 @pytest.mark.e2e
-def test_cli_refuses_a_pin_used_twice_in_one_line(tmp_path):
+def test_cli_refuses_a_pin_used_twice_in_one_line(tmp_path, bench):
     path = tmp_path / "twice.toml"
     path.write_text(EXAMPLE.read_text().replace("pwm_pin = 13", "pwm_pin = 12"))
     out = bench("wiring", "--rig", str(path), cwd=tmp_path)

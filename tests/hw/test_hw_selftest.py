@@ -4,8 +4,6 @@ device path or a plugged EV fails the part it concerns, named in one line."""
 import asyncio
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -113,18 +111,8 @@ def test_a_plugged_ev_fails_cp_and_pp_of_its_connector(tmp_path):
     assert "reads a cable" in results["PP 2"].saw
 
 
-def bench(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=90,
-    )
-
-
 @pytest.mark.e2e
-def test_cli_json_on_the_simulated_rig(tmp_path):
+def test_cli_json_on_the_simulated_rig(tmp_path, bench):
     out = bench("selftest", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     document = json.loads(out.stdout)
@@ -133,7 +121,7 @@ def test_cli_json_on_the_simulated_rig(tmp_path):
 
 
 @pytest.mark.e2e
-def test_cli_names_each_missing_part_in_one_line_and_fails(tmp_path):
+def test_cli_names_each_missing_part_in_one_line_and_fails(tmp_path, bench):
     rig = tmp_path / "rig.toml"
     rig.write_text(
         (ROOT / "wiring" / "rig.example.toml")

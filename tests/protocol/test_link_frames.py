@@ -367,3 +367,20 @@ def test_thousands_of_stray_responses_do_not_break_later_calls():
         return await task
 
     assert asyncio.run(main()) == {"currentTime": NOW}
+
+
+def test_an_answer_just_before_the_peer_closes_is_not_lost():
+    """A charger answers Reset Accepted and closes to reboot: the caller gets the answer."""
+
+    async def main():
+        conn = FakeConnection()
+        link = TestLink("CP1", conn, response_timeout=2)
+        task = asyncio.create_task(link.request(call.Reset(type="Hard")))
+        while not conn.sent:
+            await asyncio.sleep(0)
+        uid = json.loads(conn.sent[0])[1]
+        await link.route_message(json.dumps([3, uid, {"status": "Accepted"}]))
+        link.mark_closed()  # the close arrives before the caller ran again
+        return await task
+
+    assert asyncio.run(main()) == {"status": "Accepted"}
