@@ -11,6 +11,7 @@ import concurrent.futures
 import json
 from typing import Any
 
+from bench.csms.operation_types import OperationError
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from web import schemas
 from web.errors import BenchError
@@ -159,7 +160,7 @@ class ManualControl:
             raise schemas.PayloadInvalid(
                 action, [{"path": "(payload)", "message": "not an object"}]
             )
-        request = schemas.to_call(action, payload)
+        schemas.to_call(action, payload)  # the form gets every schema error, by path
         system = self.system
         csms = system.csms
         if csms is None or not self.bridge.call(lambda: system.csms_running):
@@ -170,12 +171,17 @@ class ManualControl:
         wall = system.clock.wall(self.call_timeout_s)
 
         async def send() -> dict[str, Any]:
-            return await asyncio.wait_for(csms.call(target, request), wall)
+            # Through the operation table, like the CLI and the HTTP API: logged in the
+            # operations log, with what the CSMS fills in (e.g. a generated key).
+            outcome = await asyncio.wait_for(csms.operate(target, action, payload), wall)
+            return outcome.response
 
         try:
             result = self.bridge.run(send, timeout=wall + 5)
         except NotConnected as exc:
             raise BenchError(f"the charge point is not connected: {exc}", 409) from None
+        except OperationError as exc:
+            raise BenchError(str(exc), 400) from None
         except CallErrorReceived as exc:
             return {
                 "callerror": {

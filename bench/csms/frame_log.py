@@ -9,16 +9,19 @@ fall out. The files keep more history within a fixed disk budget.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, overload
 
 KEEP = 20_000  # frames in memory: a long case's worth; the files hold the rest
 FILE_BYTES = 8 * 1024 * 1024  # one file before it rotates
 FILE_BACKUPS = 4  # rotated files kept besides the current one
+DRAIN_S = 0.2  # a queued frame reaches the file within this (wall seconds)
+DRAIN_FRAMES = 2000  # or as soon as this many are queued
 
 
 class FrameRing:
@@ -36,7 +39,7 @@ class FrameRing:
 
     def append(self, frame: dict[str, Any]) -> None:
         if self.file is not None:  # on disk with its position: a reader can join the two
-            self.file.append({"index": self._added, **frame})
+            self.file.append(frame, self._added)
         self._frames.append(frame)
         self._added += 1
 
@@ -88,8 +91,10 @@ class FrameFile:
     """Frames appended as JSON lines to ``<dir>/<name>.jsonl``, rotated by size.
 
     ``<name>.jsonl`` is the newest file, ``<name>.1.jsonl`` the one before, up to
-    ``backups``. Lines are buffered (no write per frame on the message path); reading
-    flushes first. logging's RotatingFileHandler would flush every record.
+    ``backups``. On the message path a frame is only queued: serialising it (and
+    ``transform``, e.g. redaction) waits until the loop is idle for a moment
+    (``DRAIN_S``) or ``DRAIN_FRAMES`` are queued. logging's RotatingFileHandler would
+    format and flush every record on the path.
     """
 
     def __init__(
@@ -98,29 +103,58 @@ class FrameFile:
         name: str = "trace",
         max_bytes: int = FILE_BYTES,
         backups: int = FILE_BACKUPS,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ):
         self.directory = Path(directory)
         self.name, self.max_bytes, self.backups = name, max_bytes, backups
+        self.transform = transform
         self.directory.mkdir(parents=True, exist_ok=True)
         self._file: Any = None
         self._size = 0
+        self._pending: list[tuple[int | None, dict[str, Any]]] = []
+        self._drain: asyncio.TimerHandle | None = None
 
     def path(self, generation: int = 0) -> Path:
         suffix = f".{generation}" if generation else ""
         return self.directory / f"{self.name}{suffix}.jsonl"
 
-    def append(self, frame: dict[str, Any]) -> None:
-        line = json.dumps(frame, separators=(",", ":"), default=str) + "\n"
-        if self._file is None:
-            self._file = open(self.path(), "a", encoding="utf-8")  # noqa: SIM115 - kept open
-            self._size = self._file.tell()
-        self._file.write(line)
-        self._size += len(line)
-        if self._size >= self.max_bytes:
-            self._rotate()
+    def append(self, frame: dict[str, Any], index: int | None = None) -> None:
+        """Queue ``frame`` (stored with ``index`` if given) for the file."""
+        self._pending.append((index, frame))
+        if len(self._pending) >= DRAIN_FRAMES:
+            self.drain()
+        elif self._drain is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a script, a test): write now
+                self.drain()
+                return
+            self._drain = loop.call_later(DRAIN_S, self.drain)
+
+    def drain(self) -> None:
+        """Write every queued frame (buffered; ``flush`` pushes it to the file)."""
+        if self._drain is not None:
+            self._drain.cancel()
+            self._drain = None
+        pending, self._pending = self._pending, []
+        for index, frame in pending:
+            if self.transform is not None:
+                frame = self.transform(frame)
+            if index is not None:
+                frame = {"index": index, **frame}
+            line = json.dumps(frame, separators=(",", ":"), default=str) + "\n"
+            if self._file is None:
+                self._file = open(self.path(), "a", encoding="utf-8")  # noqa: SIM115 - kept
+                self._size = self._file.tell()
+            self._file.write(line)
+            self._size += len(line)
+            if self._size >= self.max_bytes:
+                self._rotate()
 
     def _rotate(self) -> None:
-        self.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         for generation in range(self.backups, 0, -1):
             older = self.path(generation - 1)
             if older.exists():
@@ -128,10 +162,12 @@ class FrameFile:
         self._size = 0
 
     def flush(self) -> None:
+        self.drain()
         if self._file is not None:
             self._file.flush()
 
     def close(self) -> None:
+        self.drain()
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -141,8 +177,8 @@ class FrameFile:
         return [p for g in range(self.backups, -1, -1) if (p := self.path(g)).exists()]
 
     def read(self) -> Iterator[dict[str, Any]]:
-        """Every frame still on disk, oldest first (a torn last line is skipped)."""
-        self.flush()
+        """Every frame on disk, oldest first; safe from another thread (the last moment's
+        frames may still be queued; a torn last line is skipped)."""
         for path in self.files():
             with open(path, encoding="utf-8") as lines:
                 for line in lines:

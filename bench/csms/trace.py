@@ -31,6 +31,10 @@ Entry = dict[str, Any]
 Predicate = Callable[[dict[str, Any]], bool]
 
 
+def _redacted(entry: Entry) -> Entry:
+    return {**entry, "payload": redact(entry["payload"])}
+
+
 class FrameTrace:
     """Frame log (bounded in memory) with listeners (web panel) and waiters (scenarios)."""
 
@@ -38,7 +42,7 @@ class FrameTrace:
         self.clock = clock
         self.entries = FrameRing(keep)
         #: Every frame, redacted, on disk (None: no state directory).
-        self.file = FrameFile(directory) if directory is not None else None
+        self.file = FrameFile(directory, transform=_redacted) if directory is not None else None
         self._listeners: list[Callable[[Entry], None]] = []
         self._waiters: list[tuple[Callable[[Entry], bool], asyncio.Future[Entry]]] = []
 
@@ -68,7 +72,7 @@ class FrameTrace:
         }
         self.entries.append(entry)
         if self.file is not None:
-            self.file.append({**entry, "payload": redact(payload)})
+            self.file.append(entry)
         for listener in list(self._listeners):
             try:
                 listener(entry)

@@ -174,6 +174,8 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
         return False
 
     class FaultyLink(AgentLink):
+        _edit_next: Mutation | None = None  # a request's rule, applied as its frame is sent
+
         async def _answer(self, msg: Call) -> None:
             if fake_accept(msg):
                 await self._send(msg.create_call_result({"status": "Accepted"}).to_json())
@@ -196,7 +198,7 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
                     await self.clock.sleep(rule.delay_s)
                     rule.edit(frame[2], iso(self.clock.now()))
                     message = json.dumps(frame)
-            elif frame[0] == 2 and getattr(self, "_edit_next", None) is not None:
+            elif frame[0] == 2 and self._edit_next is not None:
                 rule, self._edit_next = self._edit_next, None
                 rule.edit(frame[3], iso(self.clock.now()))
                 message = json.dumps(frame)
@@ -211,7 +213,7 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
                     if rule.drop:
                         return {}  # lost: the firmware believes it was delivered
                     await self.clock.sleep(rule.delay_s)
-                    self._edit_next = rule  # applied to the frame as it is sent
+                    self._edit_next = rule
                     kwargs["skip_schema_validation"] = True
             if name == "StopTransaction" and drop_stop:
                 return {}  # never sent; the outbox takes it as delivered

@@ -34,6 +34,7 @@ from charger.hw.config import (
 )
 from charger.hw.interfaces import EvseCommand, EvseStatus
 from charger.hw.meter.registers import decode, register_map
+from charger.hw.pilot.circuit import EvState
 
 log = logging.getLogger("bench.rig")
 
@@ -85,6 +86,10 @@ class SimRig:
         self.rfid: RfidTwin | None = None
         self.wire: WireEv | None = None
         self.boards: set[int] = set()  # connectors whose CP/PP an EV board drives
+        # Faults a lab injects on the EV side: a CP network (diode_fault, E) or a PP-PE
+        # resistance that replaces what the modelled EV presents, until cleared.
+        self.cp_fault: dict[int, EvState] = {}
+        self.pp_fault: dict[int, float] = {}
         self._task: asyncio.Task | None = None
 
     # --- lifecycle -----------------------------------------------------------------
@@ -207,7 +212,8 @@ class SimRig:
         self.power.set_output_measured(cid, out.voltage_v, out.current_a)
         self.power.set_ev_status(cid, ev.ev_status)
         if cid not in self.boards:
-            self.wire.set_ev(slot, ev.cp_network, ev.pp_ohms)
+            cp = self.cp_fault.get(cid, ev.cp_network)
+            self.wire.set_ev(slot, cp, self.pp_fault.get(cid, ev.pp_ohms))
 
     def ev_board(self, cid: int, pins: dict[str, Any] | None = None) -> EvBoardConfig:
         """Hand connector ``cid``'s CP and PP to a vehicle-side board (its twin on the

@@ -293,6 +293,23 @@ class Handle(BaseHandle):
     def release_latch(self, connector: int) -> None:
         self.rig.evs[connector].release_latch(self.rig.clock.monotonic())
 
+    def cp_fault(self, connector: int, kind: str | None) -> None:
+        """The EV's CP network replaced: "diode_fault" (diode shorted), "E" (CP shorted
+        to PE); None: the EV's own network again."""
+        self.step(f"EV on connector {connector}: CP fault {kind}")
+        if kind is None:
+            self.rig.cp_fault.pop(connector, None)
+        else:
+            self.rig.cp_fault[connector] = kind
+
+    def pp_fault(self, connector: int, ohms: float | None) -> None:
+        """The PP-PE resistance replaced (e.g. 47 Ohm: below every window); None: the plug's."""
+        self.step(f"EV on connector {connector}: PP reads {ohms} Ohm")
+        if ohms is None:
+            self.rig.pp_fault.pop(connector, None)
+        else:
+            self.rig.pp_fault[connector] = ohms
+
     async def tap(self, uid: str, hold_s: float = 0.8) -> None:
         """Hold an RFID card to the reader, then take it away.
 

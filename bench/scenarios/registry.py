@@ -34,6 +34,7 @@ ROLES = ("cs", "csms")
 _REGISTRY: dict[str, Scenario] = {}
 _MODULES = (
     "bench.scenarios.sessions",
+    "bench.scenarios.ev_faults",
     "bench.scenarios.soak",
     "bench.scenarios.cs_core",
     "bench.scenarios.cs_optional",

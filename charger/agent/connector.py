@@ -37,6 +37,8 @@ POWER_STAGE_SILENCE_S = 1.5
 STOP_CURRENT_A = 1.0
 STOP_GRACE_S = 3.0
 FAULT_OPEN_S = 0.5  # a fault opens the contactors once the current is down, or after this
+PP_FAULT_S = 0.3  # a PP out of range this long is a fault (CP and PP are read apart)
+PP_OPEN_V = 4.20  # at or above: no cable (the open PP line), not a PP out of range
 EMERGENCY_FAULTS = ("GroundFailure",)  # open at once, whatever the current
 
 ENERGY_STAGES = (HlcStage.CABLE_CHECK, HlcStage.PRE_CHARGE, HlcStage.CURRENT_DEMAND)
@@ -96,6 +98,7 @@ class ConnectorLogic:
     fault: str | None = None  # a ChargePointErrorCode
     fault_info: str | None = None
     fault_since: float = 0.0
+    pp_bad_since: float | None = None  # since when a plugged cable's PP is out of range
     last_status: SendStatus | None = None
     contactor_cmd: bool = False
     contactor_cmd_since: float = 0.0
@@ -175,8 +178,9 @@ class ConnectorLogic:
         out: list[Action] = []
         cid = self.connector_id
         was_plugged = self.plugged
-        if self.duty_cmd != 0.0:
-            # While this charger drives state F itself the pilot cannot show a plug.
+        if self.duty_cmd != 0.0 and not (i.cp is not None and i.cp.state == "E"):
+            # While this charger drives state F itself the pilot cannot show a plug; a
+            # CP shorted to PE (state E) is a fault on a cable still there, not an unplug.
             self.plugged = i.cp is not None and i.cp.state in ("B", "C", "D")
 
         self._check_faults(i)
@@ -266,6 +270,13 @@ class ConnectorLogic:
 
     def _check_faults(self, i: Inputs) -> None:
         fault: tuple[str, str] | None = None
+        # A cable on the CP whose PP reads neither open nor a valid coding: broken or
+        # wrong cable (IEC 61851-1: no energy through it).
+        pp_bad = self.plugged and i.pp is not None and not i.pp.plugged and i.pp.volts < PP_OPEN_V
+        if not pp_bad:
+            self.pp_bad_since = None
+        elif self.pp_bad_since is None:
+            self.pp_bad_since = i.now
         if i.power.emergency_stop:
             fault = ("OtherError", "emergency stop pressed")
         elif not i.meter_ok:
@@ -283,6 +294,8 @@ class ConnectorLogic:
             fault = ("GroundFailure", "control pilot shorted to PE")
         elif i.cp is not None and i.cp.diode_fault:
             fault = ("EVCommunicationError", "control pilot diode fault")
+        elif self.pp_bad_since is not None and i.now - self.pp_bad_since >= PP_FAULT_S:
+            fault = ("OtherError", "proximity pilot out of range")
         elif i.hardware_fault is not None:
             code, info = i.hardware_fault
             fault = (code, info[:50])  # StatusNotification.info is at most 50 characters

@@ -235,3 +235,43 @@ def test_a_reserved_connector_waits_for_its_tag_and_the_start_redeems_it():
     out = c.tick(sample(3, PLUGGED))
     assert of(out, act.StartTransaction) == [act.StartTransaction(1, "MINE", 9)]
     assert c.reservation is None
+
+
+def _charging(c):
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK))
+    c.tick(sample(1, CHARGING_CP, HlcStage.CURRENT_DEMAND, closed=True, current=100))
+
+
+def test_cp_shorted_to_pe_is_a_fault_not_an_unplug():
+    c = ConnectorLogic(1)
+    _charging(c)
+    short = CpReading("E", 0.0, 0.0)
+    c.tick(sample(1.1, short, HlcStage.CURRENT_DEMAND, closed=True, current=100))
+    assert c.plugged and c.fault == "GroundFailure" and c.stopping == "Other"
+
+
+def test_a_pp_out_of_range_faults_once_it_lasts():
+    from charger.hw.interfaces import PpReading
+
+    c = ConnectorLogic(1)
+    _charging(c)
+    bad = PpReading(0.6, False)  # 47 Ohm: below every window
+    kw = dict(closed=True, current=100, pp=bad)
+    c.tick(sample(1.1, CHARGING_CP, HlcStage.CURRENT_DEMAND, **kw))
+    assert c.fault is None  # CP and PP are read apart: one odd sample is not a fault
+    out = c.tick(sample(1.5, CHARGING_CP, HlcStage.CURRENT_DEMAND, **kw))
+    status = of(out, act.SendStatus)[0]
+    assert (status.status, status.error_code) == ("Faulted", "OtherError")
+    assert c.stopping == "Other"
+
+
+def test_an_open_pp_is_no_cable_not_a_fault():
+    from charger.hw.interfaces import PpReading
+
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED, pp=PpReading(4.45, False)))
+    c.tick(sample(1, PLUGGED, pp=PpReading(4.45, False)))
+    assert c.fault is None

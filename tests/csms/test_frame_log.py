@@ -20,8 +20,8 @@ def test_the_files_rotate_and_keep_every_frame_they_can_hold(tmp_path):
     for i in range(200):
         ring.append({"n": i, "payload": "x" * 20})
     assert ring.file is not None
-    stored = list(ring.file.read())
     ring.close()
+    stored = list(ring.file.read())
     assert len(ring.file.files()) == 3  # the current file and two rotated ones, no more
     assert sum(f.stat().st_size for f in ring.file.files()) < 3 * 2100
     indexes = [f["index"] for f in stored]

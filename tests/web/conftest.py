@@ -100,6 +100,13 @@ class FakeCsms:
         self.sent.append(payload)
         return self.answer
 
+    async def operate(self, cp_id: str, action: str, payload: dict[str, Any]) -> Any:
+        """The operation table's entry point, as the panel's Control page uses it."""
+        from web import schemas
+
+        response = await self.call(cp_id, schemas.to_call(action, payload))
+        return SimpleNamespace(response=response)
+
     def transactions(self, cp_id: str | None = None) -> list[dict[str, Any]]:
         return []
 

@@ -247,7 +247,7 @@ def test_a_valid_operation_goes_out_through_the_csms(operator, system):
 def test_a_callerror_and_a_stopped_csms_are_reported(operator, system, bench_api):
     from charger.protocol.errors import CallErrorReceived
 
-    async def refuse(cp_id, payload):  # type: ignore[no-untyped-def]
+    async def refuse(cp_id, payload):
         raise CallErrorReceived("Reset", "NotSupported", "no", {})
 
     system.csms.call = refuse

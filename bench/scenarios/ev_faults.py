@@ -1,0 +1,123 @@
+"""Faults a lab injects on the EV side of a DC session, and the charger's reaction.
+
+Each case charges, then breaks one thing the vehicle or its cable presents, and checks
+what a charger must do: report the connector Faulted with the error code that names
+the fault (or, for a driver's own act, no fault at all), end the transaction with the
+right reason, and open its contactors with no current left flowing. The rig injects
+on the simulated pilot wire what the vehicle-side board (bench.ev.board) switches on
+a real rig: the diode shorted, the CP shorted to PE, a PP resistor out of every
+window; the CCS1 latch is pressed by the modelled driver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.scenarios.handle import Handle
+from bench.scenarios.registry import scenario
+from bench.scenarios.sessions import TAG, charging, plug, tap
+
+PP_OUT_OF_RANGE_OHMS = 47.0  # below 75 Ohm (CCS2) and below the CCS1 latched window
+OPEN_WITHIN_S = 5.0
+
+
+async def _charge(t: Handle, connector: int) -> dict[str, Any]:
+    await t.booted()
+    await plug(t, connector)
+    mark = t.mark()
+    await tap(t, TAG)
+    start = await charging(t, connector, mark)
+    await t.sleep(2)
+    return start
+
+
+async def _reaction(
+    t: Handle, connector: int, since: int, *, error_code: str | None, reason: str, info: str = ""
+) -> None:
+    """The charger's expected reaction after ``since``: Faulted with ``error_code`` (None:
+    never Faulted), StopTransaction with ``reason``, contactors open and no current."""
+    stop = await t.expect("StopTransaction", within=20, since=since)
+    t.check(
+        stop.get("reason") == reason,
+        f"StopTransaction reason {stop.get('reason')!r}, not {reason!r}",
+    )
+    faulted = [
+        f["payload"]
+        for f in t.from_dut(since, "StatusNotification")
+        if f["payload"].get("connectorId") == connector and f["payload"].get("status") == "Faulted"
+    ]
+    if error_code is None:
+        t.check(
+            not faulted, f"connector {connector} reported Faulted ({faulted[0] if faulted else ''})"
+        )
+    else:
+        t.check(bool(faulted), f"connector {connector} never reported Faulted")
+        code = faulted[0].get("errorCode")
+        t.check(code == error_code, f"Faulted with errorCode {code}, not {error_code}")
+        if info:
+            t.check(
+                info in (faulted[0].get("info") or ""),
+                f"Faulted info {faulted[0].get('info')!r} does not say {info!r}",
+            )
+    power = t.rig.power
+    await t.wait_until(
+        f"connector {connector}'s contactors open with no current",
+        lambda: not power.contactors_closed(connector) and abs(t.rig.power_w(connector)) < 1.0,
+        within=OPEN_WITHIN_S,
+    )
+
+
+@scenario(
+    "ev-diode-fault",
+    "EV side: the CP diode shorts mid-session -> Faulted EVCommunicationError, stop Other",
+    profile="bench",
+)
+async def ev_diode_fault(t: Handle) -> None:
+    await _charge(t, 1)
+    mark = t.mark()
+    t.cp_fault(1, "diode_fault")
+    await _reaction(t, 1, mark, error_code="EVCommunicationError", reason="Other")
+    t.cp_fault(1, None)
+    t.unplug(1)
+
+
+@scenario(
+    "ev-cp-pe-short",
+    "EV side: CP shorted to PE mid-session (state E) -> Faulted GroundFailure, stop Other",
+    profile="bench",
+)
+async def ev_cp_pe_short(t: Handle) -> None:
+    await _charge(t, 1)
+    mark = t.mark()
+    t.cp_fault(1, "E")
+    await _reaction(t, 1, mark, error_code="GroundFailure", reason="Other")
+    t.cp_fault(1, None)
+    t.unplug(1)
+
+
+@scenario(
+    "ev-pp-out-of-range",
+    "EV side: the PP reads out of every window mid-session -> Faulted OtherError, stop Other",
+    profile="bench",
+)
+async def ev_pp_out_of_range(t: Handle) -> None:
+    await _charge(t, 1)
+    mark = t.mark()
+    t.pp_fault(1, PP_OUT_OF_RANGE_OHMS)
+    await _reaction(t, 1, mark, error_code="OtherError", reason="Other", info="proximity pilot")
+    t.pp_fault(1, None)
+    t.unplug(1)
+
+
+@scenario(
+    "ev-latch-pressed",
+    "EV side (CCS1): the driver presses the plug's latch mid-session -> stop Local, no fault",
+    profile="bench",
+)
+async def ev_latch_pressed(t: Handle) -> None:
+    await _charge(t, 2)
+    mark = t.mark()
+    t.press_latch(2)
+    await _reaction(t, 2, mark, error_code=None, reason="Local")
+    t.release_latch(2)
+    t.unplug(2)
