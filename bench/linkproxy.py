@@ -46,6 +46,10 @@ class LinkProxy:
         self._routes.append(server)
         return server.sockets[0].getsockname()[1]
 
+    def open_connections(self) -> int:
+        """Connections passing now (a charge point connected through this cable)."""
+        return len(self._writers) // 2
+
     def route_ports(self) -> list[int]:
         """The local ports of the further routes (:meth:`route`)."""
         return [server.sockets[0].getsockname()[1] for server in self._routes]

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.agent_process import AgentProcess
@@ -106,6 +106,7 @@ class SystemStatus:
     agent_running: bool
     agent_pid: int | None
     parts: list[PartStatus]  # the agent's hardware parts as it last reported them
+    connected: list[str] = field(default_factory=list)  # every charge point connected now
 
 
 @dataclass
@@ -349,6 +350,7 @@ class BenchSystem:
         self.trace.append(
             {
                 "ts": entry["ts"],
+                "cp_id": entry["cp_id"],  # the CSMS serves any number of charge points
                 "wall": time.time(),  # the report's timings: real seconds at any speed
                 "sender": "dut" if entry["direction"] == "in" else "bench",
                 "message_type": entry["message_type"],
@@ -392,6 +394,7 @@ class BenchSystem:
             agent_running=self.agent is not None and self.agent.running,
             agent_pid=self.agent.pid if self.agent is not None else None,
             parts=self.hardware_health(),
+            connected=csms.connected_ids() if csms is not None else [],
         )
 
     def connector_ids(self) -> list[int]:

@@ -78,6 +78,7 @@ def _trace_filters() -> dict[str, Any]:
     return {
         "action": request.args.get("action") or None,
         "connector": _int_arg("connector"),
+        "cp_id": request.args.get("cp") or None,
     }
 
 
@@ -250,8 +251,10 @@ def operation_schema(action: str) -> ResponseReturnValue:
 @bp.post("/operations/<action>")
 @operator_required
 def send_operation(action: str) -> ResponseReturnValue:
-    """Body: the request's wire payload (camelCase JSON object)."""
+    """Body: the request's wire payload (camelCase JSON object); ``?cp=ID`` another
+    connected charge point than the bench's own."""
     payload = request.get_json(silent=True)
     if payload is None:
         raise BenchError("send the payload as a JSON object")
-    return jsonify(_api().send_operation(action, payload, user=_who()))
+    cp_id = request.args.get("cp") or None
+    return jsonify(_api().send_operation(action, payload, user=_who(), cp_id=cp_id))

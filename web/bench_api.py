@@ -118,12 +118,18 @@ class BenchApi:
         action: str | None = None,
         connector: int | None = None,
         limit: int | None = None,
+        cp_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Enriched frames (``index``, ``connector``) from ``since`` on, optionally filtered."""
-        return self.live.read_trace(since, action, connector, limit)
+        """Enriched frames (``index``, ``cp_id``, ``connector``) from ``since`` on, optionally
+        filtered by action, connector and charge point."""
+        return self.live.read_trace(since, action, connector, limit, cp_id)
 
     def trace_download(
-        self, since: int = 0, action: str | None = None, connector: int | None = None
+        self,
+        since: int = 0,
+        action: str | None = None,
+        connector: int | None = None,
+        cp_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Like :meth:`trace`, but frames memory has dropped come from the trace files."""
         live = self.live.read_trace(since)
@@ -132,8 +138,8 @@ class BenchApi:
         older: list[dict[str, Any]] = []
         if since < first and file is not None:  # lines not yet flushed are in memory
             stored = (f for f in file.read() if since <= f.get("index", -1) < first)
-            older = TraceReader().enrich_all(stored)
-        return filter_frames(older + live, action, connector)
+            older = TraceReader(self.system.cp_id).enrich_all(stored)
+        return filter_frames(older + live, action, connector, cp_id)
 
     def trace_length(self) -> int:
         return self.live.trace_length()
@@ -164,8 +170,10 @@ class BenchApi:
     def operations(self) -> list[str]:
         return schemas.actions()
 
-    def send_operation(self, action: str, payload: Any, user: str = "?") -> dict[str, Any]:
-        return self.control.send_operation(action, payload, user)
+    def send_operation(
+        self, action: str, payload: Any, user: str = "?", cp_id: str | None = None
+    ) -> dict[str, Any]:
+        return self.control.send_operation(action, payload, user, cp_id)
 
     # --- catalogue and selections ---------------------------------------------------------
 

@@ -144,8 +144,11 @@ class ManualControl:
 
     # --- OCPP operations -------------------------------------------------------------
 
-    def send_operation(self, action: str, payload: Any, user: str = "?") -> dict[str, Any]:
-        """Validate ``payload`` against the action's 1.6 schema and send it through the CSMS.
+    def send_operation(
+        self, action: str, payload: Any, user: str = "?", cp_id: str | None = None
+    ) -> dict[str, Any]:
+        """Validate ``payload`` against the action's 1.6 schema and send it through the CSMS
+        to ``cp_id`` (default: the bench's own charge point).
 
         Returns ``{"result": ...}`` for a CALLRESULT, ``{"callerror": {...}}`` for a
         CALLERROR. Raises :class:`~web.schemas.PayloadInvalid`, or :class:`BenchError`
@@ -162,13 +165,15 @@ class ManualControl:
         csms = system.csms
         if csms is None or not self.bridge.call(lambda: system.csms_running):
             raise BenchError("the CSMS is stopped", 409)
-        self.live.note(user, f"sent {action} {json.dumps(payload, separators=(',', ':'))[:200]}")
+        target = cp_id or system.cp_id
+        text = json.dumps(payload, separators=(",", ":"))[:200]
+        self.live.note(user, f"sent {action} {text}" + (f" to {target}" if cp_id else ""))
         wall = system.clock.wall(self.call_timeout_s)
 
         async def send() -> dict[str, Any]:
             # Through the operation table, like the CLI and the HTTP API: logged in the
             # operations log, with what the CSMS fills in (e.g. a generated key).
-            outcome = await asyncio.wait_for(csms.operate(system.cp_id, action, payload), wall)
+            outcome = await asyncio.wait_for(csms.operate(target, action, payload), wall)
             return outcome.response
 
         try:

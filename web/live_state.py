@@ -22,13 +22,18 @@ def now_iso() -> str:
 
 
 def filter_frames(
-    frames: list[dict[str, Any]], action: str | None = None, connector: int | None = None
+    frames: list[dict[str, Any]],
+    action: str | None = None,
+    connector: int | None = None,
+    cp_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The enriched frames of one action and/or one connector (None: any)."""
+    """The enriched frames of one action, one connector and/or one charge point (None: any)."""
     if action:
         frames = [f for f in frames if f["action"] == action]
     if connector is not None:
         frames = [f for f in frames if f["connector"] == connector]
+    if cp_id:
+        frames = [f for f in frames if f.get("cp_id") == cp_id]
     return frames
 
 
@@ -111,10 +116,11 @@ class LiveState:
         action: str | None = None,
         connector: int | None = None,
         limit: int | None = None,
+        cp_id: str | None = None,
     ) -> list[dict[str, Any]]:
         with self.cond:
             frames = self.frames[max(0, since - self.frames_offset) :]
-        frames = filter_frames(frames, action, connector)
+        frames = filter_frames(frames, action, connector, cp_id)
         if limit is not None and len(frames) > limit:
             frames = frames[-limit:]
         return frames

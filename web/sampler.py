@@ -24,15 +24,24 @@ REFRESH_SIM_S = 5.0  # re-read transactions and schedules at least this often (s
 
 
 class TraceReader:
-    """Enriches frames with their connector and, for answers, the action they answer."""
+    """Enriches frames with their charge point, connector and, for answers, the action
+    they answer. The CSMS serves any number of charge points: everything is kept per
+    charge point; ``status`` is the bench's own one's (``own``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, own: str = "") -> None:
         self.seen = 0
-        self.calls: dict[tuple[str, str], tuple[str | None, int | None]] = {}
-        self.tx_connector: dict[int, int] = {}
-        self.status: dict[int, dict[str, Any]] = {}  # last StatusNotification per connector
+        self.own = own
+        self.calls: dict[tuple[str, str, str], tuple[str | None, int | None]] = {}
+        self.tx_connector: dict[tuple[str, int], int] = {}
+        #: the last StatusNotification per charge point and connector
+        self.stations: dict[str, dict[int, dict[str, Any]]] = {}
         self.schedules: dict[int, dict[str, Any]] = {}  # the charger's GetCompositeSchedule
         self.transactions_moved = False
+
+    @property
+    def status(self) -> dict[int, dict[str, Any]]:
+        """The last StatusNotification per connector of the bench's own charge point."""
+        return self.stations.get(self.own, {})
 
     def enrich_all(self, frames: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Enrich frames read back from the trace files (each carries its ``index``)."""
@@ -52,26 +61,27 @@ class TraceReader:
         payload = frame.get("payload")
         body = payload if isinstance(payload, dict) else {}
         action = frame.get("action")
+        cp = str(frame.get("cp_id") or self.own)
         connector = body.get("connectorId") if isinstance(body.get("connectorId"), int) else None
         if connector is None and isinstance(body.get("transactionId"), int):
-            connector = self.tx_connector.get(body["transactionId"])
+            connector = self.tx_connector.get((cp, body["transactionId"]))
         if mtype == 2:
-            self.calls[(str(sender), uid)] = (action, connector)
+            self.calls[(cp, str(sender), uid)] = (action, connector)
         elif mtype in (3, 4):
             caller = "bench" if sender == "dut" else "dut"
-            call_action, call_connector = self.calls.pop((caller, uid), (None, None))
+            call_action, call_connector = self.calls.pop((cp, caller, uid), (None, None))
             action = action or call_action
             if connector is None:
                 connector = call_connector
             if mtype == 3 and action == "StartTransaction" and call_connector is not None:
                 tx = body.get("transactionId")
                 if isinstance(tx, int):
-                    self.tx_connector[tx] = call_connector
-            if action == "GetCompositeSchedule" and sender == "dut":
+                    self.tx_connector[(cp, tx)] = call_connector
+            if action == "GetCompositeSchedule" and sender == "dut" and cp == self.own:
                 self._schedule_answer(call_connector, mtype, body, frame.get("ts"))
         if mtype == 2 and sender == "dut" and action == "StatusNotification":
             if connector is not None:
-                self.status[connector] = {
+                self.stations.setdefault(cp, {})[connector] = {
                     "status": body.get("status"),
                     "error_code": body.get("errorCode"),
                     "info": body.get("info"),
@@ -82,6 +92,7 @@ class TraceReader:
         return {
             "index": index,
             "ts": frame.get("ts"),
+            "cp_id": cp,
             "sender": sender,
             "message_type": mtype,
             "unique_id": uid,
@@ -137,7 +148,7 @@ class Sampler:
         self.system = system
         self.live = live
         self.every_s = every_s
-        self.trace = TraceReader()
+        self.trace = TraceReader(system.cp_id)
         self._transactions: list[dict[str, Any]] = []
         self._composite: dict[int, dict[str, Any] | None] = {}
         self._refreshed_at: float | None = None
@@ -175,6 +186,29 @@ class Sampler:
         self._transactions = self.system.transactions()
         self._composite = {cid: self.system.composite_schedule(cid, 24 * 3600) for cid in ids}
 
+    def _charge_points(self, status: Any) -> dict[str, Any]:
+        """Every charge point connected or heard from, with its connectors' last status
+        (the bench's own first; its connectors are the rig's even before they report)."""
+        connected = set(getattr(status, "connected", []) or [])
+        ids = [status.cp_id] + sorted((connected | set(self.trace.stations)) - {status.cp_id})
+        out: dict[str, Any] = {}
+        for cp in ids:
+            heard = self.trace.stations.get(cp, {})
+            cids = sorted(set(heard) | (set(status.connector_ids) if cp == status.cp_id else set()))
+            out[cp] = {
+                "own": cp == status.cp_id,
+                "connected": status.cp_connected if cp == status.cp_id else cp in connected,
+                "connectors": {
+                    str(c): {
+                        "status": heard.get(c, {}).get("status"),
+                        "error_code": heard.get(c, {}).get("error_code"),
+                    }
+                    for c in cids
+                    if c > 0
+                },
+            }
+        return out
+
     def _snapshot(self, status: Any) -> dict[str, Any]:
         rig = status.rig
         connectors: dict[str, Any] = {}
@@ -210,6 +244,7 @@ class Sampler:
             "agent_running": status.agent_running,
             "agent_pid": status.agent_pid,
             "connectors": connectors,
+            "charge_points": self._charge_points(status),
             "schedules": {str(k): v for k, v in self.trace.schedules.items()},
             "composite": {
                 str(k): {

@@ -76,6 +76,12 @@ def _up(sub: argparse._SubParsersAction) -> None:
     other.add_argument("--cert", help="client certificate chain (PEM), profile 3")
     other.add_argument("--key", help="its private key (PEM), profile 3")
     up.add_argument(
+        "--double",
+        metavar="QUIRKS.json",
+        help="run the misbehaving charger double (bench/doubles/charger.py) with these "
+        "quirks instead of the firmware: to see a test fail as it must",
+    )
+    up.add_argument(
         "--panel-tls",
         choices=("auto", "on", "off"),
         default="auto",
@@ -98,13 +104,43 @@ def _run(sub: argparse._SubParsersAction) -> None:
     run.add_argument("ids", nargs="*", help="scenario ids (see `bench scenarios`)")
     _selection(run)
     run.add_argument("--state-dir", default="bench-state", help=STATE_HELP)
-    run.add_argument("--dut", default="local", help="'local' or the URL of a CSMS under test")
-    run.add_argument("--dut-cp-id", help="charge point id the bench uses at an external CSMS")
-    run.add_argument("--dut-password", help="its Basic-auth password")
+    run.add_argument(
+        "--dut",
+        default="local",
+        help="'local'; the URL of a CSMS under test (--role csms); 'external': a charge "
+        "point the bench waits for (--role cs)",
+    )
+    run.add_argument(
+        "--dut-cp-id",
+        help="charge point id: the bench's at an external CSMS, or the external charge point's",
+    )
+    run.add_argument(
+        "--dut-password",
+        help="its Basic-auth password (--dut external: default one made once per --state-dir)",
+    )
     run.add_argument("--dut-ca", help="CA certificate to trust for an external CSMS")
     run.add_argument(
         "--operator-hook",
         help="command run as `HOOK ACTION JSON` when a case needs the external CSMS's operator",
+    )
+    run.add_argument(
+        "--interactive",
+        action="store_true",
+        help="--dut external: ask for the physical steps on the console instead of a hook",
+    )
+    run.add_argument(
+        "--operator-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="--interactive: seconds the operator has for each step (default 120)",
+    )
+    run.add_argument(
+        "--dut-wait",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="--dut external: seconds to wait for the charge point to connect (default 300)",
     )
     run.add_argument(
         "--speed",

@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import time
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from bench.cli.errors import (
 )
 from bench.cli.logs import setup as setup_logging
 from bench.cli.progress import Progress
-from bench.pics import SHIPPED, load_pics
+from bench.pics import SHIPPED, PicsError, load_pics
 from bench.scenarios.registry import Scenario, all_scenarios, select
 from bench.scenarios.runner import (
     STOPPED_MESSAGE,
@@ -51,8 +50,8 @@ def check_pics(name: str | None) -> dict[str, Any] | None:
         )
     try:
         return load_pics(name)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"PICS file {name} cannot be read: {exc}", "fix the file") from None
+    except PicsError as exc:
+        raise UserError(str(exc), "fix the file") from None
 
 
 def parse_params(raw: list[str]) -> dict[str, str]:
@@ -93,6 +92,24 @@ def _select(args: argparse.Namespace) -> list[Scenario]:
     return cases
 
 
+def _check_external_cs(args: argparse.Namespace, cases: list[Scenario]) -> None:
+    """``--dut external``: charge-point cases, an id, and someone to do the physical steps."""
+    if any(case.role != "cs" for case in cases):
+        raise UserError(
+            "--dut external is a charge point: only --role cs cases",
+            "a Central System under test is --dut wss://…",
+        )
+    if not args.dut_cp_id:
+        raise UserError("--dut external needs --dut-cp-id", "the id the charge point connects as")
+    if bool(args.operator_hook) == bool(args.interactive):
+        raise UserError(
+            "--dut external needs exactly one of --operator-hook CMD and --interactive",
+            "someone has to plug the EV and present the cards",
+        )
+    if args.parallel not in (None, 1):
+        raise UserError("--dut external runs one case at a time", "leave out --parallel")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     cases = _select(args)
     check_pics(args.pics)
@@ -119,19 +136,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     log_file = state.logs / f"run-{stamp}.log"
     setup_logging(args.verbose, log_file, quiet_level=logging.ERROR)
     external = args.dut != "local"
+    cs_external = args.dut == "external"
+    if cs_external:
+        _check_external_cs(args, cases)
+    elif args.interactive:
+        raise UserError("--interactive goes with --dut external", "or give --operator-hook")
     options = RunOptions(
         pics=args.pics,
         # a simulated rig can run faster than the wall clock; an external device cannot
         speed=args.speed if args.speed is not None else (1.0 if external else 4.0),
         parallel=args.parallel if args.parallel is not None else (1 if external else 2),
-        dut_url=args.dut if external else None,
+        dut_url=args.dut if external and not cs_external else None,
         dut_cp_id=args.dut_cp_id,
         dut_password=args.dut_password,
         dut_ca=args.dut_ca,
         operator_hook=args.operator_hook,
         params=params,
         keep_failed=keep_failed,
-        port_base=args.port_base,
+        port_base=args.port_base if args.port_base or not cs_external else 9000,
+        dut_external=cs_external,
+        dut_state=(state.root / "external" / args.dut_cp_id).resolve() if cs_external else None,
+        dut_wait_s=args.dut_wait,
+        interactive=args.interactive,
+        operator_timeout_s=args.operator_timeout,
     )
     tty = sys.stdout.isatty()
     progress = Progress(cases, options.parallel, sys.stdout, tty)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import json
 import logging
 import signal
 import socket
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.cli.errors import UserError, port_in_use
 from bench.cli.logs import setup as setup_logging
@@ -127,7 +128,20 @@ def cmd_up(args: argparse.Namespace) -> int:
     state = StateDir(Path(args.state_dir).resolve()).ensure()
     _check_ports(args, ports, remote)
     setup_logging(args.verbose, state.logs / "bench.log")
-    return asyncio.run(_up(args, rig, state, ports, remote))
+    return asyncio.run(_up(args, rig, state, ports, remote, _quirks(args.double)))
+
+
+def _quirks(path: str | None) -> dict[str, Any] | None:
+    """The charger double's quirks (``--double``), or None for the firmware itself."""
+    if path is None:
+        return None
+    try:
+        quirks = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--double {path}: {exc}", "give a JSON file of quirks") from None
+    if not isinstance(quirks, dict) or not quirks:
+        raise UserError(f"--double {path}: expected a JSON object of quirks")
+    return quirks
 
 
 def _print_listeners(system: BenchSystem, panel_url: str) -> None:
@@ -166,11 +180,14 @@ async def _up(
     state: StateDir,
     ports: Ports,
     remote: RemoteCsms | None,
+    quirks: dict[str, Any] | None = None,
 ) -> int:
     from bench.system import BenchSystem
     from web.serve import start_panel
 
-    system = BenchSystem(state, hardware=rig.hardware, ports=ports, remote=remote)
+    system = BenchSystem(
+        state, hardware=rig.hardware, ports=ports, remote=remote, agent_quirks=quirks
+    )
     # A part the agent cannot open (or that comes back) is one line here, with the fix.
     system.health_listeners.append(lambda part: print(f"{'hardware':16}{part.line()}", flush=True))
     stop_panel = None

@@ -44,8 +44,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ocpp.charge_point import remove_nones, snake_to_camel_case
+from ocpp.charge_point import camel_to_snake_case, remove_nones, snake_to_camel_case
 from ocpp.messages import Call
+from ocpp.v16 import call
 
 from bench.scenarios.handle import matches
 from charger import __main__ as firmware
@@ -92,6 +93,8 @@ class Mutation:
     - ``drop``: a request is never sent (the firmware believes it was); an answer is
       never sent;
     - ``delay_s``: simulated seconds it is held before it is sent;
+    - ``send_first``: {"action", "payload"}: a request sent just before this one (with a
+      ``drop`` rule on the real one: that message out of its order);
     - ``skip``: so many matching frames pass unaltered first (default 0);
     - ``times``: how many matching frames are altered (default: all).
     """
@@ -104,6 +107,7 @@ class Mutation:
         self.remove: list[str] = rule.get("remove") or []
         self.drop = bool(rule.get("drop"))
         self.delay_s = float(rule.get("delay_s", 0))
+        self.send_first: dict[str, Any] | None = rule.get("send_first")
         self.left = int(rule.get("times", -1))
         self.skip = int(rule.get("skip", 0))
 
@@ -126,6 +130,11 @@ class Mutation:
             *parents, last = _steps(path)
             with contextlib.suppress(KeyError, IndexError, TypeError):
                 del _descend(payload, parents)[last]
+
+
+def _stamped(payload: dict[str, Any], clock: Any) -> dict[str, Any]:
+    now = iso(clock.now())
+    return {k: now if v == "$now" else v for k, v in payload.items()}
 
 
 def _steps(path: str) -> list[str | int]:
@@ -174,6 +183,8 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
         return False
 
     class FaultyLink(AgentLink):
+        _edit_next: Mutation | None = None  # a request's rule, applied as its frame is sent
+
         async def _answer(self, msg: Call) -> None:
             if fake_accept(msg):
                 await self._send(msg.create_call_result({"status": "Accepted"}).to_json())
@@ -196,7 +207,7 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
                     await self.clock.sleep(rule.delay_s)
                     rule.edit(frame[2], iso(self.clock.now()))
                     message = json.dumps(frame)
-            elif frame[0] == 2 and getattr(self, "_edit_next", None) is not None:
+            elif frame[0] == 2 and self._edit_next is not None:
                 rule, self._edit_next = self._edit_next, None
                 rule.edit(frame[3], iso(self.clock.now()))
                 message = json.dumps(frame)
@@ -211,7 +222,13 @@ def faulty_link(quirks: dict[str, Any], settings_file: Path | None = None) -> ty
                     if rule.drop:
                         return {}  # lost: the firmware believes it was delivered
                     await self.clock.sleep(rule.delay_s)
-                    self._edit_next = rule  # applied to the frame as it is sent
+                    if rule.send_first:
+                        early = rule.send_first
+                        first = getattr(call, early["action"])(
+                            **camel_to_snake_case(_stamped(early["payload"], self.clock))
+                        )
+                        await super().request(first, skip_schema_validation=True)
+                    self._edit_next = rule
                     kwargs["skip_schema_validation"] = True
             if name == "StopTransaction" and drop_stop:
                 return {}  # never sent; the outbox takes it as delivered

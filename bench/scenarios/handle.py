@@ -176,7 +176,18 @@ class BaseHandle:
         position = start
         for action, subset in expected:
             left = max(0.0, (deadline - time.monotonic()) * self.clock.speed)
-            payload = await self.expect(action, subset, within=left, since=position)
+            try:
+                payload = await self.expect(action, subset, within=left, since=position)
+            except ScenarioTimedOut:
+                # Nothing matched after the previous step: whatever matched came before it.
+                early = [f for f in self.from_dut(start, action) if matches(f["payload"], subset)]
+                if found and early:  # it came, but before what had to precede it
+                    previous = expected[len(found) - 1][0]
+                    raise ScenarioFailed(
+                        f"wrong order: {action} {subset or ''} came before the {previous} it "
+                        f"must follow ({early[0]['payload']})"
+                    ) from None
+                raise
             position = next(
                 i + 1
                 for i, f in enumerate(self._trace())

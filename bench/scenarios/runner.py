@@ -63,9 +63,21 @@ class RunOptions:
     # running case's scenario is cancelled and its rig is taken down as usual
     stop: asyncio.Event | None = field(default=None, repr=False, compare=False)
     port_base: int | None = None  # rig n of the parallel ones listens on base + n*SPAN..
+    # An external charge point (cs role, ``--dut external``): the bench's CSMS waits for
+    # it under ``dut_state``; an operator (``operator_hook``, or ``interactive``: the
+    # console, ``operator_timeout_s`` per step) does what needs hands on it.
+    dut_external: bool = False
+    dut_state: Path | None = None
+    dut_wait_s: float = 300.0
+    interactive: bool = False
+    operator_timeout_s: float = 120.0
 
-    def rig_ports(self, slot: int) -> Ports:
-        """The listeners of the rig in parallel slot ``slot`` (no base: free ports)."""
+    rig_slot: int = 0  # which of the ``parallel`` rigs a case runs on (its ports)
+
+    def rig_ports(self, slot: int | None = None) -> Ports:
+        """The listeners of the rig in parallel slot ``slot`` (default ``rig_slot``; no
+        base: free ports)."""
+        slot = self.rig_slot if slot is None else slot
         if self.port_base is None:
             return Ports()
         ports = Ports.from_base(self.port_base + slot * SPAN, plain=True)
@@ -115,11 +127,9 @@ async def _sample(system: BenchSystem, into: dict[str, list[dict[str, Any]]]) ->
         await system.clock.sleep(SAMPLE_EVERY_S)
 
 
-async def _run_cs(
-    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
-):
+async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult):
     root = Path(tempfile.mkdtemp(prefix=f"bench-{case.id}-"))
-    ports = options.rig_ports(slot)
+    ports = options.rig_ports()
     if case.profile != "security":  # the security cases move between profiles: a port each
         ports = replace(ports, client_cert=None, plain=None)
     elif options.port_base is None:
@@ -178,11 +188,11 @@ def _keep(root: Path, case: Scenario, options: RunOptions) -> Path:
 
 
 async def _run_csms(
-    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult, slot: int
+    case: Scenario, options: RunOptions, pics: dict[str, Any], result: CaseResult
 ) -> None:
     from bench.scenarios.csms_role import CsmsBench  # the bench plays the charge point
 
-    bench = CsmsBench(options, clock=Clock.start(options.speed), ports=options.rig_ports(slot))
+    bench = CsmsBench(options, clock=Clock.start(options.speed), ports=options.rig_ports())
     handle = None
     lag = LagMonitor().start()
     try:
@@ -275,13 +285,13 @@ def _collect(handle: BaseHandle | None, result: CaseResult) -> None:
     ]
 
 
-async def run_case(case: Scenario, options: RunOptions | None = None, slot: int = 0) -> CaseResult:
+async def run_case(case: Scenario, options: RunOptions | None = None) -> CaseResult:
     """Run ``case``; again on a slower clock while it fails because the host lagged."""
     options = options or RunOptions()
     speed = options.speed
     attempts: list[dict[str, Any]] = []
     while True:
-        result = await _attempt(case, options, speed, slot)
+        result = await _attempt(case, options, speed)
         if not host_fell_behind(result, speed):
             break
         attempts.append(
@@ -307,7 +317,7 @@ async def run_case(case: Scenario, options: RunOptions | None = None, slot: int 
     return result
 
 
-async def _attempt(case: Scenario, options: RunOptions, speed: float, slot: int) -> CaseResult:
+async def _attempt(case: Scenario, options: RunOptions, speed: float) -> CaseResult:
     if speed != options.speed:
         options = replace(options, speed=speed)
     result = CaseResult(
@@ -328,9 +338,9 @@ async def _attempt(case: Scenario, options: RunOptions, speed: float, slot: int)
     started = time.monotonic()
     try:
         if case.role == "cs":
-            await _run_cs(case, options, pics, result, slot)
+            await _run_cs(case, options, pics, result)
         else:
-            await _run_csms(case, options, pics, result, slot)
+            await _run_csms(case, options, pics, result)
     except Exception as exc:  # noqa: BLE001 - a broken case or bench is an error, not a crash
         result.verdict = "error"
         result.details["message"] = f"{type(exc).__name__}: {exc}"
@@ -354,6 +364,8 @@ async def run_cases(
     None) and when it ends; ``number`` is the case's 1-based place in ``cases`` both times.
     """
     options = options or RunOptions()
+    if options.dut_external:
+        return await _run_external_cs(cases, options, on_progress)
     slots: asyncio.Queue[int] = asyncio.Queue()
     for slot in range(max(1, options.parallel)):  # a rig's ports are its slot's
         slots.put_nowait(slot)
@@ -365,7 +377,7 @@ async def run_cases(
                 return None  # not started: the run was stopped
             if on_progress:
                 on_progress(index, len(cases), case, None)
-            result = await run_case(case, options, slot)
+            result = await run_case(case, replace(options, rig_slot=slot))
             if on_progress:
                 on_progress(index, len(cases), case, result)
             return result
@@ -374,6 +386,98 @@ async def run_cases(
 
     results = await asyncio.gather(*(one(i, c) for i, c in enumerate(cases, 1)))
     return [r for r in results if r is not None]
+
+
+async def _run_external_cs(
+    cases: list[Scenario], options: RunOptions, on_progress: ProgressFn | None
+) -> list[CaseResult]:
+    """Every case against one charge point the bench did not start, one after the other."""
+    from bench.scenarios.csms_role import command_hook
+    from bench.scenarios.external_cs import (
+        ExternalChargePoint,
+        ExternalHandle,
+        console_operator,
+        dut_password,
+    )
+
+    if options.interactive:
+        hook = console_operator(options.operator_timeout_s)
+    elif options.operator_hook:
+        hook = command_hook(options.operator_hook)
+    else:
+        raise ValueError("an external charge point needs an operator hook or --interactive")
+    cp_id = options.dut_cp_id or "CP-UNDER-TEST"
+    root = options.dut_state or Path(tempfile.mkdtemp(prefix="bench-external-"))
+    state = StateDir(root)
+    dut = ExternalChargePoint(
+        state,
+        cp_id,
+        hook,
+        password=options.dut_password or dut_password(state),
+        clock=Clock.start(1.0),  # the charger keeps its own time
+        ports=options.rig_ports(0),
+    )
+    results: list[CaseResult] = []
+    failure: str | None = None
+    try:
+        try:
+            await dut.start(options.dut_wait_s)
+        except ScenarioFailed as exc:
+            failure = str(exc)
+        for index, case in enumerate(cases, 1):
+            if options.stop is not None and options.stop.is_set():
+                break
+            if on_progress:
+                on_progress(index, len(cases), case, None)
+            result = await _external_case(case, options, dut, ExternalHandle, failure)
+            if on_progress:
+                on_progress(index, len(cases), case, result)
+            results.append(result)
+    finally:
+        await dut.stop()
+        if options.dut_state is None:
+            await asyncio.to_thread(shutil.rmtree, root, True)
+    return results
+
+
+async def _external_case(
+    case: Scenario,
+    options: RunOptions,
+    dut: Any,
+    handle_class: Any,
+    failure: str | None,
+) -> CaseResult:
+    result = CaseResult(
+        case.id, "error", 0.0, title=case.title, role=case.role, profile=case.profile, speed=1.0
+    )
+    pics = options.pics_for(case.role)
+    missing = case.missing(pics)
+    if missing:
+        result.verdict = "n/a"
+        result.details["message"] = f"not applicable: PICS lacks {', '.join(missing)}"
+        return result
+    if failure is not None or case.role != "cs":
+        result.details["message"] = failure or "a Central-System case needs --dut URL"
+        return result
+    started = time.monotonic()
+    mark = len(dut.trace)
+    handle = handle_class(dut, pics)
+    handle.params = dict(options.params)
+    try:
+        refused = await dut.prepare(case.agent_config)
+        if refused:
+            handle.step(f"the charger did not take the case's settings {', '.join(refused)}")
+        await _guarded(case, handle, dut.clock, result, options.stop)
+    except Exception as exc:  # noqa: BLE001 - a broken case is an error, not a crash
+        result.verdict = "error"
+        result.details["message"] = f"{type(exc).__name__}: {exc}"
+        log.debug("%s", traceback.format_exc())
+    finally:
+        result.trace = list(dut.trace[mark:])
+        _collect(handle, result)
+        await dut.tidy()
+    result.duration_s = round(time.monotonic() - started, 3)
+    return result
 
 
 def run_document(
@@ -397,7 +501,7 @@ def run_document(
             "clock_speed": options.speed,
             "dut": {
                 "role": role,
-                "kind": "external" if options.dut_url else "local",
+                "kind": "external" if options.dut_url or options.dut_external else "local",
                 "name": pics.get("_name", ""),
                 "url": options.dut_url or "",
                 "pics": options.pics or ("agent" if role == "cs" else "csms"),

@@ -182,7 +182,15 @@ class Link(ChargePoint):
             else:
                 payload = frame[2]
         self._trace("out", action, mtype, uid, payload)
-        await super()._send(message)
+        try:
+            await super()._send(message)
+        except ConnectionClosed:
+            if mtype == CALL:
+                raise
+            # Our answer cannot leave: the peer has closed. Keep reading what it sent
+            # before closing (e.g. its answer to our Reset, queued behind the CALL we
+            # were answering); the receive loop ends once that is drained.
+            self.logger.info("%s: closed before our answer to %s could leave", self.id, uid)
 
     async def request(self, payload: Any, *, skip_schema_validation: bool = False) -> dict:
         """Send a CALL (an ``ocpp.v16.call`` dataclass) and return the response payload.

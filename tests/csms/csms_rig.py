@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from ocpp.v16 import call
+from websockets.exceptions import InvalidStatus
 
 from bench.csms.server import CentralSystem
 from bench.scenarios.csms_role import SimChargePoint
 from charger.clock import Clock
+from charger.protocol.transport import connect_client
 
 CP = "CP-API-1"
 PASSWORD = "api-password-0123456789"
@@ -74,3 +76,18 @@ async def send(cp: SimChargePoint, payload: Any) -> dict[str, Any]:
 
 def firmware_status(status: str) -> Any:
     return call.FirmwareStatusNotification(status=status)
+
+
+async def status_of(connecting: Any) -> int:
+    """The HTTP status a WebSocket handshake got: 101 (then closed again), 401, 404..."""
+    try:
+        connection = await connecting
+    except InvalidStatus as exc:
+        return exc.response.status_code
+    await connection.close()
+    return 101
+
+
+async def handshake(cs: CentralSystem, cp_id: str, password: str | None) -> int:
+    """The status of one Basic-auth handshake of ``cp_id`` at ``cs``."""
+    return await status_of(connect_client(cs.url(cp_id), cp_id, password))

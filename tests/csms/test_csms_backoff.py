@@ -3,20 +3,9 @@ lockout, and a valid charge point is not held up by guessers."""
 
 import asyncio
 
-from csms_rig import CP, PASSWORD, running
-from websockets.exceptions import InvalidStatus
+from csms_rig import CP, PASSWORD, handshake, running
 
 from bench.security.backoff import Backoff
-from charger.protocol.transport import connect_client
-
-
-async def attempt(cs, password, cp_id=CP):  # type: ignore[no-untyped-def]
-    try:
-        connection = await connect_client(cs.url(cp_id), cp_id, password)
-    except InvalidStatus as exc:
-        return exc.response.status_code
-    await connection.close()
-    return 101
 
 
 def test_wrong_passwords_back_off_and_the_right_one_still_works(tmp_path):
@@ -24,7 +13,9 @@ def test_wrong_passwords_back_off_and_the_right_one_still_works(tmp_path):
         waits = []
         backoff = Backoff(free=5, base=0.001, cap=0.004)
         async with running(tmp_path, connect=False, backoff=backoff) as (cs, _):
-            assert await attempt(cs, PASSWORD) == 101  # verified once: wrong ones cost no scrypt
+            assert (
+                await handshake(cs, CP, PASSWORD) == 101
+            )  # verified once: wrong ones cost no scrypt
             original = asyncio.sleep
 
             async def recorded(seconds, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -35,13 +26,13 @@ def test_wrong_passwords_back_off_and_the_right_one_still_works(tmp_path):
             asyncio.sleep = recorded
             try:
                 for n in range(300):
-                    assert await attempt(cs, f"wrong-password-{n:08d}") == 401
+                    assert await handshake(cs, CP, f"wrong-password-{n:08d}") == 401
             finally:
                 asyncio.sleep = original
             assert backoff.failures(("cp", CP)) == 300
             assert backoff.failures(("src", "127.0.0.1")) == 300
             assert len(waits) == 295 and waits[:3] == [0.001, 0.002, 0.004]
-            assert await attempt(cs, PASSWORD) == 101  # no lockout
+            assert await handshake(cs, CP, PASSWORD) == 101  # no lockout
             assert cs.credentials.slow_checks == 1
 
     asyncio.run(main())
@@ -55,14 +46,14 @@ def test_sixteen_guessers_do_not_hold_up_a_valid_charge_point(tmp_path):
     async def main():
         backoff = Backoff(free=0, base=5.0, cap=5.0)
         async with running(tmp_path, connect=False, backoff=backoff) as (cs, _):
-            assert await attempt(cs, PASSWORD) == 101
+            assert await handshake(cs, CP, PASSWORD) == 101
             checks = cs.credentials.slow_checks
             events: list[str] = []
             first_round = asyncio.Event()
 
             async def guesser(k: int) -> None:
                 while True:
-                    status = await attempt(cs, f"guess-{k:02d}-0123456789abcdef")
+                    status = await handshake(cs, CP, f"guess-{k:02d}-0123456789abcdef")
                     events.append(f"guesser {k}: {status}")
                     if sum(e.startswith("guesser") for e in events) >= 16:
                         first_round.set()
@@ -71,7 +62,7 @@ def test_sixteen_guessers_do_not_hold_up_a_valid_charge_point(tmp_path):
             try:
                 await asyncio.wait_for(first_round.wait(), 60)
                 mark = len(events)
-                status = await attempt(cs, PASSWORD)
+                status = await handshake(cs, CP, PASSWORD)
                 events.append(f"valid: {status}")
                 assert status == 101
                 # Nothing from the guessers came back while the valid one connected.

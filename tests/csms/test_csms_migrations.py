@@ -34,3 +34,16 @@ def test_a_database_of_a_newer_bench_is_refused(tmp_path):
     db.close()
     with pytest.raises(RuntimeError, match="newer"):
         Store(path)
+
+
+def test_the_database_holding_password_hashes_is_the_owners_alone(tmp_path):
+    path = tmp_path / "csms.sqlite"
+    path.touch(mode=0o644)  # one a bench made before: tightened when opened
+    store = Store(path)
+    store.connection.execute("SELECT 1")
+    assert {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {
+        "csms.sqlite": 0o600,
+        "csms.sqlite-wal": 0o600,
+        "csms.sqlite-shm": 0o600,
+    }
+    store.close()

@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from websockets.exceptions import InvalidStatus
+from csms_rig import status_of
 
 from bench.csms.server import CentralSystem
 from bench.scenarios.csms_role import SimChargePoint
@@ -55,15 +55,6 @@ def client_cert(tmp_path, cs, cn):
         )
     )
     return cert_file, key_file
-
-
-async def status_of(coro):
-    try:
-        connection = await coro
-    except InvalidStatus as exc:
-        return exc.response.status_code
-    await connection.close()
-    return 101
 
 
 def test_each_charge_point_connects_only_with_its_own_profile(tmp_path, pki):

@@ -5,12 +5,10 @@ import argparse
 import asyncio
 import json
 
-from csms_rig import CP, PASSWORD, ahttp, running, send
+from csms_rig import CP, PASSWORD, ahttp, handshake, running, send
 from ocpp.v16 import call
-from websockets.exceptions import InvalidStatus
 
 from bench.csms.cli import add_subcommands
-from charger.protocol.transport import connect_client
 
 
 def cli(state):
@@ -23,15 +21,6 @@ def cli(state):
         return args.func(args)
 
     return bench
-
-
-async def handshake(cs, cp_id, password):
-    try:
-        connection = await connect_client(cs.url(cp_id), cp_id, password)
-    except InvalidStatus as exc:
-        return exc.response.status_code
-    await connection.close()
-    return 101
 
 
 def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys):

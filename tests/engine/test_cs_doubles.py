@@ -2,9 +2,9 @@
 
 The charger double is our firmware behind a link that breaks one thing
 (``bench/doubles/charger.py``, quirk ``mutate``): a status or value reported wrong, a
-field missing, a message lost or sent late. Each case must fail, with a message that
-names the defect; the loose cases issue 13 tightened fail on the defect they claim to
-check.
+field missing, a message lost, sent late or out of its order. Each case must fail, with
+a message that names the defect; the loose cases issue 13 tightened fail on the defect
+they claim to check.
 """
 
 from __future__ import annotations
@@ -101,9 +101,23 @@ DOUBLES: dict[str, tuple[str, str, list[dict[str, Any]], list[str]]] = {
     ),
     "start_stop": (
         "TC_003_CS",
-        "wrong value",
-        [request("StartTransaction", set={"connectorId": 2})],
-        ["no StartTransaction matching {'connectorId': 1", "'connectorId': 2"],
+        "wrong order",
+        [
+            request(
+                "StartTransaction",
+                send_first={
+                    "action": "StatusNotification",
+                    "payload": {
+                        "connectorId": 1,
+                        "errorCode": "NoError",
+                        "status": "Charging",
+                        "timestamp": "$now",
+                    },
+                },
+            ),
+            request("StatusNotification", where={"status": "Charging"}, drop=True),
+        ],
+        ["wrong order: StatusNotification", "came before the StartTransaction"],
     ),
     "unlock": (
         "TC_017_2_CS",
@@ -157,6 +171,10 @@ DOUBLES: dict[str, tuple[str, str, list[dict[str, Any]], list[str]]] = {
 
 #: The cases issue 13 found too loose, each failing on what it claims to check.
 TIGHTENED: dict[str, tuple[list[dict[str, Any]], list[str]]] = {
+    "TC_003_CS": (  # the wrong value of the connector, named
+        [request("StartTransaction", set={"connectorId": 2})],
+        ["no StartTransaction matching {'connectorId': 1", "'connectorId': 2"],
+    ),
     "TC_004_2_CS": (
         [request("StatusNotification", where={"status": "Preparing"}, drop=True)],
         ["routed to no connector"],

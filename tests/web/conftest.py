@@ -152,6 +152,7 @@ class FakeSystem:
         self.parts: list[Any] = []  # the agent's hardware part statuses (PartStatus)
         self.trace: list[dict[str, Any]] = []
         self.events: list[str] = []
+        self.connected: list[str] = []  # charge points connected to the CSMS
 
     def status(self) -> SystemStatus:
         return SystemStatus(
@@ -167,6 +168,7 @@ class FakeSystem:
             agent_running=True,
             agent_pid=4242,
             parts=self.hardware_health(),
+            connected=list(self.connected),
         )
 
     def hardware_health(self) -> list[Any]:

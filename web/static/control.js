@@ -4,7 +4,29 @@
   const { api, toast } = Panel;
   const $ = (id) => document.getElementById(id);
   Panel.operatorOnly();
-  Panel.live(["snapshot"], {});
+  /* The rig's connectors and the connected charge points come from the snapshot: the
+     CSMS serves any number of them; the rig's hands act on the bench's own. */
+  function fill(select, values, label) {
+    const current = select.value;
+    const same = select.options.length === values.length && values.every((v, i) => select.options[i].value === v);
+    if (!same) select.replaceChildren(...values.map((v) => Panel.el("option", { value: v, text: label ? label(v) : v })));
+    if (values.includes(current)) select.value = current;
+  }
+  let stations = {};
+  function showConnectors() {
+    const cp = stations[$("op-cp").value];
+    const list = cp ? Object.entries(cp.connectors).map(([c, s]) => `${c}: ${s.status || "?"}`) : [];
+    $("op-cp-connectors").textContent = cp ? `${cp.connected ? "connected" : "not connected"}; connectors ${list.join(", ") || "none reported"}` : "";
+  }
+  Panel.live(["snapshot"], { snapshot: (s) => {
+    stations = s.charge_points || {};
+    const own = Object.keys(s.connectors || {});
+    document.querySelectorAll("[data-connectors]").forEach((sel) => fill(sel, own.length ? own : ["1"]));
+    const ids = Object.keys(stations);
+    fill($("op-cp"), ids, (id) => id + (stations[id].own ? " (this bench's)" : stations[id].connected ? "" : " (gone)"));
+    showConnectors();
+  } });
+  $("op-cp").addEventListener("change", showConnectors);
 
   async function post(url, body, what) {
     try {
@@ -48,7 +70,9 @@
     $("op-result").textContent = `sending ${action} …`;
     $("op-table").replaceChildren();
     try {
-      const answer = await api("POST", `/api/operations/${action}`, payload);
+      const cp = $("op-cp").value;
+      const target = cp && !(stations[cp] || {}).own ? `?cp=${encodeURIComponent(cp)}` : "";
+      const answer = await api("POST", `/api/operations/${action}${target}`, payload);
       $("op-result").textContent = answer.callerror
         ? `CALLERROR ${answer.callerror.errorCode}: ${answer.callerror.errorDescription}\n` + JSON.stringify(answer.callerror.errorDetails || {}, null, 2)
         : JSON.stringify(answer.result, null, 2);

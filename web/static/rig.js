@@ -48,8 +48,30 @@
     }
   }
 
+  /* The CSMS serves any number of charge points: list them; the rig's cards are the
+     bench's own one's, shown when it is the one selected. */
+  function renderStations(s) {
+    const stations = s.charge_points || {};
+    const ids = Object.keys(stations);
+    document.getElementById("stations-card").hidden = ids.length < 2;
+    const select = document.getElementById("station"), current = select.value;
+    if ([...select.options].map((o) => o.value).join() !== ids.join()) {
+      select.replaceChildren(...ids.map((id) => el("option", { value: id, text: id + (stations[id].own ? " (this rig)" : "") })));
+    }
+    if (ids.includes(current)) select.value = current;
+    const shown = select.value || s.cp_id;
+    document.getElementById("stations").querySelector("tbody").replaceChildren(...ids
+      .filter((id) => id === shown || !stations[shown] || stations[shown].own)
+      .map((id) => el("tr", { "data-cp": id },
+        el("td", { class: "mono", text: id }),
+        el("td", { text: stations[id].connected ? "connected" : "not connected" }),
+        el("td", { text: Object.entries(stations[id].connectors).map(([c, x]) => `${c}: ${x.status || "?"}${x.error_code && x.error_code !== "NoError" ? " (" + x.error_code + ")" : ""}`).join(", ") || "none reported" }))));
+    document.getElementById("connectors").hidden = Boolean(stations[shown]) && !stations[shown].own;
+  }
+
   function render(s) {
     lastSnapshot = s;
+    renderStations(s);
     document.getElementById("cp-id").textContent = s.cp_id;
     document.getElementById("agent-pid").textContent = s.agent_running ? s.agent_pid : "not running";
     document.getElementById("speed").textContent = s.speed;
@@ -144,6 +166,7 @@
     const [snap, hist] = await Promise.all([Panel.api("GET", "/api/snapshot"), Panel.api("GET", "/api/history")]);
     if (snap && snap.connectors) { render(snap); Panel.statusPills(snap); }
     addHistory(hist);
+    document.getElementById("station").addEventListener("change", () => { if (lastSnapshot) render(lastSnapshot); });
     live = Panel.live(["snapshot", "history"], { snapshot: render, history: (m) => addHistory(m.connectors) }, { history_from: maxSeq });
     window.addEventListener("resize", schedule);
   })();

@@ -8,9 +8,11 @@
   const frames = [];
   const actions = new Set();
 
-  function filter() { return { action: $("t-action").value, connector: $("t-connector").value }; }
+  const stations = new Set();
+  function filter() { return { action: $("t-action").value, connector: $("t-connector").value, cp: $("t-cp").value }; }
   function matches(f, q) {
-    return (!q.action || f.action === q.action) && (q.connector === "" || String(f.connector) === q.connector);
+    return (!q.action || f.action === q.action) && (q.connector === "" || String(f.connector) === q.connector)
+      && (!q.cp || f.cp_id === q.cp);
   }
 
   function row(f) {
@@ -28,7 +30,17 @@
         const td = e.target; td.classList.toggle("open"); td.textContent = td.classList.contains("open") ? JSON.stringify(f.payload, null, 2) : payload; } }));
   }
 
+  function addStations(list) {
+    let changed = false;
+    for (const f of list) if (f.cp_id && !stations.has(f.cp_id)) { stations.add(f.cp_id); changed = true; }
+    if (!changed) return;
+    const select = $("t-cp"), current = select.value;
+    select.replaceChildren(el("option", { value: "", text: "all" }), ...[...stations].sort().map((c) => el("option", { value: c, text: c })));
+    select.value = current;
+  }
+
   function addActions(list) {
+    addStations(list);
     let changed = false;
     for (const f of list) if (f.action && !actions.has(f.action)) { actions.add(f.action); changed = true; }
     if (!changed) return;
@@ -63,6 +75,7 @@
 
   $("t-action").addEventListener("change", render);
   $("t-connector").addEventListener("change", render);
+  $("t-cp").addEventListener("change", render);
   (async function start() {
     const first = await api("GET", "/api/trace?limit=2000");
     frames.push(...first.frames);

@@ -9,6 +9,7 @@ are ``iso(clock.now())``. Rows come back as plain dicts.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,8 @@ class Database:
 
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
+        if self.path != ":memory:":
+            _owner_only(self.path)
         self._db = sqlite3.connect(self.path)
         self._db.row_factory = sqlite3.Row
         if self.path != ":memory:":
@@ -81,3 +84,13 @@ class Database:
     def _all(self, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
         self.write_heartbeats()
         return [dict(r) for r in self._db.execute(sql, tuple(args))]
+
+
+def _owner_only(path: str) -> None:
+    """Password hashes live here: the file is the owner's alone from its first byte (its
+    WAL and shared-memory files take its mode), as the agent's ``agent.sqlite`` is."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for name in (path, path + "-wal", path + "-shm"):
+            if os.path.exists(name):
+                os.chmod(name, 0o600)

@@ -14,15 +14,13 @@ then reports "readiness to read but returned no data" and a card's tap is lost.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
 
 import serial
 
 from charger.hw.health import HealthBoard
-from charger.hw.interfaces import TagEvent
 from charger.hw.rfid.rdm6300 import FrameDecoder
+from charger.hw.rfid.reader import SerialTagReader
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +29,10 @@ PART = "rfid"
 READ_TIMEOUT_S = 0.05
 
 
-class Rdm6300Reader:
+class Rdm6300Reader(SerialTagReader):
     """:class:`charger.hw.interfaces.RfidReader` for an RDM6300 on a serial port."""
+
+    MODEL = "RDM6300"
 
     def __init__(
         self,
@@ -41,27 +41,13 @@ class Rdm6300Reader:
         removal_silence_s: float = 0.3,
         health: HealthBoard | None = None,
     ) -> None:
+        super().__init__(device)
         self.health = health or HealthBoard()
-        self.device = device
         self.baudrate = baudrate
         self.removal_silence_s = removal_silence_s
         self.decoder = FrameDecoder()
-        self._on_event: Callable[[TagEvent], None] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._port: serial.Serial | None = None
-        self._current: str | None = None
         self._last_seen = 0.0
-
-    def start(self, on_event: Callable[[TagEvent], None]) -> None:
-        """Start the reading thread; ``on_event`` is called from it."""
-        if self._thread is not None:
-            raise RuntimeError("reader already started")
-        self._on_event = on_event
-        self._thread = threading.Thread(
-            target=self._run, name=f"rdm6300 {self.device}", daemon=True
-        )
-        self._thread.start()
 
     @property
     def connected(self) -> bool:
@@ -69,9 +55,7 @@ class Rdm6300Reader:
         return self._port is not None
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(2.0)
+        super().close()
         self._close_port()
 
     # -- reading thread ---------------------------------------------------------
@@ -121,25 +105,11 @@ class Rdm6300Reader:
 
     def _seen(self, uid: str) -> None:
         self._last_seen = time.monotonic()
-        if uid == self._current:
-            return
-        if self._current is not None:
-            self._emit(TagEvent("removed", self._current))
-        self._current = uid
-        self._emit(TagEvent("present", uid))
+        self._card(uid)
 
     def _check_silence(self) -> None:
+        """The RDM6300 says nothing when a card leaves: silence is its removal."""
         if self._current is None:
             return
         if time.monotonic() - self._last_seen >= self.removal_silence_s:
-            uid, self._current = self._current, None
-            self._emit(TagEvent("removed", uid))
-
-    def _emit(self, event: TagEvent) -> None:
-        log.info("RDM6300: %s %s", event.kind, event.uid)
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(event)
-        except Exception:  # a faulty consumer must not kill the reader
-            log.exception("RDM6300: on_event callback failed for %s", event)
+            self._card(None)

@@ -11,15 +11,14 @@ failure, until :meth:`close`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
 
 import serial
 
 from charger.hw.health import HealthBoard
-from charger.hw.interfaces import HardwareError, TagEvent
+from charger.hw.interfaces import HardwareError
 from charger.hw.rfid import pn532
+from charger.hw.rfid.reader import SerialTagReader
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +93,10 @@ def probe(device: str, baudrate: int = 115200) -> str:
     return f"{version} at {baudrate} baud; {seen}"
 
 
-class Pn532Reader:
+class Pn532Reader(SerialTagReader):
     """:class:`charger.hw.interfaces.RfidReader` for a PN532 on a serial port (HSU)."""
+
+    MODEL = "PN532"
 
     def __init__(
         self,
@@ -104,27 +105,11 @@ class Pn532Reader:
         poll_s: float = 0.1,
         health: HealthBoard | None = None,
     ) -> None:
-        self.device = device
+        super().__init__(device)
         self.baudrate = baudrate
         self.poll_s = poll_s
         self.health = health or HealthBoard()
         self.firmware: str | None = None
-        self._on_event: Callable[[TagEvent], None] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._current: str | None = None
-
-    def start(self, on_event: Callable[[TagEvent], None]) -> None:
-        if self._thread is not None:
-            raise RuntimeError("reader already started")
-        self._on_event = on_event
-        self._thread = threading.Thread(target=self._run, name=f"pn532 {self.device}", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(2.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -146,20 +131,4 @@ class Pn532Reader:
                 self._stop.wait(REOPEN_DELAY_S)
 
     def _seen(self, uids: list[str]) -> None:
-        uid = uids[0] if uids else None
-        if uid == self._current:
-            return
-        if self._current is not None:
-            self._emit(TagEvent("removed", self._current))
-        self._current = uid
-        if uid is not None:
-            self._emit(TagEvent("present", uid))
-
-    def _emit(self, event: TagEvent) -> None:
-        log.info("PN532: %s %s", event.kind, event.uid)
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(event)
-        except Exception:  # a faulty consumer must not kill the reader
-            log.exception("PN532: on_event callback failed for %s", event)
+        self._card(uids[0] if uids else None)

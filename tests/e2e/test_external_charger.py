@@ -1,0 +1,128 @@
+"""Any charger against the _CS catalogue: ``bench run --role cs --dut external``.
+
+The charge point under test is one the running ``bench run`` did not start: our
+firmware (``python -m charger SETTINGS``) run by a separate ``bench up --csms`` on its
+own simulated rig, pointed at the bench's link proxy. The physical steps go through an
+operator hook that presses the buttons of that rig's panel (``bench.rig.panel_hook``).
+The same cases run against the misbehaving charger double (``bench up --double``) fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_charger_elsewhere import OPERATOR, _free_base
+
+pytestmark = pytest.mark.e2e
+BENCH = [sys.executable, "-m", "bench.cli"]
+CP_ID = "MAKER-DC-1"
+PASSWORD = "under-test-pass-42"
+#: Core cases that need every kind of hands: cards, plugs, a power cut, a pulled cable
+#: (through the proxy), and readings of the output.
+CASES = ["TC_003_CS", "TC_010_CS", "TC_012_CS", "TC_036_CS", "TC_001_CS"]
+#: The double reports SuspendedEV when it charges: every case that waits for Charging.
+DOUBLE_CASES = ["TC_003_CS", "TC_010_CS", "TC_012_CS", "TC_036_CS"]
+
+
+def _read_until(proc: subprocess.Popen, marker: str, within: float) -> str:
+    lines: list[str] = []
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    raise AssertionError(f"no {marker!r} within {within} s:\n" + "".join(lines))
+
+
+def _run_against_our_charger(tmp_path: Path, cases: list[str], double: dict | None) -> dict:
+    run_base, up_base = _free_base(), _free_base()
+    while abs(run_base - up_base) < 40:
+        up_base = _free_base()
+    up_state = tmp_path / "charger"
+    subprocess.run(
+        [*BENCH, "user", "add", OPERATOR[0], "--role", "operator"]
+        + ["--state-dir", str(up_state), "--password-stdin"],
+        input=OPERATOR[1] + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    hook = (
+        f"{sys.executable} -m bench.rig.panel_hook "
+        f"--panel http://127.0.0.1:{up_base + 4} --user {OPERATOR[0]}"
+    )
+    results = tmp_path / "results.json"
+    env = {**os.environ, "BENCH_PANEL_PASSWORD": OPERATOR[1]}
+    run = subprocess.Popen(
+        [*BENCH, "run", *cases, "--dut", "external", "--dut-cp-id", CP_ID]
+        + ["--dut-password", PASSWORD, "--operator-hook", hook, "--dut-wait", "90"]
+        + ["--port-base", str(run_base), "--state-dir", str(tmp_path / "lab")]
+        + ["--json", str(results)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    up = None
+    try:
+        banner = _read_until(run, "server CA:", 60)
+        proxy_url = next(x.split()[-1] for x in banner.splitlines() if "/ocpp/" in x)
+        assert proxy_url == f"wss://127.0.0.1:{run_base + 6}/ocpp/{CP_ID}", banner
+        ca = banner.rsplit("server CA:", 1)[1].strip()
+        extra = []
+        if double is not None:
+            quirks = tmp_path / "quirks.json"
+            quirks.write_text(json.dumps(double))
+            extra = ["--double", str(quirks)]
+        up = subprocess.Popen(
+            [*BENCH, "up", "--csms", proxy_url.rsplit("/", 1)[0], "--cp-id", CP_ID]
+            + ["--password", PASSWORD, "--ca", ca, "--port-base", str(up_base)]
+            + ["--state-dir", str(up_state), *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        out, _ = run.communicate(timeout=900)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if up is not None:
+            up.send_signal(signal.SIGINT)
+            try:
+                up.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                up.kill()
+                up.wait()
+    document = json.loads(results.read_text())
+    document["console"] = banner + out
+    return document
+
+
+def test_core_cases_pass_against_a_charge_point_the_bench_did_not_start(tmp_path):
+    document = _run_against_our_charger(tmp_path, CASES, None)
+    verdicts = {c["id"]: (c["verdict"], c["details"].get("message")) for c in document["cases"]}
+    assert verdicts == {case: ("pass", None) for case in CASES}, document["console"]
+    assert "connected through the link proxy" in document["console"]
+    assert document["run"]["dut"]["kind"] == "external"
+    steps = [s["text"] for c in document["cases"] for s in c["steps"]]
+    assert any("cut the link" in s for s in steps)  # the bench cut its own proxy
+    assert any("power loss" in s for s in steps)  # the operator cut the power
+
+
+def test_the_same_cases_fail_against_a_misbehaving_charge_point(tmp_path):
+    double = {"status_override": {"Charging": "SuspendedEV"}}
+    document = _run_against_our_charger(tmp_path, DOUBLE_CASES, double)
+    for case in document["cases"]:
+        assert case["verdict"] == "fail", (case["id"], document["console"])
+        assert "Charging" in case["details"]["message"], case["details"]["message"]
