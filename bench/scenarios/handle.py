@@ -313,6 +313,11 @@ class Handle(BaseHandle):
         else:
             self.rig.cp_fault[connector] = kind
 
+    def ev_silent(self, connector: int) -> None:
+        """The EV stops answering mid-session (until it is unplugged)."""
+        self.step(f"EV on connector {connector} stops answering")
+        self.rig.ev_silent(connector)
+
     def pp_fault(self, connector: int, ohms: float | None) -> None:
         """The PP-PE resistance replaced (e.g. 47 Ohm: below every window); None: the plug's."""
         self.step(f"EV on connector {connector}: PP reads {ohms} Ohm")

@@ -18,7 +18,13 @@ from bench.scenarios.runner import RunOptions, run_case
 
 pytestmark = pytest.mark.e2e
 SPEED = 2.0
-CASES = ("ev-diode-fault", "ev-cp-pe-short", "ev-pp-out-of-range", "ev-latch-pressed")
+CASES = (
+    "ev-diode-fault",
+    "ev-cp-pe-short",
+    "ev-pp-out-of-range",
+    "ev-latch-pressed",
+    "ev-stops-answering",
+)
 
 
 def request(action: str, **rule: Any) -> dict[str, Any]:
@@ -43,6 +49,10 @@ DOUBLES: dict[str, tuple[list[dict[str, Any]], list[str]]] = {
     "ev-latch-pressed": (
         [request("StopTransaction", drop=True)],
         ["no StopTransaction"],
+    ),
+    "ev-stops-answering": (
+        [request("StatusNotification", where=FAULTED, set={"errorCode": "OtherError"})],
+        ["Faulted with errorCode OtherError, not EVCommunicationError"],
     ),
 }
 
