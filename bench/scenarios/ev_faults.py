@@ -21,6 +21,7 @@ from bench.scenarios.sessions import TAG, charging, plug, tap
 
 PP_OUT_OF_RANGE_OHMS = 47.0  # below 75 Ohm (CCS2) and below the CCS1 latched window
 OPEN_WITHIN_S = 5.0
+OVERDEMAND_SAMPLES = 16  # every 0.25 s of bench time: 4 s of CurrentDemand
 
 
 async def _charge(t: Handle, connector: int) -> dict[str, Any]:
@@ -156,4 +157,34 @@ async def ev_stops_answering(t: Handle) -> None:
         reason="Other",
         within=SECC_SEQUENCE_TIMEOUT_S + 20,
     )
+    t.unplug(1)
+
+
+@scenario(
+    "ev-overdemand",
+    "EV side: the EV asks for twice the charger's rated current -> the charger caps its "
+    "module at its rating and keeps charging",
+    profile="bench",
+)
+async def ev_overdemand(t: Handle) -> None:
+    spec = t.rig.specs[1]
+    t.ev_demand(1, 2 * spec.max_current_a)
+    await _charge(t, 1)
+    mark = t.mark()
+    asked = offered = delivered = 0.0
+    for _ in range(OVERDEMAND_SAMPLES):
+        await t.sleep(0.25)
+        asked = max(asked, t.rig.evs[1].target_current_a)
+        offered = max(offered, t.rig.power.module_setpoint(1).current_a)
+        delivered = max(delivered, t.rig.outputs[1].current_a)
+    t.check(asked > spec.max_current_a, f"the EV asked for only {asked:.0f} A")  # the premise
+    t.check(
+        offered <= spec.max_current_a + 0.5,
+        f"the charger set its module to {offered:.0f} A, above its {spec.max_current_a:.0f} A "
+        "rating",
+    )
+    t.check(delivered > 0.5 * spec.max_current_a, f"only {delivered:.0f} A delivered")
+    t.check(not t.from_dut(mark, "StopTransaction"), "the charger ended the transaction")
+    statuses = t.statuses(1, mark)
+    t.check("Faulted" not in statuses, f"connector 1 went Faulted ({statuses})")
     t.unplug(1)
