@@ -184,8 +184,8 @@ class SecurityStore:
             )
             if file_name is not None and table == "log_requests":
                 self._db.execute(
-                    "UPDATE log_requests SET file_name = ? WHERE request_id = ?",
-                    (file_name, request_id),
+                    "UPDATE log_requests SET file_name = ? WHERE request_id = ? AND cp_id = ?",
+                    (file_name, request_id, cp_id),
                 )
 
     def log_requests(self, cp_id: str | None = None) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ Quirks:
 - ``status_override``: {"Charging": "SuspendedEV"} reports one status as another;
 - ``reply_delay_s``: answers every CALL of the Central System that many seconds late;
 - ``drop_stop_transaction``: a StopTransaction is never sent (the charger believes it was).
+- ``limits``: {"max_current_a": 400}: the charger offers more than its rating (the
+  firmware's ``Limits`` replaced; the EV-side case ev-overdemand must fail on it).
 - ``mutate``: a list of targeted frame mutations (see :class:`Mutation`): a request of
   the charger or its answer to the Central System with a field set to a wrong value or
   removed, lost (never sent), or sent late. Each ``_CS`` case module is shown failing
@@ -40,7 +42,7 @@ import json
 import sqlite3
 import ssl
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ from bench.scenarios.handle import matches
 from charger import __main__ as firmware
 from charger.agent.link import AgentLink
 from charger.agent.runtime import Charger
+from charger.agent.settings import AgentSettings
 from charger.clock import iso
 
 QUIRKS_FILE = "quirks.json"
@@ -267,11 +270,27 @@ def break_transport(quirks: dict[str, Any]) -> None:
         ClientProtocol.connect = anonymous  # type: ignore[method-assign]
 
 
+def overrate(quirks: dict[str, Any]) -> None:
+    """Quirk ``limits``: the settings the firmware loads carry other power limits."""
+    limits = quirks.get("limits")
+    if not limits:
+        return
+    load = AgentSettings.load.__func__  # type: ignore[attr-defined]
+
+    def overrated(cls: type[AgentSettings], path: Path) -> AgentSettings:
+        settings = load(cls, path)
+        settings.limits = replace(settings.limits, **limits)
+        return settings
+
+    AgentSettings.load = classmethod(overrated)  # type: ignore[method-assign,assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quirks = load_quirks(Path(argv[-1])) if argv else {}
     Charger.link_class = faulty_link(quirks, Path(argv[-1]) if argv else None)
     break_transport(quirks)
+    overrate(quirks)
     return firmware.main(argv)
 
 

@@ -32,7 +32,7 @@ from charger.hw.config import (
     PilotConfig,
     RfidConfig,
 )
-from charger.hw.interfaces import EvseCommand, EvseStatus
+from charger.hw.interfaces import EvseCommand, EvseStatus, EvStatus, HlcStage
 from charger.hw.meter.registers import decode, register_map
 from charger.hw.pilot.circuit import EvState
 
@@ -40,6 +40,7 @@ log = logging.getLogger("bench.rig")
 
 PHYSICS_DT_S = 0.05
 SECC_CONTROLLER_TIMEOUT_S = 1.0  # the SECC's watchdog on the controller's commands
+SECC_SEQUENCE_TIMEOUT_S = 60.0  # DIN 70121: the SECC waits this long for the EV's next request
 POWER_STAGE_WATCHDOG_S = 1.0
 
 
@@ -90,6 +91,7 @@ class SimRig:
         # resistance that replaces what the modelled EV presents, until cleared.
         self.cp_fault: dict[int, EvState] = {}
         self.pp_fault: dict[int, float] = {}
+        self.silent: dict[int, float] = {}  # connector -> since when its EV sends nothing
         self._task: asyncio.Task | None = None
 
     # --- lifecycle -----------------------------------------------------------------
@@ -208,9 +210,16 @@ class SimRig:
         self.meters[cid].update(out.voltage_v, out.current_a, dt)
         ev.charge(now, dt, out.voltage_v, out.current_a)
         duty = self.wire.evse_duty(slot) if self.powered else None
-        ev.step(now, duty, self._secc_answer(cid, now), out.voltage_v, out.current_a)
+        status = ev.ev_status
+        silent_since = self.silent.get(cid)
+        if silent_since is None:
+            ev.step(now, duty, self._secc_answer(cid, now), out.voltage_v, out.current_a)
+            status = ev.ev_status
+        elif now - silent_since > SECC_SEQUENCE_TIMEOUT_S:
+            # The EV froze mid-session: its SECC gives up on the next request.
+            status = EvStatus(stage=HlcStage.ERROR, soc_percent=status.soc_percent, ev_error=True)
         self.power.set_output_measured(cid, out.voltage_v, out.current_a)
-        self.power.set_ev_status(cid, ev.ev_status)
+        self.power.set_ev_status(cid, status)
         if cid not in self.boards:
             cp = self.cp_fault.get(cid, ev.cp_network)
             self.wire.set_ev(slot, cp, self.pp_fault.get(cid, ev.pp_ohms))
@@ -245,7 +254,13 @@ class SimRig:
         self.evs[cid].plug(self.clock.monotonic())
 
     def unplug(self, cid: int) -> None:
+        self.silent.pop(cid, None)
         self.evs[cid].unplug(self.clock.monotonic())
+
+    def ev_silent(self, cid: int) -> None:
+        """The EV stops answering: it sends no request any more and hears nothing (its
+        contactor stays as it was), until it is unplugged."""
+        self.silent.setdefault(cid, self.clock.monotonic())
 
     def ev_stop(self, cid: int) -> None:
         self.evs[cid].request_stop(self.clock.monotonic())

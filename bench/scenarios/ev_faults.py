@@ -6,19 +6,22 @@ the fault (or, for a driver's own act, no fault at all), end the transaction wit
 right reason, and open its contactors with no current left flowing. The rig injects
 on the simulated pilot wire what the vehicle-side board (bench.ev.board) switches on
 a real rig: the diode shorted, the CP shorted to PE, a PP resistor out of every
-window; the CCS1 latch is pressed by the modelled driver.
+window; the CCS1 latch is pressed by the modelled driver; an EV that stops answering
+freezes mid-session until its SECC's sequence timeout (60 s) gives the session up.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from bench.rig.sim import SECC_SEQUENCE_TIMEOUT_S
 from bench.scenarios.handle import Handle
 from bench.scenarios.registry import scenario
 from bench.scenarios.sessions import TAG, charging, plug, tap
 
 PP_OUT_OF_RANGE_OHMS = 47.0  # below 75 Ohm (CCS2) and below the CCS1 latched window
 OPEN_WITHIN_S = 5.0
+OVERDEMAND_SAMPLES = 16  # every 0.25 s of bench time: 4 s of CurrentDemand
 
 
 async def _charge(t: Handle, connector: int) -> dict[str, Any]:
@@ -32,11 +35,18 @@ async def _charge(t: Handle, connector: int) -> dict[str, Any]:
 
 
 async def _reaction(
-    t: Handle, connector: int, since: int, *, error_code: str | None, reason: str, info: str = ""
+    t: Handle,
+    connector: int,
+    since: int,
+    *,
+    error_code: str | None,
+    reason: str,
+    info: str = "",
+    within: float = 20.0,
 ) -> None:
     """The charger's expected reaction after ``since``: Faulted with ``error_code`` (None:
     never Faulted), StopTransaction with ``reason``, contactors open and no current."""
-    stop = await t.expect("StopTransaction", within=20, since=since)
+    stop = await t.expect("StopTransaction", within=within, since=since)
     t.check(
         stop.get("reason") == reason,
         f"StopTransaction reason {stop.get('reason')!r}, not {reason!r}",
@@ -121,3 +131,60 @@ async def ev_latch_pressed(t: Handle) -> None:
     await _reaction(t, 2, mark, error_code=None, reason="Local")
     t.release_latch(2)
     t.unplug(2)
+
+
+@scenario(
+    "ev-stops-answering",
+    "EV side: the EV stops answering mid-session -> after the SECC's 60 s sequence timeout "
+    "Faulted EVCommunicationError, stop Other",
+    profile="bench",
+)
+async def ev_stops_answering(t: Handle) -> None:
+    await _charge(t, 1)
+    mark = t.mark()
+    t.ev_silent(1)
+    await t.sleep(SECC_SEQUENCE_TIMEOUT_S / 2)
+    t.check(
+        not t.from_dut(mark, "StopTransaction"),
+        "the transaction ended before the SECC's sequence timeout",
+        timing=True,
+    )
+    await _reaction(
+        t,
+        1,
+        mark,
+        error_code="EVCommunicationError",
+        reason="Other",
+        within=SECC_SEQUENCE_TIMEOUT_S + 20,
+    )
+    t.unplug(1)
+
+
+@scenario(
+    "ev-overdemand",
+    "EV side: the EV asks for twice the charger's rated current -> the charger caps its "
+    "module at its rating and keeps charging",
+    profile="bench",
+)
+async def ev_overdemand(t: Handle) -> None:
+    spec = t.rig.specs[1]
+    t.ev_demand(1, 2 * spec.max_current_a)
+    await _charge(t, 1)
+    mark = t.mark()
+    asked = offered = delivered = 0.0
+    for _ in range(OVERDEMAND_SAMPLES):
+        await t.sleep(0.25)
+        asked = max(asked, t.rig.evs[1].target_current_a)
+        offered = max(offered, t.rig.power.module_setpoint(1).current_a)
+        delivered = max(delivered, t.rig.outputs[1].current_a)
+    t.check(asked > spec.max_current_a, f"the EV asked for only {asked:.0f} A")  # the premise
+    t.check(
+        offered <= spec.max_current_a + 0.5,
+        f"the charger set its module to {offered:.0f} A, above its {spec.max_current_a:.0f} A "
+        "rating",
+    )
+    t.check(delivered > 0.5 * spec.max_current_a, f"only {delivered:.0f} A delivered")
+    t.check(not t.from_dut(mark, "StopTransaction"), "the charger ended the transaction")
+    statuses = t.statuses(1, mark)
+    t.check("Faulted" not in statuses, f"connector 1 went Faulted ({statuses})")
+    t.unplug(1)

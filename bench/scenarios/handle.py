@@ -313,6 +313,19 @@ class Handle(BaseHandle):
         else:
             self.rig.cp_fault[connector] = kind
 
+    def ev_demand(self, connector: int, amps: float) -> None:
+        """The EV's battery accepts up to ``amps`` (and the power that takes at its
+        maximum voltage): in CurrentDemand it asks for that much."""
+        self.step(f"EV on connector {connector} asks for up to {amps:g} A")
+        battery = self.rig.evs[connector].battery
+        battery.max_current_a = float(amps)
+        battery.max_power_w = max(battery.max_power_w, amps * battery.max_voltage_v)
+
+    def ev_silent(self, connector: int) -> None:
+        """The EV stops answering mid-session (until it is unplugged)."""
+        self.step(f"EV on connector {connector} stops answering")
+        self.rig.ev_silent(connector)
+
     def pp_fault(self, connector: int, ohms: float | None) -> None:
         """The PP-PE resistance replaced (e.g. 47 Ohm: below every window); None: the plug's."""
         self.step(f"EV on connector {connector}: PP reads {ohms} Ohm")

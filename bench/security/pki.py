@@ -1,4 +1,5 @@
-"""Local PKI and TLS contexts for security profile 2 (TLS + Basic Auth).
+"""Local PKI and TLS contexts: the CPO CA, the CSMS's and the panel's server certificates,
+the server contexts of security profiles 2 (TLS + Basic Auth) and 3 (client certificates).
 
 The bench runs its own CA so a charger can be given one root certificate
 (``ca.pem``) to verify the Central System against. Files are created once and

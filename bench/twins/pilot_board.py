@@ -118,9 +118,7 @@ class MockMcp3008(MockSPIDevice):
 class MockSPIMaster:
     """SPI master over the factory's mock pins (see module docstring for why)."""
 
-    def __init__(
-        self, factory: SimPinFactory, clock: str, mosi: str, miso: str, select: str
-    ) -> None:
+    def __init__(self, factory: MockFactory, clock: str, mosi: str, miso: str, select: str) -> None:
         self.bits_per_word = 8
         self.users = 0
         self._lock = threading.RLock()
@@ -164,7 +162,25 @@ class MockSPIMaster:
         return f"MockSPIMaster(select={self.select.info.name})"
 
 
-class SimPinFactory(MockFactory):
+class SpiMockFactory(MockFactory):
+    """A MockFactory whose SPI buses are :class:`MockSPIMaster` s over its own mock pins,
+    one per set of pins, shared by every device on them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._spi: dict[tuple[Any, ...], MockSPIMaster] = {}
+
+    def spi(self, **spi_args: Any) -> MockSPIMaster:
+        args, _ = self._extract_spi_args(**spi_args)
+        key = (args["clock_pin"], args["mosi_pin"], args["miso_pin"], args["select_pin"])
+        master = self._spi.get(key)
+        if master is None:
+            master = self._spi[key] = MockSPIMaster(self, *key)
+        master.users += 1
+        return master
+
+
+class SimPinFactory(SpiMockFactory):
     """A MockFactory for one simulated connector: PWM pin and MCP3008 on its wire slot."""
 
     def __init__(
@@ -186,7 +202,6 @@ class SimPinFactory(MockFactory):
         self.slot = slot
         self._owns_wire = owns_wire
         self._pwm_gpio = self.board_info.to_gpio(pwm_pin)
-        self._spi: dict[tuple[Any, ...], MockSPIMaster] = {}
         self.adc = MockMcp3008(
             wire, slot, cp_channel, pp_channel, spi_device=spi_device, pin_factory=self
         )
@@ -195,15 +210,6 @@ class SimPinFactory(MockFactory):
         if pin_class is None and self.board_info.to_gpio(name) == self._pwm_gpio:
             pin_class = WirePwmPin
         return super().pin(name, pin_class, **kwargs)
-
-    def spi(self, **spi_args: Any) -> MockSPIMaster:
-        args, _ = self._extract_spi_args(**spi_args)
-        key = (args["clock_pin"], args["mosi_pin"], args["miso_pin"], args["select_pin"])
-        master = self._spi.get(key)
-        if master is None:
-            master = self._spi[key] = MockSPIMaster(self, *key)
-        master.users += 1
-        return master
 
     def close(self) -> None:
         self.adc.close()

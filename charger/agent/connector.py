@@ -299,6 +299,14 @@ class ConnectorLogic:
         elif i.hardware_fault is not None:
             code, info = i.hardware_fault
             fault = (code, info[:50])  # StatusNotification.info is at most 50 characters
+        elif (
+            self.tx_active
+            and i.ev.ev_error
+            and (not self.stopping or self.fault == "EVCommunicationError")
+        ):
+            # The SECC gave the session up (the EV stopped answering, or aborted it) while
+            # this charger meant to go on: a communication failure, until the tx ends.
+            fault = ("EVCommunicationError", "EV session aborted")
         if fault is None:
             self.fault = self.fault_info = None
         else:

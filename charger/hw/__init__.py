@@ -1,6 +1,7 @@
-"""Hardware layer: one interface per part, a real driver and a simulated twin.
+"""Hardware layer: one interface per part and its real driver; the bench's twins
+(``bench/twins``) stand in for the parts.
 
-The twin speaks the real part's protocol (RDM6300 frames on a pseudo-terminal,
+A twin speaks the real part's protocol (RDM6300 frames on a pseudo-terminal,
 Modbus registers over pymodbus, CAN frames over python-can, analog levels read by a
 gpiozero MCP3008), so the real driver code runs in every test.
 """

@@ -10,7 +10,12 @@ CHARGING_CP = CpReading("C", 6.0, -12.0)
 
 
 def sample(now, cp=UNPLUGGED, stage=HlcStage.IDLE, closed=False, current=0.0, **kw):
-    ev = EvStatus(stage=stage, target_voltage_v=400.0, target_current_a=kw.pop("target", 100.0))
+    ev = EvStatus(
+        stage=stage,
+        target_voltage_v=400.0,
+        target_current_a=kw.pop("target", 100.0),
+        ev_error=kw.pop("ev_error", False),
+    )
     power = PowerStatus(
         contactors_closed=closed,
         output_voltage_v=400.0 if closed else 0.0,
@@ -275,3 +280,20 @@ def test_an_open_pp_is_no_cable_not_a_fault():
     c.tick(sample(0, PLUGGED, pp=PpReading(4.45, False)))
     c.tick(sample(1, PLUGGED, pp=PpReading(4.45, False)))
     assert c.fault is None
+
+
+def test_an_ev_session_given_up_mid_transaction_is_a_communication_fault():
+    c = ConnectorLogic(1)
+    _charging(c)
+    out = c.tick(sample(1.1, CHARGING_CP, HlcStage.ERROR, closed=True, current=100, ev_error=True))
+    status = of(out, act.SendStatus)[0]
+    assert (status.status, status.error_code) == ("Faulted", "EVCommunicationError")
+    assert c.stopping == "Other"
+
+
+def test_an_ev_error_after_the_charger_stops_is_no_fault():
+    c = ConnectorLogic(1)
+    _charging(c)
+    c.request_stop("Remote", 1.05)
+    c.tick(sample(1.1, CHARGING_CP, HlcStage.ERROR, closed=True, current=100, ev_error=True))
+    assert c.fault is None and c.stopping == "Remote"

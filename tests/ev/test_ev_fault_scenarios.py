@@ -2,7 +2,8 @@
 
 The charger double is the firmware behind a link that breaks one thing
 (``bench/doubles/charger.py``, quirk ``mutate``): the fault reported with another error
-code, the stop with another reason, the Faulted status or the StopTransaction lost.
+code, the stop with another reason, the Faulted status or the StopTransaction lost; or
+the firmware rated above the rig's power stage (quirk ``limits``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from bench.scenarios.runner import RunOptions, run_case
 
 pytestmark = pytest.mark.e2e
 SPEED = 2.0
-CASES = ("ev-diode-fault", "ev-cp-pe-short", "ev-pp-out-of-range", "ev-latch-pressed")
+CASES = (
+    "ev-diode-fault",
+    "ev-cp-pe-short",
+    "ev-pp-out-of-range",
+    "ev-latch-pressed",
+    "ev-stops-answering",
+    "ev-overdemand",
+)
 
 
 def request(action: str, **rule: Any) -> dict[str, Any]:
@@ -26,8 +34,8 @@ def request(action: str, **rule: Any) -> dict[str, Any]:
 
 
 FAULTED = {"status": "Faulted"}
-#: case: (mutations, words the failure must contain)
-DOUBLES: dict[str, tuple[list[dict[str, Any]], list[str]]] = {
+#: case: (quirks or mutations, words the failure must contain)
+DOUBLES: dict[str, tuple[list[dict[str, Any]] | dict[str, Any], list[str]]] = {
     "ev-diode-fault": (
         [request("StatusNotification", where=FAULTED, set={"errorCode": "OtherError"})],
         ["Faulted with errorCode OtherError, not EVCommunicationError"],
@@ -44,12 +52,20 @@ DOUBLES: dict[str, tuple[list[dict[str, Any]], list[str]]] = {
         [request("StopTransaction", drop=True)],
         ["no StopTransaction"],
     ),
+    "ev-stops-answering": (
+        [request("StatusNotification", where=FAULTED, set={"errorCode": "OtherError"})],
+        ["Faulted with errorCode OtherError, not EVCommunicationError"],
+    ),
+    "ev-overdemand": (
+        {"limits": {"max_current_a": 400.0}},
+        ["the charger set its module to", "above its 200 A rating"],
+    ),
 }
 
 
-def run(case_id: str, mutations: list[dict[str, Any]] | None = None):
+def run(case_id: str, double: list[dict[str, Any]] | dict[str, Any] | None = None):
     case = all_scenarios()[case_id]
-    quirks = {"mutate": mutations} if mutations else {}
+    quirks = {"mutate": double} if isinstance(double, list) else double or {}
     return asyncio.run(run_case(case, RunOptions(speed=SPEED, agent_quirks=quirks)))
 
 
@@ -67,8 +83,8 @@ def test_the_firmware_reacts_as_the_case_expects(case_id):
 
 @pytest.mark.parametrize("case_id", CASES)
 def test_a_charger_that_reacts_wrong_fails_the_case(case_id):
-    mutations, words = DOUBLES[case_id]
-    result = run(case_id, mutations)
+    double, words = DOUBLES[case_id]
+    result = run(case_id, double)
     message = result.details.get("message", "")
     assert result.verdict == "fail", (result.verdict, message)
     for word in words:

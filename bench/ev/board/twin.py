@@ -16,10 +16,10 @@ import math
 import threading
 from typing import Any
 
-from gpiozero.pins.mock import MockFactory, MockPin
+from gpiozero.pins.mock import MockPin
 
 from bench.ev.board.config import EvBoardConfig
-from bench.twins.pilot_board import MockMcp3008, MockSPIMaster
+from bench.twins.pilot_board import MockMcp3008, SpiMockFactory
 from bench.twins.wire import Wire
 from charger.hw.pilot import circuit
 from charger.hw.pilot.circuit import EvState
@@ -73,7 +73,7 @@ class ComparatorPin(MockPin):
             self._call_when_changed()
 
 
-class EvWirePins(MockFactory):
+class EvWirePins(SpiMockFactory):
     """A MockFactory for one EV board on one wire slot."""
 
     def __init__(self, cfg: EvBoardConfig, wire: Wire | None = None) -> None:
@@ -86,7 +86,6 @@ class EvWirePins(MockFactory):
         self.slot = cfg.slot
         self._roles = {self.board_info.to_gpio(g): role for role, g in cfg.relays().items()}
         self._pwm_in = self.board_info.to_gpio(cfg.pwm_in_pin)
-        self._spi: dict[tuple[Any, ...], MockSPIMaster] = {}
         self._by_gpio: dict[int, Any] = {}
         self.adc = MockMcp3008(
             self.wire,
@@ -109,15 +108,6 @@ class EvWirePins(MockFactory):
         pin = super().pin(name, pin_class, **kwargs)
         self._by_gpio[gpio] = pin
         return pin
-
-    def spi(self, **spi_args: Any) -> MockSPIMaster:
-        args, _ = self._extract_spi_args(**spi_args)
-        key = (args["clock_pin"], args["mosi_pin"], args["miso_pin"], args["select_pin"])
-        master = self._spi.get(key)
-        if master is None:
-            master = self._spi[key] = MockSPIMaster(self, *key)
-        master.users += 1
-        return master
 
     def closed(self) -> set[str]:
         """The relays that are energised now."""

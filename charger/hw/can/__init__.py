@@ -1,1 +1,1 @@
-"""Power stage on CAN: frame codec, python-can driver, and a twin behind python-can-remote."""
+"""Power stage on CAN: the frame codec and the python-can driver (twin: bench/twins/can.py)."""

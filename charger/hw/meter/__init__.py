@@ -1,1 +1,1 @@
-"""Modbus energy meters: register maps as data, a pymodbus driver and a server twin."""
+"""Modbus energy meters: register maps as data, the bus and the pymodbus driver."""

@@ -1,1 +1,1 @@
-"""Control pilot and proximity: circuit physics, gpiozero driver, and a wire-file twin."""
+"""Control pilot and proximity: circuit physics, the gpiozero driver, the Pi's pin factory."""

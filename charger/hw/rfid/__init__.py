@@ -1,1 +1,1 @@
-"""RFID reader: RDM6300 frame codec, pyserial driver and a pty twin."""
+"""RFID readers: RDM6300 and PN532 codecs and their pyserial drivers (twins: bench/twins)."""

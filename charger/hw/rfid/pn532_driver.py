@@ -114,7 +114,10 @@ class Pn532Reader(SerialTagReader):
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with serial.Serial(self.device, self.baudrate, timeout=0.02) as port:
+                # exclusive: a second reader of the line would take its answers (see driver.py)
+                with serial.Serial(
+                    self.device, self.baudrate, timeout=0.02, exclusive=True
+                ) as port:
                     link = Pn532Link(port)
                     self.firmware = link.wake()
                     log.info("PN532: %s on %s", self.firmware, self.device)
