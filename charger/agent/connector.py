@@ -290,6 +290,8 @@ class ConnectorLogic:
             fault = ("PowerSwitchFailure", "contactor feedback does not match command")
         elif i.power.module_fault:
             fault = ("InternalError", "power module fault")
+        elif i.power.isolation_fault:
+            fault = ("GroundFailure", "isolation fault (below 100 kOhm)")
         elif i.cp is not None and i.cp.state == "E":
             fault = ("GroundFailure", "control pilot shorted to PE")
         elif i.cp is not None and i.cp.diode_fault:
@@ -346,7 +348,9 @@ class ConnectorLogic:
             voltage = min(ev.target_voltage_v or lim.cable_check_voltage_v, lim.max_voltage_v)
             current = CABLE_CHECK_CURRENT_A
             isolation_valid = (
-                i.power.contactors_closed and i.power.output_voltage_v >= 0.9 * voltage
+                i.power.contactors_closed
+                and i.power.output_voltage_v >= 0.9 * voltage
+                and not i.power.isolation_fault
             )
         elif charging and ev.stage == HlcStage.PRE_CHARGE:
             close = True
