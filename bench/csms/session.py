@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import ocpp.messages
-from ocpp.charge_point import camel_to_snake_case
-from ocpp.messages import Call
+from ocpp.charge_point import camel_to_snake_case, remove_nones
+from ocpp.messages import Call, validate_payload
 from ocpp.routing import on
 from ocpp.v16 import call_result
 
@@ -68,7 +68,10 @@ class ChargePointSession(Link):
 
     async def _handle_call(self, msg: Call) -> None:
         try:
-            await super()._handle_call(msg)
+            if msg.action in HANDLERS:
+                await self._answer_directly(msg)
+            else:
+                await super()._handle_call(msg)
         finally:
             response = self._answers.pop(msg.unique_id, None)
         if response is not None and self.on_answered is not None:
@@ -81,6 +84,25 @@ class ChargePointSession(Link):
                     result.close()  # type: ignore[union-attr]
             except Exception:
                 LOG.exception("%s: on_answered failed after %s", self.id, msg.action)
+
+    async def _answer_directly(self, msg: Call) -> None:
+        """What the ``ocpp`` package's dispatch does for a route, without its per-message
+        signature inspection and snake_case dataclass round trip: the handlers take and
+        return wire dicts. Validated both ways with the package's schemas, errors
+        answered as it answers them."""
+        await validate_payload(msg, self._ocpp_version)
+        try:
+            response = self.handle(
+                msg.action, HANDLERS[msg.action], self.inbound_payload(msg.unique_id)
+            )
+        except Exception as exc:  # noqa: BLE001 - answered with a CALLERROR, as ocpp does
+            self.logger.exception("Error while handling request '%s'", msg)
+            await self._send(msg.create_call_error(exc).to_json())
+            return
+        self._answers[msg.unique_id] = response
+        result = msg.create_call_result(remove_nones(response))
+        await validate_payload(result, self._ocpp_version)
+        await self._send(result.to_json())
 
 
 def _route(action: str, handler: Handler) -> Any:

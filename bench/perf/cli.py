@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"fleet of {s['charge_points']}: {s['accepted_within_ramp']} in within the ramp; "
             f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms; "
-            f"CSMS {s['csms_cpu_percent']:.0f} % CPU, {s['csms_rss_mb']:.0f} MB; "
+            f"CSMS {s['csms_cpu_percent']:.0f} % CPU, {s['csms_rss_mb']:.0f} MB "
+            f"(the fleet itself {s['fleet_cpu_percent']:.0f} % CPU); "
             f"{s['accepted_within_30s_of_restart']} Accepted within 30 s of a restart; "
             f"failed handshakes {s['failed_handshakes'] or 'none'}"
         )
