@@ -313,3 +313,14 @@ def test_an_isolation_fault_in_cable_check_is_a_ground_failure_that_opens_at_onc
     assert (status.status, status.error_code) == ("Faulted", "GroundFailure")
     assert not of(out, act.SetContactors)[0].closed
     assert not of(out, act.SetEvse)[0].command.isolation_valid
+
+
+def test_feedback_from_before_a_power_cut_gets_the_settle_time_at_power_up():
+    c = ConnectorLogic(1)
+    out = c.tick(sample(100.0, closed=True))  # the first frame still says closed
+    assert not [s for s in of(out, act.SendStatus) if s.status == "Faulted"]
+    out = c.tick(sample(100.3, closed=False))  # it opened, as commanded
+    assert not [s for s in of(out, act.SendStatus) if s.status == "Faulted"]
+    c.tick(sample(100.4, closed=True))
+    out = c.tick(sample(101.5, closed=True))  # closed against the command: welded
+    assert c.fault == "PowerSwitchFailure"
