@@ -74,6 +74,12 @@ class LiveState:
         points: list[tuple[str, dict[str, Any]]],
     ) -> None:
         with self.cond:
+            expected = self.frames_offset + len(self.frames)
+            if frames and frames[0].get("index", expected) > expected:
+                # The bench's ring dropped frames before they were sampled (a burst):
+                # keep indexes true, the download finds the rest in the trace files.
+                self.frames.clear()
+                self.frames_offset = frames[0]["index"]
             self.frames.extend(frames)
             if len(self.frames) > TRACE_KEEP:
                 drop = len(self.frames) - TRACE_KEEP + TRACE_KEEP // 10

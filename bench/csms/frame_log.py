@@ -132,7 +132,7 @@ class FrameFile:
             self._drain = loop.call_later(DRAIN_S, self.drain)
 
     def drain(self) -> None:
-        """Write every queued frame (buffered; ``flush`` pushes it to the file)."""
+        """Write every queued frame to the file."""
         if self._drain is not None:
             self._drain.cancel()
             self._drain = None
@@ -150,6 +150,8 @@ class FrameFile:
             self._size += len(line)
             if self._size >= self.max_bytes:
                 self._rotate()
+        if pending and self._file is not None:
+            self._file.flush()  # one write per drain: readers in other threads see it
 
     def _rotate(self) -> None:
         if self._file is not None:

@@ -1,9 +1,11 @@
 """One connected charge point as the Central System sees it.
 
-Binds every action in :data:`bench.csms.handlers.HANDLERS` to an ``@on`` route. The
-routes only translate between the ``ocpp`` package's dataclasses and the wire dicts
-the handlers use; they never await a CALL (inbound frames are handled one at a time,
-so that would deadlock until the response timeout).
+Binds every action in :data:`bench.csms.handlers.HANDLERS` to an ``@on`` route (the
+link answers NotSupported for an action without one). The session answers those
+actions directly with the handlers' wire dicts (``_answer_directly``); the routes
+translate through the ``ocpp`` package's dataclasses for anyone calling them. Handlers
+never await a CALL (inbound frames are handled one at a time, so that would deadlock
+until the response timeout).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ log = logging.getLogger("bench.rig")
 
 PHYSICS_DT_S = 0.05
 SECC_CONTROLLER_TIMEOUT_S = 1.0  # the SECC's watchdog on the controller's commands
+IMD_MIN_V = 50.0  # the insulation monitor measures only with voltage on the output
 SECC_SEQUENCE_TIMEOUT_S = 60.0  # DIN 70121: the SECC waits this long for the EV's next request
 POWER_STAGE_WATCHDOG_S = 1.0
 
@@ -92,6 +93,8 @@ class SimRig:
         self.cp_fault: dict[int, EvState] = {}
         self.pp_fault: dict[int, float] = {}
         self.silent: dict[int, float] = {}  # connector -> since when its EV sends nothing
+        # Insulation faults on the DC output: the monitor finds one once voltage is on it.
+        self.isolation_fault: set[int] = set()
         self._task: asyncio.Task | None = None
 
     # --- lifecycle -----------------------------------------------------------------
@@ -219,6 +222,9 @@ class SimRig:
             # The EV froze mid-session: its SECC gives up on the next request.
             status = EvStatus(stage=HlcStage.ERROR, soc_percent=status.soc_percent, ev_error=True)
         self.power.set_output_measured(cid, out.voltage_v, out.current_a)
+        self.power.set_isolation_fault(
+            cid, cid in self.isolation_fault and closed and out.voltage_v > IMD_MIN_V
+        )
         self.power.set_ev_status(cid, status)
         if cid not in self.boards:
             cp = self.cp_fault.get(cid, ev.cp_network)

@@ -21,6 +21,7 @@ from bench.scenarios.sessions import TAG, charging, plug, tap
 
 PP_OUT_OF_RANGE_OHMS = 47.0  # below 75 Ohm (CCS2) and below the CCS1 latched window
 OPEN_WITHIN_S = 5.0
+FAULTED_WITHIN_S = 5.0  # after the StopTransaction: the status may follow it
 OVERDEMAND_SAMPLES = 16  # every 0.25 s of bench time: 4 s of CurrentDemand
 
 
@@ -51,23 +52,22 @@ async def _reaction(
         stop.get("reason") == reason,
         f"StopTransaction reason {stop.get('reason')!r}, not {reason!r}",
     )
-    faulted = [
-        f["payload"]
-        for f in t.from_dut(since, "StatusNotification")
-        if f["payload"].get("connectorId") == connector and f["payload"].get("status") == "Faulted"
-    ]
     if error_code is None:
-        t.check(
-            not faulted, f"connector {connector} reported Faulted ({faulted[0] if faulted else ''})"
-        )
+        statuses = t.statuses(connector, since)
+        t.check("Faulted" not in statuses, f"connector {connector} went Faulted ({statuses})")
     else:
-        t.check(bool(faulted), f"connector {connector} never reported Faulted")
-        code = faulted[0].get("errorCode")
+        faulted = await t.expect(
+            "StatusNotification",
+            {"connectorId": connector, "status": "Faulted"},
+            within=FAULTED_WITHIN_S,
+            since=since,
+        )
+        code = faulted.get("errorCode")
         t.check(code == error_code, f"Faulted with errorCode {code}, not {error_code}")
         if info:
             t.check(
-                info in (faulted[0].get("info") or ""),
-                f"Faulted info {faulted[0].get('info')!r} does not say {info!r}",
+                info in (faulted.get("info") or ""),
+                f"Faulted info {faulted.get('info')!r} does not say {info!r}",
             )
     power = t.rig.power
     await t.wait_until(
@@ -187,4 +187,26 @@ async def ev_overdemand(t: Handle) -> None:
     t.check(not t.from_dut(mark, "StopTransaction"), "the charger ended the transaction")
     statuses = t.statuses(1, mark)
     t.check("Faulted" not in statuses, f"connector 1 went Faulted ({statuses})")
+    t.unplug(1)
+
+
+@scenario(
+    "ev-isolation-fault",
+    "EV side: an insulation fault shows in CableCheck -> Faulted GroundFailure, stop Other, "
+    "never Charging",
+    profile="bench",
+)
+async def ev_isolation_fault(t: Handle) -> None:
+    await t.booted()
+    t.isolation_fault(1)
+    await plug(t, 1)
+    mark = t.mark()
+    await tap(t, TAG)
+    await t.expect("StartTransaction", {"connectorId": 1}, within=10, since=mark)
+    await _reaction(
+        t, 1, mark, error_code="GroundFailure", reason="Other", info="isolation", within=40
+    )
+    statuses = t.statuses(1, mark)
+    t.check("Charging" not in statuses, f"connector 1 charged through the fault ({statuses})")
+    t.isolation_fault(1, False)
     t.unplug(1)

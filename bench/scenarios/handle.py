@@ -321,6 +321,14 @@ class Handle(BaseHandle):
         battery.max_current_a = float(amps)
         battery.max_power_w = max(battery.max_power_w, amps * battery.max_voltage_v)
 
+    def isolation_fault(self, connector: int, present: bool = True) -> None:
+        """An insulation fault on the DC cable/EV side, found once voltage is applied."""
+        self.step(f"connector {connector}: insulation fault {'on' if present else 'off'}")
+        if present:
+            self.rig.isolation_fault.add(connector)
+        else:
+            self.rig.isolation_fault.discard(connector)
+
     def ev_silent(self, connector: int) -> None:
         """The EV stops answering mid-session (until it is unplugged)."""
         self.step(f"EV on connector {connector} stops answering")

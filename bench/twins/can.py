@@ -146,6 +146,7 @@ class _Connector:
     welded: bool = False
     setpoint: ModuleSetpoint = field(default_factory=ModuleSetpoint)
     module_fault: bool = False
+    isolation_fault: bool = False
     measured_v: float = 0.0
     measured_a: float = 0.0
     temperature_c: int = 25
@@ -260,6 +261,13 @@ class PowerStageTwin:
             self._c[connector].welded = welded
             self._dirty.add((frames.CONTACTOR_STATUS, connector))
 
+    def set_isolation_fault(self, connector: int, fault: bool = True) -> None:
+        """The insulation monitor's verdict on this output (below 100 kOhm: a fault)."""
+        with self._lock:
+            if self._c[connector].isolation_fault != fault:
+                self._c[connector].isolation_fault = fault
+                self._dirty.add((frames.MODULE_STATUS, connector))
+
     def set_module_fault(self, connector: int, fault: bool = True) -> None:
         with self._lock:
             self._c[connector].module_fault = fault
@@ -298,6 +306,7 @@ class PowerStageTwin:
             enabled=c.setpoint.enable and not c.module_fault,
             fault=c.module_fault,
             temperature_c=max(-40, min(c.temperature_c, 215)),
+            isolation_fault=c.isolation_fault,
         )
 
     def _handle(self, msg: can.Message) -> None:

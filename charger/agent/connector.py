@@ -101,7 +101,7 @@ class ConnectorLogic:
     pp_bad_since: float | None = None  # since when a plugged cable's PP is out of range
     last_status: SendStatus | None = None
     contactor_cmd: bool = False
-    contactor_cmd_since: float = 0.0
+    contactor_cmd_since: float | None = None  # None: no command yet (power-up)
     contactor_cmd_since_wall: float | None = None
     offered_current_a: float = 0.0
     duty_cmd: float | None = None
@@ -277,6 +277,7 @@ class ConnectorLogic:
             self.pp_bad_since = None
         elif self.pp_bad_since is None:
             self.pp_bad_since = i.now
+        settled = self._since_contactor_cmd(i) > CONTACTOR_SETTLE_S  # (starts the clock)
         if i.power.emergency_stop:
             fault = ("OtherError", "emergency stop pressed")
         elif not i.meter_ok:
@@ -284,12 +285,13 @@ class ConnectorLogic:
         elif i.power_age_s > POWER_STAGE_SILENCE_S:
             fault = ("InternalError", "power stage silent on CAN")
         elif i.power.contactor_fault or (
-            i.power.contactors_closed != self.contactor_cmd
-            and self._since_contactor_cmd(i) > CONTACTOR_SETTLE_S
+            i.power.contactors_closed != self.contactor_cmd and settled
         ):
             fault = ("PowerSwitchFailure", "contactor feedback does not match command")
         elif i.power.module_fault:
             fault = ("InternalError", "power module fault")
+        elif i.power.isolation_fault:
+            fault = ("GroundFailure", "isolation fault (below 100 kOhm)")
         elif i.cp is not None and i.cp.state == "E":
             fault = ("GroundFailure", "control pilot shorted to PE")
         elif i.cp is not None and i.cp.diode_fault:
@@ -322,6 +324,11 @@ class ConnectorLogic:
         return SetContactors(self.connector_id, closed)
 
     def _since_contactor_cmd(self, i: Inputs) -> float:
+        """How long the contactor command has stood. At power-up the command (open) is
+        given by the first tick: feedback still showing the state from before a power
+        cut gets the same settle time as after any other command."""
+        if self.contactor_cmd_since is None:
+            self.contactor_cmd_since, self.contactor_cmd_since_wall = i.now, i.wall
         if i.wall is not None and self.contactor_cmd_since_wall is not None:
             return i.wall - self.contactor_cmd_since_wall
         return i.now - self.contactor_cmd_since
@@ -346,7 +353,9 @@ class ConnectorLogic:
             voltage = min(ev.target_voltage_v or lim.cable_check_voltage_v, lim.max_voltage_v)
             current = CABLE_CHECK_CURRENT_A
             isolation_valid = (
-                i.power.contactors_closed and i.power.output_voltage_v >= 0.9 * voltage
+                i.power.contactors_closed
+                and i.power.output_voltage_v >= 0.9 * voltage
+                and not i.power.isolation_fault
             )
         elif charging and ev.stage == HlcStage.PRE_CHARGE:
             close = True

@@ -123,6 +123,7 @@ class PowerStatus:
     module_enabled: bool = False
     module_fault: bool = False
     emergency_stop: bool = False  # the e-stop button is pressed (its loop is open)
+    isolation_fault: bool = False  # the insulation monitor: DC+/DC- to PE below 100 kOhm
 
 
 class PowerStage(Protocol):

@@ -1,5 +1,7 @@
 """The connector state machine, fed by hand-made hardware samples."""
 
+from dataclasses import replace
+
 from charger.agent import commands as act
 from charger.agent.connector import ConnectorLogic, Inputs
 from charger.hw.interfaces import CpReading, EvStatus, HlcStage, PowerStatus
@@ -297,3 +299,28 @@ def test_an_ev_error_after_the_charger_stops_is_no_fault():
     c.request_stop("Remote", 1.05)
     c.tick(sample(1.1, CHARGING_CP, HlcStage.ERROR, closed=True, current=100, ev_error=True))
     assert c.fault is None and c.stopping == "Remote"
+
+
+def test_an_isolation_fault_in_cable_check_is_a_ground_failure_that_opens_at_once():
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    c.tick(sample(0.5, CHARGING_CP, HlcStage.CABLE_CHECK, closed=True, current=1))
+    i = sample(1, CHARGING_CP, HlcStage.CABLE_CHECK, closed=True, current=1)
+    out = c.tick(replace(i, power=replace(i.power, isolation_fault=True)))
+    status = of(out, act.SendStatus)[0]
+    assert (status.status, status.error_code) == ("Faulted", "GroundFailure")
+    assert not of(out, act.SetContactors)[0].closed
+    assert not of(out, act.SetEvse)[0].command.isolation_valid
+
+
+def test_feedback_from_before_a_power_cut_gets_the_settle_time_at_power_up():
+    c = ConnectorLogic(1)
+    out = c.tick(sample(100.0, closed=True))  # the first frame still says closed
+    assert not [s for s in of(out, act.SendStatus) if s.status == "Faulted"]
+    out = c.tick(sample(100.3, closed=False))  # it opened, as commanded
+    assert not [s for s in of(out, act.SendStatus) if s.status == "Faulted"]
+    c.tick(sample(100.4, closed=True))
+    out = c.tick(sample(101.5, closed=True))  # closed against the command: welded
+    assert c.fault == "PowerSwitchFailure"

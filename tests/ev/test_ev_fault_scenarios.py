@@ -26,6 +26,7 @@ CASES = (
     "ev-latch-pressed",
     "ev-stops-answering",
     "ev-overdemand",
+    "ev-isolation-fault",
 )
 
 
@@ -46,7 +47,7 @@ DOUBLES: dict[str, tuple[list[dict[str, Any]] | dict[str, Any], list[str]]] = {
     ),
     "ev-pp-out-of-range": (
         [request("StatusNotification", where=FAULTED, drop=True)],
-        ["connector 1 never reported Faulted"],
+        ["no StatusNotification matching {'connectorId': 1, 'status': 'Faulted'}"],
     ),
     "ev-latch-pressed": (
         [request("StopTransaction", drop=True)],
@@ -55,6 +56,10 @@ DOUBLES: dict[str, tuple[list[dict[str, Any]] | dict[str, Any], list[str]]] = {
     "ev-stops-answering": (
         [request("StatusNotification", where=FAULTED, set={"errorCode": "OtherError"})],
         ["Faulted with errorCode OtherError, not EVCommunicationError"],
+    ),
+    "ev-isolation-fault": (
+        [request("StatusNotification", where=FAULTED, set={"errorCode": "OtherError"})],
+        ["Faulted with errorCode OtherError, not GroundFailure"],
     ),
     "ev-overdemand": (
         {"limits": {"max_current_a": 400.0}},

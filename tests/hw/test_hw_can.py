@@ -33,6 +33,7 @@ PAYLOADS = [
     EvseCommand(EvseStatus.EMERGENCY_SHUTDOWN, True, False, True, 500.0, 1000.0, 350_000.0),
     ContactorStatus(True, True, frames.FAULT_DC_MINUS_WELDED),
     ModuleStatus(0.0, 6553.5, False, True, -40),
+    ModuleStatus(500.0, 1.0, True, False, 30, isolation_fault=True),
     EvStatus(HlcStage.ERROR, 100.0, 0.0, 3.2, False, True, True, False),
 ]
 
@@ -43,6 +44,11 @@ def test_round_trip(payload, connector):
     fid, data = frames.encode(payload, connector)
     assert fid & 0xF == connector
     assert frames.decode(fid, data) == (connector, payload)
+
+
+def test_the_isolation_fault_is_bit2_of_the_module_flags():
+    _fid, data = frames.encode(ModuleStatus(500.0, 1.0, True, False, 30, True), 1)
+    assert data[4] == 0b101
 
 
 def test_ids_and_big_endian_layout():

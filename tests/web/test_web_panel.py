@@ -542,3 +542,22 @@ def test_a_run_never_holds_up_the_live_bench(bench_api, system, loop, helpers):
     finally:
         released.set()
     helpers.wait_for(lambda: bench_api.active_run() is None, what="the run to end")
+
+
+def test_the_download_reads_the_trace_files_for_what_memory_dropped(
+    operator, system, bench_api, helpers, monkeypatch, tmp_path
+):
+    from bench.csms.frame_log import FrameFile, FrameRing
+
+    monkeypatch.setattr("web.live_state.TRACE_KEEP", 20)
+    system.trace = FrameRing(keep=10, file=FrameFile(tmp_path, "ocpp-trace"))  # as BenchSystem
+    for i in range(25):
+        system.frame("dut", 2, f"h{i}", "Heartbeat")
+    helpers.wait_for(lambda: bench_api.trace_length() == 25, what="frames sampled")
+    assert operator.get("/api/trace").get_json()["frames"][0]["index"] > 0  # memory dropped
+    lines = operator.get("/api/trace.jsonl").get_data(as_text=True).splitlines()
+    frames = [json.loads(line) for line in lines]
+    assert [f["index"] for f in frames] == list(range(25))
+    assert [f["unique_id"] for f in frames] == [f"h{i}" for i in range(25)]
+    later = operator.get("/api/trace.jsonl?since=3").get_data(as_text=True).splitlines()
+    assert json.loads(later[0])["index"] == 3 and len(later) == 22

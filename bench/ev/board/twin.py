@@ -36,7 +36,9 @@ def network(closed: set[str], pp: list[float], latch_pressed: bool) -> tuple[EvS
     if "cp_pe_short" in closed:
         state = "E"
     elif "b" not in closed:
-        state = "unplugged"  # C and D hang behind the B resistor's diode
+        # The driver never closes C or D without B; the wire carries only the standard
+        # networks, so C or D alone (1.3 kOhm / 270 Ohm without 2.74 kOhm) is not modelled.
+        state = "unplugged"
     elif "diode_short" in closed:
         state = "diode_fault"
     elif "d" in closed:

@@ -208,6 +208,7 @@ class CanPowerStage:
             output_current_a=m.current_a,
             module_enabled=m.enabled,
             module_fault=m.fault,
+            isolation_fault=m.isolation_fault,
         )
 
     def ev(self, connector: int) -> EvStatus:

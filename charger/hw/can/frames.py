@@ -73,6 +73,7 @@ class ModuleStatus:
     enabled: bool = False
     fault: bool = False
     temperature_c: int = 25
+    isolation_fault: bool = False  # the insulation monitor reads below 100 kOhm
 
 
 Payload = (
@@ -144,7 +145,7 @@ def encode(payload: Payload, connector: int) -> tuple[int, bytes]:
     elif isinstance(p, ContactorStatus):
         data = bytes([int(p.dc_plus_closed) | int(p.dc_minus_closed) << 1, p.faults & 0xFF])
     elif isinstance(p, ModuleStatus):
-        flags = int(p.enabled) | int(p.fault) << 1
+        flags = int(p.enabled) | int(p.fault) << 1 | int(p.isolation_fault) << 2
         data = struct.pack(
             ">HHBB",
             _u16(p.voltage_v, 0.1, "voltage"),
@@ -200,7 +201,7 @@ def decode(arbitration_id: int, data: bytes) -> tuple[int, Payload]:
             return n, ContactorStatus(bool(data[0] & 1), bool(data[0] & 2), data[1])
         if base == MODULE_STATUS:
             v, i, fl, t = struct.unpack(">HHBB", data)
-            return n, ModuleStatus(v / 10, i / 10, bool(fl & 1), bool(fl & 2), t - 40)
+            return n, ModuleStatus(v / 10, i / 10, bool(fl & 1), bool(fl & 2), t - 40, bool(fl & 4))
         st, soc, v, i, fl = struct.unpack(">BBHHB", data)
         if soc > 100:
             raise FrameError(f"SeccStatus {arbitration_id:#05x}: SoC {soc} %")
