@@ -211,6 +211,7 @@ class OperatorRig:
         self.readings: dict[int, dict[str, float]] = {}
         self.measuring: str | None = None  # None: not yet; "" running; else why it cannot
         self._measurer: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
 
     def plug(self, connector: int) -> None:
         self.operator.start("plug", connector=connector)
@@ -257,16 +258,23 @@ class OperatorRig:
             }
 
     async def _measure_forever(self) -> None:
-        while True:
-            await asyncio.sleep(MEASURE_EVERY_S)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), MEASURE_EVERY_S)
+                return
             with contextlib.suppress(OperatorFailed):
                 await self._read_all()
 
     async def stop(self) -> None:
+        """End the readings; one under way finishes (a hook killed mid-way would leave
+        its process to a closed event loop)."""
+        self._stopping.set()
         if self._measurer is not None:
-            self._measurer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._measurer
+            done, _ = await asyncio.wait({self._measurer}, timeout=30)
+            if not done:
+                self._measurer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._measurer
 
     def _reading(self, connector: int, what: str) -> float:
         if self.measuring:
