@@ -320,4 +320,6 @@ def test_ctrl_c_during_a_run_prints_the_partial_result_exits_130_and_leaves_noth
     assert err.strip().splitlines()[-1].startswith("bench: interrupted after 1 of 3 case(s)")
     assert (tmp_path / "partial.json").exists()
     assert _processes_under(cases) == []
-    assert list(cases.iterdir()) == []  # the cases' temporary state is gone too
+    # the cases' temporary state is gone too (the agents' shared bytecode cache stays)
+    left = [p for p in cases.iterdir() if not p.name.startswith("ocpp-bench-pycache-")]
+    assert left == []
