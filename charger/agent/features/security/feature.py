@@ -117,8 +117,10 @@ class Security(Feature):
 
     def close(self) -> None:
         if self.ctx.reboot.is_set():  # a Reset or a firmware update: recorded before exit
-            with contextlib.suppress(Exception):
+            try:
                 self.record("ResetOrReboot", "reboot requested")
+            except Exception:  # noqa: BLE001 - going down all the same; say what was lost
+                log.exception("the ResetOrReboot security event could not be recorded")
         self.logs.close()
 
     def _protect_files(self) -> None:

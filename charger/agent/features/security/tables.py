@@ -1,8 +1,7 @@
 """The security feature's SQLite tables, as one step of the agent's schema migrations.
 
-``charger/agent/migrations.py`` appends :func:`create_tables` to its list of steps
-(never edited once shipped); until that list exists the feature calls it itself,
-which is harmless because every statement is ``IF NOT EXISTS``.
+``charger/agent/migrations.py`` lists :func:`create_tables` as one of its steps (never
+edited once shipped).
 """
 
 from __future__ import annotations
