@@ -154,6 +154,10 @@ class Charger:
 
     def report_status(self, status: act.SendStatus) -> None:
         """Report a status once it has held for MinimumStatusDuration (0: at once)."""
+        if status.status == "Faulted":
+            log.info(
+                "connector %s: Faulted %s (%s)", status.connector, status.error_code, status.info
+            )
         self.debounce.changed(status, self.clock.monotonic())
         self._flush_status(self.clock.monotonic())
 
@@ -259,7 +263,17 @@ class Charger:
                     hardware_fault=self._hardware_fault(cid),
                     wall=time.monotonic(),
                 )
-                for action in logic.tick(inputs, timeout):
+                was_plugged = logic.plugged
+                actions = logic.tick(inputs, timeout)
+                if logic.plugged != was_plugged:
+                    # what the pilot read when the plug came or went: a lab's first question
+                    log.info(
+                        "connector %s: %s (CP %s)",
+                        cid,
+                        "plugged" if logic.plugged else "unplugged",
+                        "unreadable" if cp is None else f"{cp.state} {cp.high_v:+.1f} V",
+                    )
+                for action in actions:
                     try:
                         await self._execute(action)
                     except HardwareError as exc:
