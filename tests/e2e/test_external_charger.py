@@ -28,8 +28,9 @@ PASSWORD = "under-test-pass-42"
 #: Core cases that need every kind of hands: cards, plugs, a power cut, a pulled cable
 #: (through the proxy), and readings of the output.
 CASES = ["TC_003_CS", "TC_010_CS", "TC_012_CS", "TC_036_CS", "TC_001_CS"]
-#: The double reports SuspendedEV when it charges: every case that waits for Charging.
-DOUBLE_CASES = ["TC_003_CS", "TC_010_CS", "TC_012_CS", "TC_036_CS"]
+#: The double reports SuspendedEV when it charges: each case that waits for Charging
+#: fails on it after its real-time wait (the catalogue's in-process doubles prove the rest).
+DOUBLE_CASES = ["TC_003_CS", "TC_036_CS"]
 
 
 def _read_until(proc: subprocess.Popen, marker: str, within: float) -> str:
