@@ -96,7 +96,9 @@ def interactive_operator(prompts: OperatorPrompts, timeout_s: float) -> Hook:
     async def operator(action: str, params: dict[str, Any]) -> Any:
         if action == "measure":
             raise OperatorFailed("an operator at the console or panel cannot measure the output")
-        await prompts.ask(str(params.get("cp_id") or ""), _describe(action, params), timeout_s)
+        cp_id = str(params.get("cp_id") or "")
+        shown = {k: v for k, v in params.items() if k != "cp_id"}
+        await prompts.ask(cp_id, _describe(action, params), timeout_s, action, shown)
         return None
 
     return operator

@@ -51,6 +51,8 @@ class Step:
     timeout_s: float
     asked_at: float = field(default_factory=time.time)  # wall time, for the panel's clock
     case: str = ""
+    action: str = ""  # what a script reading the panel's API acts on (the hook's ACTION)
+    params: dict[str, Any] = field(default_factory=dict)
     answer: tuple[bool, str] | None = None  # (done, by whom)
     _future: asyncio.Future | None = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
@@ -62,6 +64,8 @@ class Step:
             "cp_id": self.cp_id,
             "text": self.text,
             "case": self.case,
+            "action": self.action,
+            "params": self.params,
             "asked_at": self.asked_at,
             "timeout_s": self.timeout_s,
             "seconds_left": max(0.0, round(left, 1)),
@@ -85,16 +89,25 @@ class OperatorPrompts:
 
     # --- the side that asks (the run's event loop) -----------------------------------------
 
-    async def ask(self, cp_id: str, text: str, timeout_s: float) -> tuple[bool, str]:
+    async def ask(
+        self,
+        cp_id: str,
+        text: str,
+        timeout_s: float,
+        action: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> tuple[bool, str]:
         """Ask for ``text`` and wait for the first answer; (True, by whom) when done.
 
-        "Cannot do it" and the time limit raise :class:`OperatorFailed`."""
+        "Cannot do it" and the time limit raise :class:`OperatorFailed`. ``action`` and
+        ``params`` (the hook's) are shown beside the text, for scripts."""
         loop = asyncio.get_running_loop()
         with self._changed:
             if self.closed:
                 raise OperatorFailed("the run is over: no operator to ask")
             self._last_id += 1
-            step = Step(self._last_id, cp_id, text, timeout_s, case=self.case)
+            step = Step(self._last_id, cp_id, text, timeout_s, case=self.case, action=action)
+            step.params = dict(params or {})
             step._future, step._loop = loop.create_future(), loop
             self._pending[step.id] = step
             self._bump()

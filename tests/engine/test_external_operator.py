@@ -45,6 +45,7 @@ def test_an_interactive_operator_asks_for_each_step_and_cannot_measure():
             await asyncio.sleep(0.01)
         [asked] = prompts.pending()
         assert (asked["cp_id"], asked["text"]) == ("CP-1", "plug an EV into connector 2")
+        assert (asked["action"], asked["params"]) == ("plug", {"connector": 2})
         prompts.answer(asked["id"], True, "console")
         assert await step is None
         with pytest.raises(OperatorFailed, match="cannot measure"):
