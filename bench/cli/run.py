@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -24,10 +23,10 @@ from bench.cli.errors import (
     EXIT_STATE_NOT_DIR,
     UserError,
     explain,
-    port_in_use,
 )
 from bench.cli.logs import setup as setup_logging
 from bench.cli.progress import Progress
+from bench.cli.up import check_port_free
 from bench.pics import SHIPPED, PicsError, load_pics
 from bench.ports import Ports
 from bench.scenarios.operator_prompt import ConsolePrompter, OperatorPrompts
@@ -223,13 +222,10 @@ def _operator_panel(options: RunOptions, state: StateDir) -> Callable[[], None]:
         port = Ports.from_base(options.port_base or 9000).panel or 0
     except ValueError as exc:
         raise UserError(str(exc), "choose another --port-base") from None
+    # werkzeug exits the process on a port in use: say it in one line first
+    check_port_free("127.0.0.1", port, "the operator panel", "--port-base")
     options.operator_prompts = OperatorPrompts()
-    try:
-        url, stop = start_operator_panel(options.operator_prompts, state.root, "127.0.0.1", port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise port_in_use(port, "the operator panel", "--port-base") from None
-        raise
+    url, stop = start_operator_panel(options.operator_prompts, state.root, "127.0.0.1", port)
     options.operator_panel_url = url
     print(f"operator panel: {url}  (answer the operator steps there or on this console)")
     if not UserStore(users_file(state.root)).names():
