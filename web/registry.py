@@ -99,7 +99,7 @@ def set_password(cp_id: str) -> ResponseReturnValue:
     from bench.csms.chargepoints import RegistryError, hash_records
 
     def rekey(csms: Any) -> dict[str, Any]:
-        current = csms.call_on_loop(csms.security_store.security, cp_id)
+        current = csms.call_on_loop(csms.store.security, cp_id)
         if current is None:
             raise RegistryError(f"no charge point {cp_id!r} is registered")
         row = {"id": cp_id, "profile": current["profile"], "password": request.form.get("password")}

@@ -32,7 +32,7 @@ class Loopside:
         self.cs = cs
 
     def security(self, cp_id):  # type: ignore[no-untyped-def]
-        return self.cs.call_on_loop(self.cs.security_store.security, cp_id)
+        return self.cs.call_on_loop(self.cs.store.security, cp_id)
 
     def charge_point(self, cp_id):  # type: ignore[no-untyped-def]
         return self.cs.call_on_loop(self.cs.store.charge_point, cp_id)
