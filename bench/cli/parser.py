@@ -148,7 +148,7 @@ def _run(sub: argparse._SubParsersAction) -> None:
         help="simulated seconds per wall second (default 4 on the simulated rig, 1 external)",
     )
     run.add_argument(
-        "--parallel", type=int, help="rigs at once (default 2 on the simulated rig, 1 external)"
+        "--parallel", type=int, help="rigs at once (default 4 on the simulated rig, 1 external)"
     )
     run.add_argument(
         "--param",
