@@ -151,6 +151,11 @@ class ChargePointRegistry:
     store: Store
     credentials: CredentialChecker
 
+    if TYPE_CHECKING:  # given by CentralSystem
+
+        @property
+        def main_profile(self) -> int: ...
+
     def store_records(self, records: list[Record], *, replace: bool = False) -> list[str]:
         """Store hashed records in one transaction; the ids. ``replace`` False: an id that
         is registered already is an error and nothing is stored."""
@@ -191,7 +196,7 @@ class ChargePointRegistry:
     ) -> str | None:
         """Register one charge point (profile default: the main port's); the generated
         password (shown once) or None."""
-        record = make_record(cp_id, profile or getattr(self, "main_profile", 2), password)
+        record = make_record(cp_id, profile or self.main_profile, password)
         self.store_records([record])
         return record.generated
 

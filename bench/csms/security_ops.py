@@ -134,6 +134,9 @@ class SecurityOperations:
 
     if TYPE_CHECKING:  # given by CentralSystem and Operations
 
+        @property
+        def main_profile(self) -> int: ...
+
         def ftp_server(self) -> FtpServer: ...
 
         async def _run(self, cp_id: str, action: str, **fields: Any) -> dict[str, Any]: ...
@@ -443,7 +446,7 @@ class SecurityOperations:
             return True
         if self.store.charge_point(cp_id) is None:
             return False
-        self.store.set_security_profile(cp_id, getattr(self, "main_profile", 2))
+        self.store.set_security_profile(cp_id, self.main_profile)
         return True
 
     def _after_change_configuration(

@@ -151,7 +151,7 @@ async def _run_cs(case: Scenario, options: RunOptions, pics: dict[str, Any], res
     try:
         await system.start()
         handle = Handle(system, pics)
-        handle.params = dict(options.params)  # type: ignore[attr-defined]
+        handle.params = dict(options.params)
         sampler = asyncio.create_task(_sample(system, result.samples))
         await _guarded(case, handle, system.clock, result, options.stop)
     finally:
