@@ -106,7 +106,10 @@ def create_operator_app(prompts: Any, config: dict[str, Any] | None = None) -> F
     """
     from web import operator
 
-    app = _base_app({"HOME_ENDPOINT": "operator.steps_page", **(config or {})})
+    # a cookie of its own: cookies ignore ports, and a browser may have the bench's
+    # panel open on the same host (each app knows only its own sessions)
+    own = {"HOME_ENDPOINT": "operator.steps_page", "SESSION_COOKIE_NAME": "bench_operator"}
+    app = _base_app({**own, **(config or {})})
     app.extensions["operator_prompts"] = prompts
     app.register_blueprint(operator.bp)
     return app

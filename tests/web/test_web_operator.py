@@ -191,3 +191,31 @@ def _until(ws, kind, predicate=lambda m: True):  # type: ignore[no-untyped-def]
         if message["type"] == kind and predicate(message):
             return message
     raise AssertionError(f"no {kind} message")
+
+
+def test_one_browser_stays_logged_in_to_the_bench_panel_and_the_operator_panel(
+    app, prompts, tmp_path, helpers
+):
+    """Cookies ignore ports: both panels on 127.0.0.1 must not void each other's login."""
+    from werkzeug.serving import make_server
+
+    from bench.rig.panel_hook import Panel
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url, stop = start_operator_panel(prompts, tmp_path, port=0)
+    try:
+        bench = Panel(f"http://127.0.0.1:{server.server_port}").login(
+            "olga", helpers.passwords["olga"]
+        )
+        operator = Panel(url)
+        operator.opener = bench.opener  # the same browser: one cookie jar
+        operator.login("olga", helpers.passwords["olga"])
+        assert bench.get("/api/snapshot")["cp_id"] == "BENCH-CP-001"
+        assert operator.get("/api/operator/steps")["steps"] == []
+    finally:
+        stop()
+        app.extensions["bench_api"].close()
+        server.shutdown()
+        server.server_close()
