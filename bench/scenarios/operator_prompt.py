@@ -220,10 +220,10 @@ class ConsolePrompter:
 
     def _on_event(self, event: str, step: Step) -> None:
         if event == "asked":
-            where = f" or in the panel, {self.panel_url}" if self.panel_url else ""
+            where = f", or Done in the panel {self.panel_url}" if self.panel_url else ""
             self.say(
-                f"OPERATOR [{step.cp_id}] step {step.id}: {step.text}; then press Enter "
-                f"(type no and Enter if you cannot){where}"
+                f"OPERATOR [{step.cp_id}] step {step.id}: {step.text}; then press Enter"
+                f"{where} (no and Enter if you cannot)"
             )
         elif event == "answered" and step.answer is not None:
             done, by = step.answer

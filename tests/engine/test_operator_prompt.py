@@ -58,8 +58,8 @@ def test_enter_on_the_console_completes_the_step(console):
 
     assert asyncio.run(main()) == (True, "console")
     assert said[0] == (
-        "OPERATOR [CP-1] step 1: plug an EV into connector 1; then press Enter "
-        "(type no and Enter if you cannot) or in the panel, http://127.0.0.1:9004/"
+        "OPERATOR [CP-1] step 1: plug an EV into connector 1; then press Enter, "
+        "or Done in the panel http://127.0.0.1:9004/ (no and Enter if you cannot)"
     )
     assert prompts.pending() == []
 
