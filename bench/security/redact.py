@@ -3,12 +3,14 @@
 FTP locations carry the bench FTP server's password (``ftp://user:pw@host/...``) and
 ChangeConfiguration AuthorizationKey carries a charge point's Basic-auth password. The
 trace the panel serves, the reports, the operations log and the API's answers get
-copies with those replaced by ``***``; only the wire sees them.
+copies with those replaced by ``***``; only the wire sees them. A command line a report
+records loses the values of its password options the same way.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
@@ -45,3 +47,21 @@ def redact(value: Any) -> Any:
 def redact_frame(entry: dict[str, Any]) -> dict[str, Any]:
     """A trace entry with its payload redacted (other fields as they are)."""
     return {**entry, "payload": redact(entry.get("payload"))}
+
+
+def redact_argv(argv: list[str], secret_flags: Iterable[str]) -> list[str]:
+    """``argv`` with the value of each ``--flag VALUE`` / ``--flag=VALUE`` of ``secret_flags``
+    masked (and any URL password in it)."""
+    flags = frozenset(secret_flags)
+    shown: list[str] = []
+    hide_next = False
+    for word in argv:
+        flag, sep, _ = word.partition("=")
+        if hide_next:
+            shown.append(MASK)
+        elif sep and flag in flags:
+            shown.append(f"{flag}={MASK}")
+        else:
+            shown.append(redact_text(word))
+        hide_next = not hide_next and word in flags
+    return shown
