@@ -10,7 +10,7 @@ import argparse
 
 from bench import __version__
 from bench.cli.errors import EXIT_STATUSES
-from bench.cli.passwords import CP_PASSWORD, DUT_PASSWORD
+from bench.cli.password_options import CP_PASSWORD, DUT_PASSWORD
 from bench.ports import SPAN, add_port_arguments
 from bench.scenarios.registry import PROFILES, ROLES
 

@@ -24,7 +24,7 @@ from bench.cli.errors import (
     explain,
 )
 from bench.cli.logs import setup as setup_logging
-from bench.cli.passwords import DUT_PASSWORD, shown_command
+from bench.cli.password_options import DUT_PASSWORD, shown_command
 from bench.cli.progress import Progress
 from bench.pics import SHIPPED, PicsError, load_pics
 from bench.scenarios.registry import Scenario, all_scenarios, select

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.errors import UserError, port_in_use
 from bench.cli.logs import setup as setup_logging
-from bench.cli.passwords import CP_PASSWORD
+from bench.cli.password_options import CP_PASSWORD
 from bench.ports import Ports, ports_from_args
 from bench.rigfile import RigFile
 from bench.security.pki import is_loopback, panel_ssl_context

@@ -10,7 +10,7 @@ import pytest
 from bench.cli import main
 from bench.cli.errors import EXIT_SECRET, EXIT_USAGE, UserError
 from bench.cli.parser import build_parser
-from bench.cli.passwords import CP_PASSWORD, DUT_PASSWORD, shown_command
+from bench.cli.password_options import CP_PASSWORD, DUT_PASSWORD, shown_command
 from bench.cli.up import _remote
 
 SECRET = "s3cret-pass-from-a-vault"
