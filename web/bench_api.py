@@ -134,7 +134,7 @@ class BenchApi:
         """Like :meth:`trace`, but frames memory has dropped come from the trace files."""
         live = self.live.read_trace(since)
         first = live[0]["index"] if live else self.live.trace_length()
-        file = getattr(self.system.trace, "file", None)
+        file = self.system.trace.file
         older: list[dict[str, Any]] = []
         if since < first and file is not None:  # lines not yet flushed are in memory
             stored = (f for f in file.read() if since <= f.get("index", -1) < first)

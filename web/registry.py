@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from bench.csms.server import CentralSystem
 from web.auth import operator_required
 
 bp = Blueprint("registry", __name__)
@@ -33,11 +34,13 @@ def _upload_limit(state: Any) -> None:
     state.app.before_request_funcs.setdefault(None, []).insert(0, firmware_limit)
 
 
-def _csms() -> Any:
-    """The running Central System, or None (stopped from the Control page)."""
+def _csms() -> CentralSystem | None:
+    """The bench's own Central System while it runs; None when it was stopped from the
+    Control page (the bench keeps the stopped one until it starts a new one) or when the
+    bench has none of its own."""
     system = current_app.extensions["bench_api"].system
-    csms = getattr(system, "csms", None)
-    return csms if csms is not None and hasattr(csms, "registry") else None
+    csms = system.csms
+    return csms if isinstance(csms, CentralSystem) and system.csms_running else None
 
 
 def _page(status: int = 200, **shown: Any) -> ResponseReturnValue:
@@ -99,7 +102,7 @@ def set_password(cp_id: str) -> ResponseReturnValue:
     from bench.csms.chargepoints import RegistryError, hash_records
 
     def rekey(csms: Any) -> dict[str, Any]:
-        current = csms.call_on_loop(csms.security_store.security, cp_id)
+        current = csms.call_on_loop(csms.store.security, cp_id)
         if current is None:
             raise RegistryError(f"no charge point {cp_id!r} is registered")
         row = {"id": cp_id, "profile": current["profile"], "password": request.form.get("password")}

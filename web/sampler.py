@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
+from bench.csms.frame_log import FrameRing
 from web.live_state import LiveState
 from web.system_view import BenchView
 
@@ -47,8 +48,8 @@ class TraceReader:
         """Enrich frames read back from the trace files (each carries its ``index``)."""
         return [self._enrich(int(frame.get("index", 0)), frame) for frame in frames]
 
-    def read(self, trace: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        start = max(self.seen, getattr(trace, "first", 0))  # a ring may have dropped some
+    def read(self, trace: FrameRing) -> list[dict[str, Any]]:
+        start = max(self.seen, trace.first)  # the ring may have dropped some
         new = trace[start:]
         out = [self._enrich(start + offset, frame) for offset, frame in enumerate(new)]
         self.seen = start + len(new)
@@ -189,7 +190,7 @@ class Sampler:
     def _charge_points(self, status: Any) -> dict[str, Any]:
         """Every charge point connected or heard from, with its connectors' last status
         (the bench's own first; its connectors are the rig's even before they report)."""
-        connected = set(getattr(status, "connected", []) or [])
+        connected = set(status.connected)
         ids = [status.cp_id] + sorted((connected | set(self.trace.stations)) - {status.cp_id})
         out: dict[str, Any] = {}
         for cp in ids:

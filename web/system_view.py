@@ -6,9 +6,9 @@ with the same members. Every member is used on the bench's loop only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Protocol
 
+from bench.csms.frame_log import FrameRing
 from bench.system import SystemStatus
 
 
@@ -38,7 +38,7 @@ class Csms(Protocol):
 class BenchView(Protocol):
     cp_id: str
     clock: Any  # charger.clock.Clock: time(), wall(), speed
-    trace: Sequence[dict[str, Any]]  # every frame; the panel reads from an index on
+    trace: FrameRing  # every frame (the newest in memory, all in its file); read from an index on
     rig: Rig
     proxy: Link | None
     csms: Csms | None

@@ -124,7 +124,8 @@ def _run(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--interactive",
         action="store_true",
-        help="--dut external: ask for the physical steps on the console instead of a hook",
+        help="--dut external: ask a person for the physical steps, on the console and in a "
+        "panel at --port-base+4, instead of a hook",
     )
     run.add_argument(
         "--operator-timeout",
@@ -146,7 +147,7 @@ def _run(sub: argparse._SubParsersAction) -> None:
         help="simulated seconds per wall second (default 4 on the simulated rig, 1 external)",
     )
     run.add_argument(
-        "--parallel", type=int, help="rigs at once (default 2 on the simulated rig, 1 external)"
+        "--parallel", type=int, help="rigs at once (default 4 on the simulated rig, 1 external)"
     )
     run.add_argument(
         "--param",

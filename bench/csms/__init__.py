@@ -1,7 +1,7 @@
 """The bench's own Central System (OCPP 1.6-J, security profiles 1, 2 and 3).
 
 ``store`` is the SQLite state (one versioned schema, ``store/schema.py``; the security
-tables through ``security_store``), ``handlers`` and ``security_handlers`` answer
+tables' rows are ``store/security.py``), ``handlers`` and ``security_handlers`` answer
 charge-point-initiated messages, ``session`` binds them to one WebSocket,
 ``handshake`` admits charge points per security profile, ``operations`` and
 ``security_ops`` are the CSMS-initiated requests (one implementation behind the Python

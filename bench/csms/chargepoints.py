@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.csms.security_store import SecurityStore
 from bench.security.passwords import (
     MAX_LENGTH,
     MIN_LENGTH,
@@ -152,9 +151,10 @@ class ChargePointRegistry:
     store: Store
     credentials: CredentialChecker
 
-    @property
-    def security_store(self) -> SecurityStore:
-        return SecurityStore.of(self.store)
+    if TYPE_CHECKING:  # given by CentralSystem
+
+        @property
+        def main_profile(self) -> int: ...
 
     def store_records(self, records: list[Record], *, replace: bool = False) -> list[str]:
         """Store hashed records in one transaction; the ids. ``replace`` False: an id that
@@ -172,7 +172,6 @@ class ChargePointRegistry:
             ]
             if taken:
                 raise AlreadyRegistered(f"already registered: {', '.join(sorted(taken)[:10])}")
-        self.security_store  # noqa: B018 - its tables exist before the transaction
         with db:
             db.executemany(
                 "INSERT INTO charge_points (id, password_hash) VALUES (?, ?) ON CONFLICT (id) "
@@ -197,13 +196,13 @@ class ChargePointRegistry:
     ) -> str | None:
         """Register one charge point (profile default: the main port's); the generated
         password (shown once) or None."""
-        record = make_record(cp_id, profile or getattr(self, "main_profile", 2), password)
+        record = make_record(cp_id, profile or self.main_profile, password)
         self.store_records([record])
         return record.generated
 
     def set_password(self, cp_id: str, password: str | None = None) -> str | None:
         """A new Basic-auth password (generated when None); the generated one or None."""
-        current = self.security_store.security(cp_id)
+        current = self.store.security(cp_id)
         if self.store.charge_point(cp_id) is None:
             raise NotRegistered(f"no charge point {cp_id!r} is registered")
         profile = current["profile"] if current else 2
@@ -220,7 +219,7 @@ class ChargePointRegistry:
             cur = db.execute("DELETE FROM charge_points WHERE id = ?", (cp_id,))
         if cur.rowcount == 0:
             raise NotRegistered(f"no charge point {cp_id!r} is registered")
-        self.security_store.remove(cp_id)
+        self.store.remove_security(cp_id)
         self.credentials.forget(cp_id)
         self.disconnect_charge_point(cp_id)
 
@@ -229,7 +228,7 @@ class ChargePointRegistry:
         registry is the operator's, the OCPP upgrade goes through ChangeConfiguration)."""
         if self.store.charge_point(cp_id) is None:
             raise NotRegistered(f"no charge point {cp_id!r} is registered")
-        self.security_store.set_profile(cp_id, check_profile(profile))
+        self.store.set_security_profile(cp_id, check_profile(profile))
         self.disconnect_charge_point(cp_id)
 
     def remove_id_tag(self, id_tag: str) -> None:
@@ -241,7 +240,7 @@ class ChargePointRegistry:
 
     def registry(self) -> list[dict[str, Any]]:
         """Every charge point with its profile (no hashes)."""
-        security = self.security_store.all_security()
+        security = self.store.all_security()
         rows = self.store.connection.execute(
             "SELECT id, password_hash IS NOT NULL, last_boot_ts, last_heartbeat_ts "
             "FROM charge_points ORDER BY id"

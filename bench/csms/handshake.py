@@ -26,7 +26,6 @@ from charger.protocol.transport import OCPP16
 
 if TYPE_CHECKING:
     from bench.csms.credentials import CredentialChecker
-    from bench.csms.security_store import SecurityStore
     from bench.csms.store import Store
 
 LOG = logging.getLogger("bench.csms.server")
@@ -44,9 +43,6 @@ class Handshake:
     credentials: CredentialChecker
 
     if TYPE_CHECKING:
-
-        @property
-        def security_store(self) -> SecurityStore: ...
 
         @property
         def main_profile(self) -> int: ...
@@ -80,7 +76,7 @@ class Handshake:
         cp = self.store.charge_point(cp_id) if cp_id else None
         if cp_id is None or cp is None:
             return connection.respond(HTTPStatus.NOT_FOUND, "Unknown charge point\n")
-        sec = self.security_store.security(cp_id) or {"profile": self.main_profile}
+        sec = self.store.security(cp_id) or {"profile": self.main_profile}
         allowed = {sec["profile"], sec.get("pending_profile")}
         source = str((connection.remote_address or ("?",))[0])
         if profile not in allowed:
@@ -106,7 +102,7 @@ class Handshake:
             if pending and await self.credentials.matches(cp_id, password, pending):
                 # The charge point uses its new AuthorizationKey: the old one is void now.
                 self.store.put_charge_point(cp_id, pending)
-                self.security_store.clear_pending(cp_id, key=True)
+                self.store.clear_pending_security(cp_id, key=True)
                 self.credentials.forget(cp_id)
                 self._connected_with(cp_id, profile, sec)
                 LOG.info("%s: connected with its new AuthorizationKey", cp_id)
@@ -138,7 +134,7 @@ class Handshake:
     def _connected_with(self, cp_id: str, profile: int, sec: dict[str, Any]) -> None:
         """A charge point that connects with its pending higher profile now has it."""
         if profile != sec["profile"] and profile == sec.get("pending_profile"):
-            self.security_store.set_profile(cp_id, profile)
+            self.store.set_security_profile(cp_id, profile)
             LOG.info("%s: now on security profile %d", cp_id, profile)
 
 

@@ -113,7 +113,7 @@ def registry_routes(cs: CentralSystem, read: Callable[..., Any]) -> list[Route]:
         if chosen is not None and not isinstance(chosen, str):
             raise RegistryApiError(400, "bad_request", "password must be a string")
         # a chosen password is hashed here (scrypt), not on the loop
-        row = on_loop(cs.security_store.security, cp_id) or {}
+        row = on_loop(cs.store.security, cp_id) or {}
         (record,) = records([{"id": cp_id, "password": chosen}], row.get("profile"))
         if on_loop(cs.store.charge_point, cp_id) is None:
             raise RegistryApiError(404, "registry", f"no charge point {cp_id!r} is registered")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bench.csms.security_store import SecurityStore
 from bench.csms.store import Store
 from bench.security.ca import CsrError, check_csr
 from charger.clock import Clock, iso
@@ -52,7 +51,7 @@ def log_status_notification(store: Store, clock: Clock, cp_id: str, payload: Pay
     """History, and the GetLog request (by requestId, else the latest) follows it (not Idle)."""
     now = _notify(store, clock, cp_id, "LogStatusNotification", payload["status"], payload)
     if payload["status"] != "Idle":
-        SecurityStore.of(store).set_request_status(
+        store.set_request_status(
             "log_requests", cp_id, payload.get("requestId"), payload["status"], now
         )
     return {}
@@ -65,9 +64,7 @@ def signed_firmware_status_notification(
     status = payload["status"]
     now = _notify(store, clock, cp_id, "SignedFirmwareStatusNotification", status, payload)
     if status != "Idle":
-        SecurityStore.of(store).set_request_status(
-            "signed_firmware", cp_id, payload.get("requestId"), status, now
-        )
+        store.set_request_status("signed_firmware", cp_id, payload.get("requestId"), status, now)
     return {}
 
 

@@ -28,7 +28,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bench.csms.operation_types import Operation, OperationError, Payload
-from bench.csms.security_store import SecurityStore
 from bench.security.ca import (
     CertificateAuthority,
     CsrError,
@@ -135,13 +134,12 @@ class SecurityOperations:
 
     if TYPE_CHECKING:  # given by CentralSystem and Operations
 
+        @property
+        def main_profile(self) -> int: ...
+
         def ftp_server(self) -> FtpServer: ...
 
         async def _run(self, cp_id: str, action: str, **fields: Any) -> dict[str, Any]: ...
-
-    @property
-    def security_store(self) -> SecurityStore:
-        return SecurityStore.of(self.store)
 
     # -- the Python API ------------------------------------------------------------------------
 
@@ -230,19 +228,18 @@ class SecurityOperations:
 
     def security_overview(self, cp_id: str) -> dict[str, Any]:
         """What the CSMS knows of a charge point's security: profile, certificates, logs."""
-        sec = self.security_store
-        row = sec.security(cp_id) or {}
+        row = self.store.security(cp_id) or {}
         return {
             "profile": row.get("profile"),
             "pending_profile": row.get("pending_profile"),
             "pending_key": bool(row.get("pending_hash")),
             "issued_certificates": [
                 {k: c[k] for k in ("serial", "subject", "not_after", "issued_ts")}
-                for c in sec.issued(cp_id)
+                for c in self.store.issued_certificates(cp_id)
             ],
-            "installed_certificates": sec.installed(cp_id),
-            "log_requests": sec.log_requests(cp_id),
-            "signed_firmware": sec.signed_firmware(cp_id),
+            "installed_certificates": self.store.installed_certificates(cp_id),
+            "log_requests": self.store.log_requests(cp_id),
+            "signed_firmware": self.store.signed_firmware(cp_id),
             "security_events": [
                 {"received_ts": n["received_ts"], **n["payload"]}
                 for n in self.store.notifications(cp_id, "SecurityEventNotification")
@@ -280,7 +277,7 @@ class SecurityOperations:
     def _after_get_installed_certificate_ids(
         self, cp_id: str, req: Payload, res: Payload, notes: Payload
     ) -> None:
-        self.security_store.record_installed(
+        self.store.record_installed_certificates(
             cp_id,
             req["certificateType"],
             str(res.get("status")),
@@ -302,7 +299,7 @@ class SecurityOperations:
                 "serial": format(leaf.serial_number, "x"),
                 "subject": leaf.subject.rfc4514_string(),
             }
-            self.security_store.add_issued(
+            self.store.add_issued_certificate(
                 cp_id,
                 issued["serial"],
                 issued["subject"],
@@ -324,7 +321,7 @@ class SecurityOperations:
             log["remoteLocation"] = self.ftp_server().diagnostics_location()
         p["log"] = log
         if isinstance(p["requestId"], int):
-            self.security_store.add_log_request(
+            self.store.add_log_request(
                 p["requestId"],
                 cp_id,
                 str(p["logType"]),
@@ -364,7 +361,7 @@ class SecurityOperations:
             raise OperationError("SignedUpdateFirmware needs a firmwareFile or a firmware object")
         _dates(firmware, "retrieveDateTime", "installDateTime")
         if isinstance(p["requestId"], int):
-            self.security_store.add_signed_firmware(
+            self.store.add_signed_firmware(
                 p["requestId"],
                 cp_id,
                 name,
@@ -378,9 +375,7 @@ class SecurityOperations:
         self, cp_id: str, req: Payload, res: Payload, notes: Payload
     ) -> None:
         current = [
-            r
-            for r in self.security_store.signed_firmware(cp_id)
-            if r["request_id"] == req["requestId"]
+            r for r in self.store.signed_firmware(cp_id) if r["request_id"] == req["requestId"]
         ]
         if current and current[0]["status"] == "Requested":
             self._set_status("signed_firmware", cp_id, req, str(res.get("status")))
@@ -395,12 +390,12 @@ class SecurityOperations:
     def _request_id(self, p: Payload) -> None:
         """Give the request the next free requestId unless it names one."""
         if "requestId" not in p:
-            p["requestId"] = self.security_store.next_request_id()
+            p["requestId"] = self.store.next_request_id()
 
     def _set_status(
         self, table: str, cp_id: str, req: Payload, status: str, file_name: str | None = None
     ) -> None:
-        self.security_store.set_request_status(
+        self.store.set_request_status(
             table, cp_id, req["requestId"], status, iso(self.clock.now()), file_name
         )
 
@@ -424,10 +419,10 @@ class SecurityOperations:
                 notes["authorizationKey"] = "generated by the CSMS"
             else:
                 stored = hash_password(str(p["value"]))  # chosen by a person: scrypt
-            self.security_store.set_pending(cp_id, now, password_hash=stored)
+            self.store.set_pending_security(cp_id, now, password_hash=stored)
         elif key == "SecurityProfile":
             profile = _profile(p.get("value"))
-            current = (self.security_store.security(cp_id) or {}).get("profile")
+            current = (self.store.security(cp_id) or {}).get("profile")
             if current is not None and profile <= current:
                 raise OperationError(
                     f"ChangeConfiguration SecurityProfile: {cp_id} uses profile {current}; "
@@ -438,7 +433,7 @@ class SecurityOperations:
                     f"ChangeConfiguration SecurityProfile: this CSMS has no port for profile "
                     f"{profile}; the charge point could not reconnect"
                 )
-            self.security_store.set_pending(cp_id, now, profile=profile)
+            self.store.set_pending_security(cp_id, now, profile=profile)
             p["value"] = str(profile)
         elif "value" not in p:
             raise OperationError("ChangeConfiguration needs a value")
@@ -447,11 +442,11 @@ class SecurityOperations:
     def _has_security_row(self, cp_id: str) -> bool:
         """A registered charge point has its profile row (one registered before profiles
         were kept gets the main port's)."""
-        if self.security_store.security(cp_id) is not None:
+        if self.store.security(cp_id) is not None:
             return True
         if self.store.charge_point(cp_id) is None:
             return False
-        self.security_store.set_profile(cp_id, getattr(self, "main_profile", 2))
+        self.store.set_security_profile(cp_id, self.main_profile)
         return True
 
     def _after_change_configuration(
@@ -473,7 +468,7 @@ class SecurityOperations:
         self._drop_pending(cp_id, req)
 
     def _drop_pending(self, cp_id: str, req: Payload) -> None:
-        self.security_store.clear_pending(
+        self.store.clear_pending_security(
             cp_id,
             key=req["key"] == "AuthorizationKey",
             profile=req["key"] == "SecurityProfile",

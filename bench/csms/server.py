@@ -458,8 +458,8 @@ class CentralSystem(Handshake, ChargePointRegistry, SecurityOperations, Operatio
         security ``profile`` (default: the main port's)."""
         self.store.put_charge_point(cp_id, hash_password(password) if password else None)
         self.credentials.forget(cp_id)
-        if profile is not None or self.security_store.security(cp_id) is None:
-            self.security_store.set_profile(cp_id, profile or self.main_profile)
+        if profile is not None or self.store.security(cp_id) is None:
+            self.store.set_security_profile(cp_id, profile or self.main_profile)
 
     def disconnect_charge_point(self, cp_id: str) -> None:
         session = self._sessions.get(cp_id)

@@ -62,7 +62,7 @@ class _BoundedDTP(DTPHandler):
     ``upload_limit`` (this file's share of the quota)."""
 
     def handle_read(self) -> None:
-        limit = getattr(self.cmd_channel, "upload_limit", None)
+        limit = self.cmd_channel.upload_limit
         if self.receive and self.file_obj is not None and limit is not None:
             try:
                 written = self.file_obj.tell()
@@ -91,6 +91,7 @@ class _BoundedHandler(FTPHandler):
     max_upload_bytes = MAX_UPLOAD_BYTES
     quota_bytes = QUOTA_BYTES
     upload_root = ""
+    upload_limit: int | None = None  # the transfer under way's, set by STOR/APPE
 
     def _bounded(self, file: str) -> bool:
         used = _usage(Path(self.upload_root)) if self.upload_root else 0

@@ -77,6 +77,7 @@ class BaseHandle:
         self.step_marks: list[int] = []  # per step: how many frames the trace held then
         self.details: dict[str, Any] = {}
         self.started = time.monotonic()
+        self.params: dict[str, str] = {}  # the run's --param key=value
 
     # --- to be provided by the role ---------------------------------------------
 
@@ -488,17 +489,14 @@ class Handle(BaseHandle):
     def cable_lock_fault(self, connector: int, kind: str | None) -> None:
         """Make the connector's cable lock fail ("lock", "unlock") or work again (None).
 
-        Only a rig with a cable-lock actuator can do this; the simulated DC rig has fixed
-        cables and no lock, so a case that needs it fails here and says why.
+        The simulated DC rig has fixed cables and no lock actuator, so a case that needs
+        one fails here and says why (an external charger's operator can do it:
+        :class:`bench.scenarios.external_cs.ExternalHandle`).
         """
-        inject = getattr(self.rig, "cable_lock_fault", None)
-        if inject is None:
-            raise ScenarioFailed(
-                "this rig has no cable lock whose failure the bench can inject "
-                "(fixed cables, no lock actuator); the case needs a rig with one"
-            )
-        self.step(f"cable lock on connector {connector}: fault {kind}")
-        inject(connector, kind)
+        raise ScenarioFailed(
+            "this rig has no cable lock whose failure the bench can inject "
+            "(fixed cables, no lock actuator); the case needs a rig with one"
+        )
 
     def index_of(self, request: dict[str, Any]) -> int:
         """The trace position of a request the device sent (a ``since`` for what follows)."""

@@ -86,7 +86,7 @@ async def _fault(t: Handle, rng: random.Random, counts: dict[str, int]) -> None:
     },
 )
 async def soak(t: Handle) -> None:
-    params = getattr(t, "params", {})
+    params = t.params
     faults = int(params.get("faults", 200))
     rng = random.Random(int(params.get("seed", 1)))
     await t.booted()

@@ -137,10 +137,10 @@ def test_raising_the_profile_to_3_over_ocpp(tmp_path, pki):
                 answer = await cs.change_configuration("UP", "SecurityProfile", "3")
                 assert answer == {"status": "Accepted"}
                 for _ in range(100):
-                    if cs.security_store.security("UP")["profile"] == 3 and cs.connected("UP"):
+                    if cs.store.security("UP")["profile"] == 3 and cs.connected("UP"):
                         break
                     await asyncio.sleep(0.05)
-                assert cs.security_store.security("UP")["profile"] == 3
+                assert cs.store.security("UP")["profile"] == 3
                 assert cp.security.profile == 3 and cp.url == cs.url("UP", 3)
                 refused = connect_client(cs.url("UP", 2), "UP", PASSWORD, pki.ca_cert)
                 assert await status_of(refused) == 401

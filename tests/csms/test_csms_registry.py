@@ -34,7 +34,7 @@ def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys):
             assert len(password) >= 16 and "shown once" in out.err
             stored = cs.store.charge_point("CP-NEW-1")["password_hash"]
             assert password not in stored and stored.startswith("hmac-sha256$")
-            assert cs.security_store.security("CP-NEW-1")["profile"] == 1
+            assert cs.store.security("CP-NEW-1")["profile"] == 1
             assert await handshake(cs, "CP-NEW-1", password) == 101
             # Registered already: a clear refusal, nothing changed.
             assert await asyncio.to_thread(bench, "add-cp", "CP-NEW-1") == 1
@@ -57,7 +57,7 @@ def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys):
 
             # Moved to profile 2: this plain (profile 1) port refuses it now.
             code = await asyncio.to_thread(bench, "set-profile", "CP-NEW-1", "--profile", "2")
-            assert code == 0 and cs.security_store.security("CP-NEW-1")["profile"] == 2
+            assert code == 0 and cs.store.security("CP-NEW-1")["profile"] == 2
             assert await handshake(cs, "CP-NEW-1", chosen) == 401
             assert await asyncio.to_thread(bench, "set-profile", "CP-NEW-1") == 2
             assert "--profile" in capsys.readouterr().err

@@ -77,7 +77,9 @@ def test_bench_up_prints_where_things_run_refuses_a_wrong_password_and_stops_on_
     port = _free_port()
     state = tmp_path / "state"
     proc = subprocess.Popen(
-        [*BENCH, "up", "--state-dir", str(state), "--port", str(port)],
+        # a free panel port, not the default 8080: other tests run bench up at the same time
+        [*BENCH, "up", "--state-dir", str(state), "--port", str(port)]
+        + ["--panel-port", str(_free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

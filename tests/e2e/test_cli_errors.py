@@ -122,9 +122,20 @@ def _listening() -> socket.socket:
 
 
 def test_the_csms_port_in_use_is_said_before_any_csms_detail(tmp_path):
-    with _listening() as taken:
+    with _listening() as taken, _listening() as panel:
         port = taken.getsockname()[1]
-        proc = bench("up", "--port", str(port), "--state-dir", "state", cwd=tmp_path)
+        free = panel.getsockname()[1]  # not the default 8080: other tests run bench up too
+        panel.close()
+        proc = bench(
+            "up",
+            "--port",
+            str(port),
+            "--panel-port",
+            str(free),
+            "--state-dir",
+            "state",
+            cwd=tmp_path,
+        )
     one_line(proc, EXIT_PORT_IN_USE, str(port), "--port")
 
 
@@ -144,6 +155,26 @@ def test_the_panel_port_in_use_is_said_before_any_csms_detail(tmp_path):
             cwd=tmp_path,
         )
     one_line(proc, EXIT_PORT_IN_USE, str(port), "--panel-port")
+
+
+def test_the_operator_panel_port_in_use_is_said_before_the_run_starts(tmp_path):
+    with _listening() as taken:
+        port = taken.getsockname()[1]
+        proc = bench(
+            "run",
+            "TC_001_CS",
+            "--dut",
+            "external",
+            "--dut-cp-id",
+            "ACME-1",
+            "--interactive",
+            "--port-base",
+            str(port - 4),  # the panel's offset
+            "--state-dir",
+            "state",
+            cwd=tmp_path,
+        )
+    one_line(proc, EXIT_PORT_IN_USE, str(port), "operator panel", "--port-base")
 
 
 def test_a_state_directory_under_a_file(tmp_path):

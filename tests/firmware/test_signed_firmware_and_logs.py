@@ -137,6 +137,14 @@ def test_get_log_uploads_the_security_log(ftp, ftp_readonly, charger_factory, tm
             "SecurityLog", 4, ftp_readonly.url("diagnostics/"), None, None, 0, 1
         )
         await eventually(lambda: "PermissionDenied" in charger.statuses("LogStatusNotification"))
+        uploads.get_log("SecurityLog", 5, "https://example.net/logs/", None, None, 2, 1)
+        await eventually(lambda: "BadMessage" in charger.statuses("LogStatusNotification"))
+        assert charger.statuses("LogStatusNotification")[2:] == [
+            "Uploading",
+            "PermissionDenied",
+            "Uploading",
+            "BadMessage",
+        ]
         uploads.close()
 
     asyncio.run(scenario())

@@ -85,9 +85,9 @@ def test_a_short_authorization_key_fails_073(monkeypatch):
 
 
 def test_keeping_the_old_key_valid_fails_073(monkeypatch):
-    from bench.csms.security_store import SecurityStore
+    from bench.csms.store.security import SecurityRows
 
-    broken(monkeypatch, SecurityStore, "clear_pending", lambda self, cp_id, **kw: None)
+    broken(monkeypatch, SecurityRows, "clear_pending_security", lambda self, cp_id, **kw: None)
     fails("TC_073_CSMS")
 
 
@@ -200,15 +200,15 @@ def test_a_signature_over_other_bytes_fails_080(monkeypatch):
 
 
 def test_a_csms_that_does_not_keep_signed_firmware_statuses_fails_081(monkeypatch):
-    from bench.csms.security_store import SecurityStore
+    from bench.csms.store.security import SecurityRows
 
-    original = SecurityStore.set_request_status
+    original = SecurityRows.set_request_status
 
     def forgetful(self, table, cp_id, request_id, status, ts, file_name=None):  # type: ignore[no-untyped-def]
         if table != "signed_firmware":
             original(self, table, cp_id, request_id, status, ts, file_name)
 
-    broken(monkeypatch, SecurityStore, "set_request_status", forgetful)
+    broken(monkeypatch, SecurityRows, "set_request_status", forgetful)
     fails("TC_081_CSMS", "InvalidSignature")
 
 
@@ -219,9 +219,9 @@ def test_a_csms_that_never_takes_the_raised_profile_fails_083(monkeypatch):
     original = CentralSystem._authenticate
 
     async def old_profile_only(self, connection, request, profile):  # type: ignore[no-untyped-def]
-        sec = self.security_store.security("BENCH-CP-001")
+        sec = self.store.security("BENCH-CP-001")
         if sec and sec.get("pending_profile") == profile:
-            self.security_store.clear_pending("BENCH-CP-001", profile=True)
+            self.store.clear_pending_security("BENCH-CP-001", profile=True)
         return await original(self, connection, request, profile)
 
     broken(monkeypatch, CentralSystem, "_authenticate", old_profile_only)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bench.csms.frame_log import FrameRing
 from bench.scenarios.registry import Scenario
 from bench.scenarios.runner import STOPPED_MESSAGE, CaseResult
 from bench.system import SystemStatus
@@ -150,7 +151,7 @@ class FakeSystem:
         self.hardware: Any = None  # a real rig when set: the panel keeps its hands off
         self.predict: Any = None  # the CSMS's predict_composite, when a test gives one
         self.parts: list[Any] = []  # the agent's hardware part statuses (PartStatus)
-        self.trace: list[dict[str, Any]] = []
+        self.trace = FrameRing()  # in memory only, as BenchSystem without its file
         self.events: list[str] = []
         self.connected: list[str] = []  # charge points connected to the CSMS
 

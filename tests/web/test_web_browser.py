@@ -279,6 +279,23 @@ def test_a_viewer_watches_but_is_refused_and_so_is_a_request_without_the_token(b
     assert "connector 2" not in activity
 
 
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _descends_from_us(pid: int) -> bool:
+    """Started by this test process: other pytest workers run the same cases meanwhile."""
+    while pid > 1:
+        pid = _parent(pid)
+        if pid == os.getpid():
+            return True
+    return False
+
+
 def _processes_mentioning(text: str) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
@@ -289,7 +306,9 @@ def _processes_mentioning(text: str) -> list[int]:
             environ = (proc / "environ").read_bytes() if text.startswith("bench-") else b""
         except OSError:
             continue
-        if text.encode() in cmdline or text.encode() in environ:
+        if (text.encode() in cmdline or text.encode() in environ) and _descends_from_us(
+            int(proc.name)
+        ):
             found.append(int(proc.name))
     return found
 

@@ -32,7 +32,7 @@ class Loopside:
         self.cs = cs
 
     def security(self, cp_id):  # type: ignore[no-untyped-def]
-        return self.cs.call_on_loop(self.cs.security_store.security, cp_id)
+        return self.cs.call_on_loop(self.cs.store.security, cp_id)
 
     def charge_point(self, cp_id):  # type: ignore[no-untyped-def]
         return self.cs.call_on_loop(self.cs.store.charge_point, cp_id)
@@ -131,3 +131,14 @@ def test_a_viewer_sees_the_registry_but_cannot_change_it(viewer, csms):
     answer = post(viewer, "/registry/charge-points", {"id": "VIEWER-CP"})
     assert answer.status_code == 403
     assert csms.charge_point("VIEWER-CP") is None
+
+
+def test_the_registry_says_so_when_the_csms_was_stopped(operator, system, csms, loop):
+    """Stopped from the Control page: the bench keeps the stopped Central System (closed
+    database) until it starts a new one."""
+    asyncio.run_coroutine_threadsafe(csms.cs.stop(), loop).result(10)
+    system.csms_running = False
+    page = operator.get("/registry")
+    assert page.status_code == 200 and "not running" in page.get_data(as_text=True)
+    answer = post(operator, "/registry/charge-points", {"id": "LATE-CP"})
+    assert answer.status_code == 409 and "not running" in answer.get_data(as_text=True)

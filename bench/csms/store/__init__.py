@@ -15,6 +15,7 @@ from bench.csms.store.id_tags import IdTagRows
 from bench.csms.store.local_lists import LocalListRows
 from bench.csms.store.operations_log import OperationLogRows
 from bench.csms.store.reservations import ReservationRows
+from bench.csms.store.security import SecurityRows
 from bench.csms.store.statuses import StatusRows
 from bench.csms.store.transactions import TransactionRows
 from bench.csms.store.transfers import TransferRows
@@ -31,6 +32,7 @@ class Store(
     LocalListRows,
     ChargingProfileRows,
     ConfigurationRows,
+    SecurityRows,
 ):
     """Typed access to the CSMS tables; each write method commits."""
 

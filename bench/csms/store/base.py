@@ -42,7 +42,7 @@ class Database:
 
     @property
     def connection(self) -> sqlite3.Connection:
-        """The connection, for the tables other modules keep (``security_store``)."""
+        """The connection, for a transaction over several kinds of row (``chargepoints.py``)."""
         self.write_heartbeats()  # what they read is current
         return self._db
 

@@ -23,7 +23,7 @@ def key_in_force(t: Handle, key: str) -> bool:
     """The CSMS accepted a handshake with ``key``: it promotes a pending key to the
     charge point's only one when, and only when, a handshake presents it."""
     row = t.csms.store.charge_point(t.cp_id) or {}
-    sec = t.csms.security_store.security(t.cp_id) or {}
+    sec = t.csms.store.security(t.cp_id) or {}
     return not sec.get("pending_hash") and verify_password(key, row.get("password_hash") or "")
 
 

@@ -60,7 +60,7 @@ async def ready(t: Handle) -> None:
     except ScenarioFailed as exc:
         if t.from_dut(0, "BootNotification"):
             raise
-        profile = (t.csms.security_store.security(t.cp_id) or {}).get("profile")
+        profile = (t.csms.store.security(t.cp_id) or {}).get("profile")
         raise ScenarioFailed(
             f"the charge point never connected and booted ({exc}); provisioned with "
             f"security profile {profile}, the CSMS accepts it only {HOW.get(profile, '?')}"

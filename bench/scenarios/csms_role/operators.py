@@ -101,10 +101,11 @@ class Operator:
     ``t.operator.reset("Hard")``) that hands the action to the DUT and returns an
     :class:`OperatorRequest` without waiting for the charge point's answer; the case then
     waits for the CALL on the wire (``t.expect_call``). ``local`` is True when the DUT is
-    our own CSMS.
+    our own CSMS, which is then ``csms`` (its state can be checked).
     """
 
     local = False
+    csms: CentralSystem | None = None
 
     def __init__(self, cp_id: str, clock: Clock) -> None:
         self.cp_id = cp_id

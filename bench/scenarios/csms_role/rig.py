@@ -85,7 +85,7 @@ class CsmsBench:
         self.csms: CentralSystem | None = None
         self.cp: SimChargePoint | None = None
         self.operator: Operator | None = None
-        self._hook = operator_hook or getattr(options, "operator_hook", None)
+        self._hook = operator_hook or options.operator_hook
         self._root: Path | None = None
         self._changed = asyncio.Event()
 
@@ -96,7 +96,7 @@ class CsmsBench:
             self.operator = LocalOperator(self.csms, self.cp_id, self.clock)
         else:
             url = _cp_url(str(self.options.dut_url), self.cp_id)
-            ca_file = getattr(self.options, "dut_ca", None) or os.environ.get("BENCH_DUT_CA")
+            ca_file = self.options.dut_ca or os.environ.get("BENCH_DUT_CA")
             hook = self._hook or os.environ.get("BENCH_OPERATOR_HOOK")
             if isinstance(hook, str):
                 hook = command_hook(hook)

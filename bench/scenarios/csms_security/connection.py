@@ -70,7 +70,7 @@ async def tc_083_upgrade_profile(t: CsmsHandle) -> None:
     t.check(status == "HTTP 401", f"profile 1 is still let in after the upgrade: {status}")
     dut = local_dut(t)
     if dut is not None:
-        profile = dut.security_store.security(t.cp_id)["profile"]
+        profile = dut.store.security(t.cp_id)["profile"]
         t.check(profile == 2, f"the CSMS keeps the charge point on profile {profile}")
 
 

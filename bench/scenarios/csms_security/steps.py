@@ -56,7 +56,7 @@ def security_case(
 
 def local_dut(t: CsmsHandle) -> CentralSystem | None:
     """Our own CSMS (its state can be checked), or None for an external one."""
-    return getattr(t.operator, "csms", None) if t.operator.local else None
+    return t.operator.csms
 
 
 def certificates(t: CsmsHandle, what: str, pem: Any) -> list[x509.Certificate]:

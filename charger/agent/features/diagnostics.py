@@ -18,7 +18,6 @@ UploadFailed, in order through the charger's pump (:class:`StatusSender`).
 from __future__ import annotations
 
 import asyncio
-import ftplib
 import io
 import json
 import logging
@@ -28,7 +27,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError
 from ocpp.routing import on
@@ -36,6 +34,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
 from charger.agent.feature import Context, Feature
+from charger.agent.ftp import Upload, redact_url, upload_with_retries
 from charger.agent.slots import SlotStore
 from charger.clock import Clock, iso
 from charger.protocol.errors import CallErrorReceived, NotConnected
@@ -46,15 +45,11 @@ log = logging.getLogger("charger.agent.features.diagnostics")
 LOG_FILE = "agent.log"
 SECRET_KEYS = frozenset({"AuthorizationKey"})
 SECRET_WORDS = ("password", "secret", "authorizationkey", "privatekey")
-DEFAULT_RETRIES = 2
-DEFAULT_RETRY_INTERVAL_S = 10.0
-FTP_TIMEOUT_S = 30.0  # wall seconds per FTP operation
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,6}))?\s?(Z|[+-]\d{2}:?\d{2})?"
 )
-_URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]*@")
 _BASIC_AUTH = re.compile(r"(Basic\s+)[A-Za-z0-9+/=]{8,}")
 
 
@@ -145,40 +140,6 @@ class StatusSender:
         log.error("%s %s not delivered after %d attempts", name, status, self.attempts)
 
 
-# --- FTP ------------------------------------------------------------------------------
-
-
-def redact_url(location: str) -> str:
-    return _URL_CREDENTIALS.sub(r"\1***@", location)
-
-
-def ftp_connect(location: str, timeout_s: float = FTP_TIMEOUT_S) -> tuple[ftplib.FTP, str]:
-    """A logged-in FTP client for an ``ftp://[user[:password]@]host[:port]/path`` URL."""
-    parts = urlsplit(location)
-    if parts.scheme.lower() != "ftp" or not parts.hostname:
-        raise ValueError(f"unsupported location {redact_url(location)!r}: only ftp:// URLs")
-    client = ftplib.FTP(timeout=timeout_s)
-    try:
-        client.connect(parts.hostname, parts.port or 21)
-        client.login(unquote(parts.username or "anonymous"), unquote(parts.password or ""))
-    except BaseException:
-        client.close()
-        raise
-    return client, unquote(parts.path)
-
-
-def ftp_upload(location: str, name: str, data: bytes) -> None:
-    """STOR ``name`` into the directory ``location`` points at."""
-    client, directory = ftp_connect(location)
-    try:
-        if directory not in ("", "/"):
-            client.cwd(directory)
-        client.storbinary(f"STOR {name}", io.BytesIO(data))
-        client.quit()
-    finally:
-        client.close()
-
-
 # --- the archive ----------------------------------------------------------------------
 
 
@@ -255,7 +216,7 @@ def secret_values(charger: Context) -> list[str]:
 def redact(line: str, secrets: list[str]) -> str:
     for secret in secrets:
         line = line.replace(secret, "***")
-    line = _URL_CREDENTIALS.sub(r"\1***@", line)
+    line = redact_url(line)
     return _BASIC_AUTH.sub(r"\1***", line)
 
 
@@ -379,8 +340,6 @@ class Diagnostics(Feature):
         start: float | None,
         stop: float | None,
     ) -> None:
-        attempts = 1 + max(0, DEFAULT_RETRIES if retries is None else int(retries))
-        interval = DEFAULT_RETRY_INTERVAL_S if retry_interval is None else float(retry_interval)
         try:
             summary = config_summary(self.ctx, start, stop)
             data = await asyncio.to_thread(
@@ -396,24 +355,11 @@ class Diagnostics(Feature):
             self.sender.post("UploadFailed")
             return
         self.sender.post("Uploading")
-        for attempt in range(1, attempts + 1):
-            try:
-                await asyncio.to_thread(ftp_upload, location, name, data)
-            except ValueError as exc:
-                log.error("diagnostics upload: %s", exc)
-                break
-            except (OSError, EOFError, ftplib.Error) as exc:
-                log.warning(
-                    "diagnostics upload to %s, attempt %d/%d: %s",
-                    redact_url(location),
-                    attempt,
-                    attempts,
-                    exc,
-                )
-                if attempt < attempts:
-                    await self.ctx.clock.sleep(interval)
-                continue
+        outcome = await upload_with_retries(
+            self.ctx.clock, location, name, data, retries, retry_interval, what="diagnostics upload"
+        )
+        if outcome is Upload.DONE:
             log.info("diagnostics %s uploaded (%d bytes)", name, len(data))
             self.sender.post("Uploaded")
-            return
-        self.sender.post("UploadFailed")
+        else:
+            self.sender.post("UploadFailed")

@@ -42,13 +42,8 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
 from charger.agent.feature import Context, Feature
-from charger.agent.features.diagnostics import (
-    StatusSender,
-    checked_times,
-    ftp_connect,
-    ocpp_timestamp,
-    redact_url,
-)
+from charger.agent.features.diagnostics import StatusSender, checked_times, ocpp_timestamp
+from charger.agent.ftp import ftp_download, redact_url, retry_plan
 from charger.agent.fwimage import (
     MAX_IMAGE_BYTES,
     ImageError,
@@ -64,8 +59,6 @@ from charger.agent.slots import SlotStore
 log = logging.getLogger("charger.agent.features.firmware")
 
 RECORD = "update.json"
-DEFAULT_RETRIES = 2
-DEFAULT_RETRY_INTERVAL_S = 10.0
 IDLE_POLL_S = 1.0
 NOTIFY_BEFORE_REBOOT_S = 30.0  # how long Installing may take to reach the CSMS
 FINAL = ("done", "failed")
@@ -82,20 +75,6 @@ def trusted_roots(settings: Any, installed: list[x509.Certificate] | None = None
         except (OSError, ImageError) as exc:
             log.error("provisioned manufacturer root %s: %s", configured, exc)
     return roots
-
-
-def ftp_download(location: str, dest: Path) -> int:
-    """RETR the file ``location`` names into ``dest`` (fsync'd); its size."""
-    client, path = ftp_connect(location)
-    try:
-        with dest.open("wb") as out:
-            client.retrbinary(f"RETR {path}", out.write)
-            out.flush()
-            os.fsync(out.fileno())
-        client.quit()
-    finally:
-        client.close()
-    return dest.stat().st_size
 
 
 class FirmwareManager(Feature):
@@ -200,14 +179,13 @@ class FirmwareManager(Feature):
         if self.task is not None and not self.task.done():
             log.info("UpdateFirmware replaces the update in progress")
             self.task.cancel()
+        attempts, interval = retry_plan(retries, retry_interval)
         record = {
             "id": uuid.uuid4().hex[:12],
             "location": location,
             "retrieve_at": ocpp_timestamp(retrieve_date) or self.ctx.clock.time(),
-            "retries": max(0, DEFAULT_RETRIES if retries is None else int(retries)),
-            "retry_interval": (
-                DEFAULT_RETRY_INTERVAL_S if retry_interval is None else float(retry_interval)
-            ),
+            "retries": attempts - 1,
+            "retry_interval": interval,
             "phase": "waiting",
             "attempts": 0,
             "target": None,

@@ -14,7 +14,6 @@ GetDiagnostics uploads (agent log for the window plus a summary, secrets masked)
 from __future__ import annotations
 
 import asyncio
-import ftplib
 import logging
 import re
 from datetime import UTC, datetime
@@ -24,20 +23,23 @@ from ocpp.v16 import call
 
 from charger.agent.feature import Context
 from charger.agent.features.diagnostics import (
-    DEFAULT_RETRIES,
-    DEFAULT_RETRY_INTERVAL_S,
     StatusSender,
     build_archive,
     config_summary,
-    ftp_upload,
-    redact_url,
     secret_values,
 )
 from charger.agent.features.security.events import SecurityLog
+from charger.agent.ftp import Upload, upload_with_retries
 
 log = logging.getLogger("charger.agent.security")
 
-PERMISSION_CODES = ("530", "532", "550", "553")
+#: LogStatusNotification's status for each way an upload ends.
+FINAL_STATUS = {
+    Upload.DONE: "Uploaded",
+    Upload.BAD_LOCATION: "BadMessage",
+    Upload.REFUSED: "PermissionDenied",
+    Upload.FAILED: "UploadFailure",
+}
 
 
 def _when(value: str | None) -> datetime | None:
@@ -126,8 +128,6 @@ class LogUploads:
         retries: int | None,
         retry_interval: int | None,
     ) -> None:
-        attempts = 1 + max(0, DEFAULT_RETRIES if retries is None else int(retries))
-        interval = DEFAULT_RETRY_INTERVAL_S if retry_interval is None else float(retry_interval)
         try:
             data = await self._pack(log_type, oldest, latest)
         except Exception:  # noqa: BLE001 - the charger goes on; the CSMS hears UploadFailure
@@ -135,33 +135,19 @@ class LogUploads:
             self._post("UploadFailure", request_id)
             return
         self._post("Uploading", request_id)
-        for attempt in range(1, attempts + 1):
-            try:
-                await asyncio.to_thread(ftp_upload, location, name, data)
-            except ValueError as exc:
-                log.error("GetLog upload: %s", exc)
-                self._post("BadMessage", request_id)
-                return
-            except ftplib.error_perm as exc:
-                log.warning("GetLog upload to %s refused: %s", redact_url(location), exc)
-                if str(exc)[:3] in PERMISSION_CODES:
-                    self._post("PermissionDenied", request_id)
-                    return
-            except (OSError, EOFError, ftplib.Error) as exc:
-                log.warning(
-                    "GetLog upload to %s, attempt %d/%d: %s",
-                    redact_url(location),
-                    attempt,
-                    attempts,
-                    exc,
-                )
-            else:
-                log.info("%s %s uploaded (%d bytes)", log_type, name, len(data))
-                self._post("Uploaded", request_id)
-                return
-            if attempt < attempts:
-                await self.ctx.clock.sleep(interval)
-        self._post("UploadFailure", request_id)
+        outcome = await upload_with_retries(
+            self.ctx.clock,
+            location,
+            name,
+            data,
+            retries,
+            retry_interval,
+            what="GetLog upload",
+            refusal_ends=True,
+        )
+        if outcome is Upload.DONE:
+            log.info("%s %s uploaded (%d bytes)", log_type, name, len(data))
+        self._post(FINAL_STATUS[outcome], request_id)
 
     def close(self) -> None:
         if self.task is not None:

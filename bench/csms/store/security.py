@@ -1,6 +1,4 @@
-"""The Central System's security-extension tables, next to :mod:`bench.csms.store`.
-
-Same SQLite connection (event loop thread only), tables of their own:
+"""The security extension's rows: profiles and pending credentials, certificates, requests.
 
 * ``cp_security``: per charge point its security profile (1, 2 or 3) and what is
   pending: a new AuthorizationKey hash or a higher profile the charge point accepted but
@@ -9,36 +7,19 @@ Same SQLite connection (event loop thread only), tables of their own:
 * ``installed_certificates``: GetInstalledCertificateIds answers, per certificate type.
 * ``log_requests``, ``signed_firmware``: GetLog and SignedUpdateFirmware requests and the
   statuses reported for them (by requestId).
+
+The tables are step 2 of the schema (``schema.py``).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bench.csms.store import Store
-
-# The tables are step 2 of the CSMS schema (bench/csms/store/schema.py).
+from bench.csms.store.base import Database
 
 
-class SecurityStore:
-    """Typed access to the security tables; get it with :meth:`of`."""
-
-    def __init__(self, store: Store) -> None:
-        self._db = store.connection
-
-    @classmethod
-    def of(cls, store: Store) -> SecurityStore:
-        """The one SecurityStore of ``store`` (tables created on first use)."""
-        found = store.__dict__.get("_security")
-        if found is None:
-            found = store.__dict__["_security"] = cls(store)
-        return found
-
-    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._db.execute(sql, args)]
-
+class SecurityRows(Database):
     # -- profile and pending credentials ------------------------------------------------------
 
     def security(self, cp_id: str) -> dict[str, Any] | None:
@@ -48,7 +29,7 @@ class SecurityStore:
     def all_security(self) -> dict[str, dict[str, Any]]:
         return {r["cp_id"]: r for r in self._all("SELECT * FROM cp_security")}
 
-    def set_profile(self, cp_id: str, profile: int) -> None:
+    def set_security_profile(self, cp_id: str, profile: int) -> None:
         """The charge point's profile; clears whatever was pending."""
         with self._db:
             self._db.execute(
@@ -57,7 +38,7 @@ class SecurityStore:
                 (cp_id, profile),
             )
 
-    def set_pending(
+    def set_pending_security(
         self,
         cp_id: str,
         ts: str,
@@ -78,7 +59,9 @@ class SecurityStore:
                     (profile, ts, cp_id),
                 )
 
-    def clear_pending(self, cp_id: str, *, key: bool = False, profile: bool = False) -> None:
+    def clear_pending_security(
+        self, cp_id: str, *, key: bool = False, profile: bool = False
+    ) -> None:
         with self._db:
             if key:
                 self._db.execute(
@@ -89,14 +72,14 @@ class SecurityStore:
                     "UPDATE cp_security SET pending_profile = NULL WHERE cp_id = ?", (cp_id,)
                 )
 
-    def remove(self, cp_id: str) -> None:
+    def remove_security(self, cp_id: str) -> None:
         with self._db:
             for table in ("cp_security", "installed_certificates"):
                 self._db.execute(f"DELETE FROM {table} WHERE cp_id = ?", (cp_id,))
 
     # -- certificates ---------------------------------------------------------------------------
 
-    def add_issued(
+    def add_issued_certificate(
         self, cp_id: str, serial: str, subject: str, not_after: str, pem: str, ts: str
     ) -> None:
         with self._db:
@@ -106,13 +89,13 @@ class SecurityStore:
                 (cp_id, serial, subject, not_after, pem, ts),
             )
 
-    def issued(self, cp_id: str | None = None) -> list[dict[str, Any]]:
+    def issued_certificates(self, cp_id: str | None = None) -> list[dict[str, Any]]:
         return self._all(
             "SELECT * FROM issued_certificates WHERE (? IS NULL OR cp_id = ?) ORDER BY id",
             (cp_id, cp_id),
         )
 
-    def record_installed(
+    def record_installed_certificates(
         self, cp_id: str, certificate_type: str, status: str, hash_data: list[Any], ts: str
     ) -> None:
         with self._db:
@@ -121,7 +104,7 @@ class SecurityStore:
                 (cp_id, certificate_type, json.dumps(hash_data), status, ts),
             )
 
-    def installed(self, cp_id: str) -> list[dict[str, Any]]:
+    def installed_certificates(self, cp_id: str) -> list[dict[str, Any]]:
         rows = self._all(
             "SELECT * FROM installed_certificates WHERE cp_id = ? ORDER BY certificate_type",
             (cp_id,),
