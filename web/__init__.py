@@ -2,7 +2,10 @@
 
 ``create_app(bench_api, config)`` builds the Flask application around one
 :class:`web.bench_api.BenchApi`; ``web.serve.start_panel`` runs it next to a live
-bench. Nothing is global: the API object and the user store hang off the app.
+bench. ``create_operator_app(prompts, config)`` is the panel of an interactive
+``bench run`` against an external charger: its operator steps, same users and login
+(``web.serve.start_operator_panel``). Nothing is global: the API object and the user
+store hang off the app.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from flask import Flask
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_operator_app"]
 
 DEFAULTS: dict[str, Any] = {
     "STATE_DIR": None,  # the bench's state directory; the panel keeps STATE/web/
@@ -27,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_ORIGINS": (),  # extra Origins allowed to open the WebSocket (a proxy's)
     "TRACE_PAGE_LIMIT": 2000,  # frames the trace page loads at first
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "HOME_ENDPOINT": "views.rig",  # where a login leads; the operator panel's is its steps
 }
 
 
@@ -42,13 +46,9 @@ def _secret_key(state_dir: Path) -> str:
     return key
 
 
-def create_app(bench_api: Any, config: dict[str, Any] | None = None) -> Flask:
-    """The panel for ``bench_api`` (a :class:`web.bench_api.BenchApi`).
-
-    ``config`` overrides :data:`DEFAULTS`; ``STATE_DIR`` (or both ``USERS_FILE`` and
-    ``SECRET_KEY``) is required.
-    """
-    from web import api, auth, live, registry, views
+def _base_app(config: dict[str, Any] | None) -> Flask:
+    """What every panel has: settings, users, login and CSRF, the security headers."""
+    from web import auth
     from web.users import UserStore, users_file
 
     app = Flask(__name__)
@@ -61,16 +61,11 @@ def create_app(bench_api: Any, config: dict[str, Any] | None = None) -> Flask:
     if settings["SECRET_KEY"] is None:
         settings["SECRET_KEY"] = _secret_key(Path(state_dir))
     app.config.update(settings)
-    app.extensions["bench_api"] = bench_api
     app.extensions["bench_users"] = UserStore(settings["USERS_FILE"])
     app.json.sort_keys = False
 
     auth.init_app(app)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(live.bp)
-    app.register_blueprint(registry.bp)
 
     @app.after_request
     def security_headers(response):
@@ -84,4 +79,34 @@ def create_app(bench_api: Any, config: dict[str, Any] | None = None) -> Flask:
         )
         return response
 
+    return app
+
+
+def create_app(bench_api: Any, config: dict[str, Any] | None = None) -> Flask:
+    """The panel for ``bench_api`` (a :class:`web.bench_api.BenchApi`).
+
+    ``config`` overrides :data:`DEFAULTS`; ``STATE_DIR`` (or both ``USERS_FILE`` and
+    ``SECRET_KEY``) is required.
+    """
+    from web import api, live, registry, views
+
+    app = _base_app(config)
+    app.extensions["bench_api"] = bench_api
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(live.bp)
+    app.register_blueprint(registry.bp)
+    return app
+
+
+def create_operator_app(prompts: Any, config: dict[str, Any] | None = None) -> Flask:
+    """The panel of an interactive run (``bench run --dut external --interactive``): the
+    operator steps of ``prompts`` (a :class:`bench.scenarios.operator_prompt.OperatorPrompts`),
+    for the same users as the bench's panel. ``config`` as for :func:`create_app`.
+    """
+    from web import operator
+
+    app = _base_app({"HOME_ENDPOINT": "operator.steps_page", **(config or {})})
+    app.extensions["operator_prompts"] = prompts
+    app.register_blueprint(operator.bp)
     return app

@@ -166,6 +166,8 @@ def init_app(app: Flask) -> None:
             "csrf_token": csrf_token,
             "user": current_user(),
             "is_operator": is_operator(),
+            "home_url": url_for(current_app.config["HOME_ENDPOINT"]),
+            "operator_panel": "operator_prompts" in current_app.extensions,
         }
 
 
@@ -185,7 +187,7 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _safe_next(target: str | None) -> str:
-    """``target`` if it is a path on this panel, else the rig page."""
+    """``target`` if it is a path on this panel, else the home page (the rig's)."""
     if (
         target
         and not _CONTROL.search(target)
@@ -196,7 +198,7 @@ def _safe_next(target: str | None) -> str:
         and not urlsplit(target).scheme
     ):
         return target
-    return url_for("views.rig")
+    return url_for(current_app.config["HOME_ENDPOINT"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -213,7 +215,9 @@ def login():
             session["user"] = user["name"]
             session["sid"] = current_app.extensions["bench_sessions"].begin()
             session["csrf"] = secrets.token_urlsafe(32)  # a fresh token for the new session
-            current_app.extensions["bench_api"].note(user["name"], "logged in")
+            activity = current_app.extensions.get("bench_api")  # the operator panel has none
+            if activity is not None:
+                activity.note(user["name"], "logged in")
             return redirect(target)
         delay = current_app.extensions["bench_login_backoff"].failed(
             ("src", request.remote_addr or "?"), ("user", name.lower())

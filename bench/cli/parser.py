@@ -126,7 +126,8 @@ def _run(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--interactive",
         action="store_true",
-        help="--dut external: ask for the physical steps on the console instead of a hook",
+        help="--dut external: ask a person for the physical steps, on the console and in a "
+        "panel at --port-base+4, instead of a hook",
     )
     run.add_argument(
         "--operator-timeout",

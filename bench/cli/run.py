@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ from bench.cli.errors import (
 )
 from bench.cli.logs import setup as setup_logging
 from bench.cli.progress import Progress
+from bench.cli.up import check_port_free
 from bench.pics import SHIPPED, PicsError, load_pics
+from bench.ports import Ports
+from bench.scenarios.operator_prompt import ConsolePrompter, OperatorPrompts
 from bench.scenarios.registry import Scenario, all_scenarios, select
 from bench.scenarios.runner import (
     STOPPED_MESSAGE,
@@ -166,10 +170,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(cases, options.parallel, sys.stdout, tty)
     started = time.time()
     log.info("run of %d case(s): %s", len(cases), " ".join(c.id for c in cases))
+    stop_panel = _operator_panel(options, state) if args.interactive else None
     try:
         results, interrupted = asyncio.run(_run(cases, options, progress))
     finally:
         progress.close()
+        if stop_panel is not None:
+            stop_panel()
     _print_table(progress, cases)
     stopped = sum(r.details.get("message") == STOPPED_MESSAGE for r in results)
     verdicts = ("pass", "fail", "error", "n/a", "inconclusive")
@@ -207,6 +214,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_INCONCLUSIVE if busy else 0  # not judged is not a pass
 
 
+def _operator_panel(options: RunOptions, state: StateDir) -> Callable[[], None]:
+    """``--interactive``: the operator steps in a panel on the run's panel port (beside
+    the console, which :func:`_run` reads); its ``stop``."""
+    from web.serve import start_operator_panel
+    from web.users import UserStore, users_file
+
+    try:
+        port = Ports.from_base(options.port_base or 9000).panel or 0
+    except ValueError as exc:
+        raise UserError(str(exc), "choose another --port-base") from None
+    # werkzeug exits the process on a port in use: say it in one line first
+    check_port_free("127.0.0.1", port, "the operator panel", "--port-base")
+    options.operator_prompts = OperatorPrompts()
+    url, stop = start_operator_panel(options.operator_prompts, state.root, "127.0.0.1", port)
+    options.operator_panel_url = url
+    print(f"operator panel: {url}  (answer the operator steps there or on this console)")
+    if not UserStore(users_file(state.root)).names():
+        print(
+            "  the panel has no users yet: "
+            f"`bench user add NAME --role operator --state-dir {state.root}`"
+        )
+    return stop
+
+
+def _console_operator(options: RunOptions, progress: Progress) -> None:
+    """``--interactive``: the console's front end of the operator steps (the panel is the
+    other): each step said between the progress lines, Enter or ``no`` answers it."""
+    prompts = options.operator_prompts
+    if prompts is None:
+        return
+    loop = asyncio.get_running_loop()
+
+    def say(text: str) -> None:  # from the console's or the panel's threads too
+        with contextlib.suppress(RuntimeError):  # the run is over
+            loop.call_soon_threadsafe(progress.note, text)
+
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):
+        say("no console input: answer the operator steps in the panel")
+        return
+    ConsolePrompter(prompts, fd, say, options.operator_panel_url).start()
+
+
 async def _run(
     cases: list[Scenario], options: RunOptions, progress: Progress
 ) -> tuple[list[CaseResult], bool]:
@@ -233,6 +284,7 @@ async def _run(
             progress.tick()
 
     ticker = asyncio.create_task(tick()) if progress.tty else None
+    _console_operator(options, progress)
     try:
         return await run_cases(cases, options, progress), stop.is_set()
     finally:

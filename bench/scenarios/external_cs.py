@@ -7,8 +7,8 @@ cannot do itself - plug an EV, present a card, cut the power - an operator does:
 
 * a hook, ``HOOK ACTION JSON`` (like the CSMS role's, ``bench/csms/hook.py``), exit
   status 0 when done; ``measure`` prints ``{"power_w": W, "energy_wh": Wh}``;
-* or a person at the console (``--interactive``), who confirms each step with Enter
-  within a time limit.
+* or a person (``--interactive``), who confirms each step within a time limit with
+  Enter on the console or "Done" in the panel (``bench/scenarios/operator_prompt.py``).
 
 Actions and their parameters (every one also gets ``cp_id``):
 
@@ -36,7 +36,6 @@ import json
 import logging
 import os
 import secrets
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -45,6 +44,7 @@ from bench.csms.server import CentralSystem
 from bench.linkproxy import LinkProxy
 from bench.ports import Ports
 from bench.scenarios.handle import Handle, ScenarioFailed
+from bench.scenarios.operator_prompt import OperatorFailed, OperatorPrompts
 from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
 from bench.security.redact import redact
 from bench.statedir import StateDir
@@ -89,28 +89,16 @@ def dut_password(state: StateDir) -> str:
     return password
 
 
-class OperatorFailed(ScenarioFailed):
-    """The operator could not do a step (the hook failed, nobody confirmed in time)."""
-
-
-def console_operator(timeout_s: float, ask: Callable[[str], None] | None = None) -> Hook:
-    """An operator at the console: each step is a line to confirm with Enter."""
-    say = ask or (lambda text: print(text, flush=True))
+def interactive_operator(prompts: OperatorPrompts, timeout_s: float) -> Hook:
+    """A person does each step (``--interactive``): asked on the console and in the
+    panel, both front ends of ``prompts``; ``timeout_s`` per step."""
 
     async def operator(action: str, params: dict[str, Any]) -> Any:
         if action == "measure":
-            raise OperatorFailed("an operator at the console cannot measure the output")
-        say(f"OPERATOR [{params.get('cp_id')}]: {_describe(action, params)}; then press Enter")
-        loop = asyncio.get_running_loop()
-        line = loop.run_in_executor(None, sys.stdin.readline)
-        try:
-            answer = await asyncio.wait_for(asyncio.shield(line), timeout_s)
-        except TimeoutError:
-            raise OperatorFailed(
-                f"nobody confirmed '{_describe(action, params)}' within {timeout_s:g} s"
-            ) from None
-        if not answer:
-            raise OperatorFailed("the console closed: no operator to do the step")
+            raise OperatorFailed("an operator at the console or panel cannot measure the output")
+        cp_id = str(params.get("cp_id") or "")
+        shown = {k: v for k, v in params.items() if k != "cp_id"}
+        await prompts.ask(cp_id, _describe(action, params), timeout_s, action, shown)
         return None
 
     return operator

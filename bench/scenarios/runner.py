@@ -29,6 +29,7 @@ from typing import Any
 from bench.pics import load_pics
 from bench.ports import SPAN, Ports
 from bench.scenarios.handle import PROCESS_START_WALL_S, BaseHandle, Handle, ScenarioFailed
+from bench.scenarios.operator_prompt import OperatorPrompts
 from bench.scenarios.registry import Scenario
 from bench.security.redact import redact_frame
 from bench.statedir import StateDir
@@ -64,13 +65,16 @@ class RunOptions:
     stop: asyncio.Event | None = field(default=None, repr=False, compare=False)
     port_base: int | None = None  # rig n of the parallel ones listens on base + n*SPAN..
     # An external charge point (cs role, ``--dut external``): the bench's CSMS waits for
-    # it under ``dut_state``; an operator (``operator_hook``, or ``interactive``: the
-    # console, ``operator_timeout_s`` per step) does what needs hands on it.
+    # it under ``dut_state``; an operator (``operator_hook``, or ``interactive``: a
+    # person asked through ``operator_prompts``, on the console and in the panel,
+    # ``operator_timeout_s`` per step) does what needs hands on it.
     dut_external: bool = False
     dut_state: Path | None = None
     dut_wait_s: float = 300.0
     interactive: bool = False
     operator_timeout_s: float = 120.0
+    operator_prompts: OperatorPrompts | None = field(default=None, repr=False, compare=False)
+    operator_panel_url: str = ""  # where the panel shows the operator steps
 
     rig_slot: int = 0  # which of the ``parallel`` rigs a case runs on (its ports)
 
@@ -396,12 +400,15 @@ async def _run_external_cs(
     from bench.scenarios.external_cs import (
         ExternalChargePoint,
         ExternalHandle,
-        console_operator,
         dut_password,
+        interactive_operator,
     )
 
+    prompts = options.operator_prompts
     if options.interactive:
-        hook = console_operator(options.operator_timeout_s)
+        if prompts is None:
+            raise ValueError("--interactive needs the operator prompts its front ends answer")
+        hook = interactive_operator(prompts, options.operator_timeout_s)
     elif options.operator_hook:
         hook = command_hook(options.operator_hook)
     else:
@@ -429,6 +436,8 @@ async def _run_external_cs(
                 break
             if on_progress:
                 on_progress(index, len(cases), case, None)
+            if prompts is not None:
+                prompts.set_case(f"#{index}/{len(cases)} {case.id}: {case.title}")
             result = await _external_case(case, options, dut, ExternalHandle, failure)
             if on_progress:
                 on_progress(index, len(cases), case, result)

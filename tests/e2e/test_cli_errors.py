@@ -157,6 +157,26 @@ def test_the_panel_port_in_use_is_said_before_any_csms_detail(tmp_path):
     one_line(proc, EXIT_PORT_IN_USE, str(port), "--panel-port")
 
 
+def test_the_operator_panel_port_in_use_is_said_before_the_run_starts(tmp_path):
+    with _listening() as taken:
+        port = taken.getsockname()[1]
+        proc = bench(
+            "run",
+            "TC_001_CS",
+            "--dut",
+            "external",
+            "--dut-cp-id",
+            "ACME-1",
+            "--interactive",
+            "--port-base",
+            str(port - 4),  # the panel's offset
+            "--state-dir",
+            "state",
+            cwd=tmp_path,
+        )
+    one_line(proc, EXIT_PORT_IN_USE, str(port), "operator panel", "--port-base")
+
+
 def test_a_state_directory_under_a_file(tmp_path):
     (tmp_path / "afile").write_text("")
     for command in ("up", "run"):

@@ -3,7 +3,8 @@
 The charge point under test is one the running ``bench run`` did not start: our
 firmware (``python -m charger SETTINGS``) run by a separate ``bench up --csms`` on its
 own simulated rig, pointed at the bench's link proxy. The physical steps go through an
-operator hook that presses the buttons of that rig's panel (``bench.rig.panel_hook``).
+operator hook that presses the buttons of that rig's panel (``bench.rig.panel_hook``),
+or, with ``--interactive``, a script that answers the steps in the run's own panel.
 The same cases run against the misbehaving charger double (``bench up --double``) fail.
 """
 
@@ -14,11 +15,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from bench.rig.panel_hook import Panel, perform
 from tests.e2e.test_charger_elsewhere import OPERATOR, _free_base
 
 pytestmark = pytest.mark.e2e
@@ -46,38 +49,83 @@ def _read_until(proc: subprocess.Popen, marker: str, within: float) -> str:
     raise AssertionError(f"no {marker!r} within {within} s:\n" + "".join(lines))
 
 
-def _run_against_our_charger(tmp_path: Path, cases: list[str], double: dict | None) -> dict:
-    run_base, up_base = _free_base(), _free_base()
-    while abs(run_base - up_base) < 40:
-        up_base = _free_base()
-    up_state = tmp_path / "charger"
+def _add_operator(state: Path) -> None:
     subprocess.run(
         [*BENCH, "user", "add", OPERATOR[0], "--role", "operator"]
-        + ["--state-dir", str(up_state), "--password-stdin"],
+        + ["--state-dir", str(state), "--password-stdin"],
         input=OPERATOR[1] + "\n",
         text=True,
         check=True,
         capture_output=True,
     )
-    hook = (
-        f"{sys.executable} -m bench.rig.panel_hook "
-        f"--panel http://127.0.0.1:{up_base + 4} --user {OPERATOR[0]}"
-    )
+
+
+class PanelOperator:
+    """The tiny script a lab could write instead of a hook: it watches the operator steps
+    in the run's panel, does each on the charger's rig (through that rig's panel) and
+    answers "Done" in the run's panel."""
+
+    def __init__(self, run_panel: str, rig_panel: str) -> None:
+        self.run_panel, self.rig_panel = run_panel, rig_panel
+        self.stopping = threading.Event()
+        self.answered: list[str] = []
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+
+    def _work(self) -> None:
+        try:
+            run = Panel(self.run_panel).login(*OPERATOR)
+            rig: Panel | None = None
+            while not self.stopping.is_set():
+                for step in run.get("/api/operator/steps")["steps"]:
+                    rig = rig or Panel(self.rig_panel).login(*OPERATOR)
+                    perform(rig, step["action"], step["params"])
+                    run.post(f"/api/operator/steps/{step['id']}", {"done": True})
+                    self.answered.append(step["action"])
+                self.stopping.wait(0.2)  # a poll's pace, not a synchronisation
+        except BaseException as exc:  # noqa: BLE001 - shown by the test
+            self.error = exc
+
+
+def _run_against_our_charger(
+    tmp_path: Path, cases: list[str], double: dict | None, by_panel: bool = False
+) -> dict:
+    """``by_panel``: ``--interactive``, the steps answered in the run's panel by
+    :class:`PanelOperator`; else the operator hook."""
+    run_base, up_base = _free_base(), _free_base()
+    while abs(run_base - up_base) < 40:
+        up_base = _free_base()
+    up_state, lab_state = tmp_path / "charger", tmp_path / "lab"
+    _add_operator(up_state)
+    rig_panel = f"http://127.0.0.1:{up_base + 4}"
+    if by_panel:
+        _add_operator(lab_state)
+        operator = ["--interactive", "--operator-timeout", "300"]
+    else:
+        hook = f"{sys.executable} -m bench.rig.panel_hook --panel {rig_panel} --user {OPERATOR[0]}"
+        operator = ["--operator-hook", hook]
     results = tmp_path / "results.json"
     env = {**os.environ, "BENCH_PANEL_PASSWORD": OPERATOR[1]}
     run = subprocess.Popen(
         [*BENCH, "run", *cases, "--dut", "external", "--dut-cp-id", CP_ID]
-        + ["--dut-password", PASSWORD, "--operator-hook", hook, "--dut-wait", "90"]
-        + ["--port-base", str(run_base), "--state-dir", str(tmp_path / "lab")]
+        + ["--dut-password", PASSWORD, *operator, "--dut-wait", "90"]
+        + ["--port-base", str(run_base), "--state-dir", str(lab_state)]
         + ["--json", str(results)],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
     up = None
+    answerer = None
     try:
         banner = _read_until(run, "server CA:", 60)
+        if by_panel:
+            run_panel = f"http://127.0.0.1:{run_base + 4}/"
+            assert f"operator panel: {run_panel}" in banner, banner
+            answerer = PanelOperator(run_panel, rig_panel)
+            answerer.thread.start()
         proxy_url = next(x.split()[-1] for x in banner.splitlines() if "/ocpp/" in x)
         assert proxy_url == f"wss://127.0.0.1:{run_base + 6}/ocpp/{CP_ID}", banner
         ca = banner.rsplit("server CA:", 1)[1].strip()
@@ -95,6 +143,9 @@ def _run_against_our_charger(tmp_path: Path, cases: list[str], double: dict | No
         )
         out, _ = run.communicate(timeout=900)
     finally:
+        if answerer is not None:
+            answerer.stopping.set()
+            answerer.thread.join(60)
         if run.poll() is None:
             run.kill()
             run.wait()
@@ -107,6 +158,10 @@ def _run_against_our_charger(tmp_path: Path, cases: list[str], double: dict | No
                 up.wait()
     document = json.loads(results.read_text())
     document["console"] = banner + out
+    if answerer is not None:
+        document["answered"] = answerer.answered
+        # the run's panel closes with the run, maybe under a poll: shown if a case failed
+        document["console"] += f"\nthe panel operator's last error: {answerer.error!r}"
     return document
 
 
@@ -127,3 +182,11 @@ def test_the_same_cases_fail_against_a_misbehaving_charge_point(tmp_path):
     for case in document["cases"]:
         assert case["verdict"] == "fail", (case["id"], document["console"])
         assert "Charging" in case["details"]["message"], case["details"]["message"]
+
+
+def test_an_interactive_run_is_answered_in_its_panel(tmp_path):
+    document = _run_against_our_charger(tmp_path, ["TC_012_CS"], None, by_panel=True)
+    [case] = document["cases"]
+    assert (case["verdict"], case["details"].get("message")) == ("pass", None), document["console"]
+    assert document["answered"][:1] == ["plug"] and "unplug" in document["answered"]
+    assert "done (olga in the panel)" in document["console"]

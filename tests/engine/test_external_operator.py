@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from bench.scenarios.external_cs import Operator, OperatorFailed, console_operator
+from bench.scenarios.external_cs import Operator, OperatorFailed, interactive_operator
+from bench.scenarios.operator_prompt import OperatorPrompts
 
 
 def test_steps_run_in_the_order_asked_and_a_background_failure_fails_the_next_wait():
@@ -34,12 +35,21 @@ def test_steps_run_in_the_order_asked_and_a_background_failure_fails_the_next_wa
     asyncio.run(main())
 
 
-def test_the_console_operator_gives_up_when_nobody_answers(monkeypatch):
-    asked: list[str] = []
-    monkeypatch.setattr("sys.stdin.readline", lambda: __import__("time").sleep(2) or "\n")
-    hook = console_operator(0.2, asked.append)
-    with pytest.raises(OperatorFailed, match="nobody confirmed 'plug an EV into connector 2'"):
-        asyncio.run(hook("plug", {"cp_id": "CP-1", "connector": 2}))
-    assert asked == ["OPERATOR [CP-1]: plug an EV into connector 2; then press Enter"]
-    with pytest.raises(OperatorFailed, match="cannot measure"):
-        asyncio.run(hook("measure", {"cp_id": "CP-1", "connector": 1}))
+def test_an_interactive_operator_asks_for_each_step_and_cannot_measure():
+    prompts = OperatorPrompts()
+    hook = interactive_operator(prompts, 60)
+
+    async def main() -> None:
+        step = asyncio.ensure_future(hook("plug", {"cp_id": "CP-1", "connector": 2}))
+        while not prompts.pending():
+            await asyncio.sleep(0.01)
+        [asked] = prompts.pending()
+        assert (asked["cp_id"], asked["text"]) == ("CP-1", "plug an EV into connector 2")
+        assert (asked["action"], asked["params"]) == ("plug", {"connector": 2})
+        prompts.answer(asked["id"], True, "console")
+        assert await step is None
+        with pytest.raises(OperatorFailed, match="cannot measure"):
+            await hook("measure", {"cp_id": "CP-1", "connector": 1})
+        assert prompts.pending() == []
+
+    asyncio.run(main())

@@ -34,15 +34,16 @@
     toastTimer = setTimeout(() => { el.style.display = "none"; }, isError ? 6000 : 2500);
   }
 
-  /* The live feed. handlers: {snapshot(s), frames(list), history(c), runs(list), run(r), hello(h)}.
+  /* The live feed (path: "/ws", or "/ws/operator" for an interactive run's steps).
+     handlers: {snapshot(s), frames(list), history(c), runs(list), run(r), hello(h), steps(s)}.
      Reconnects with back-off; commands go out with the CSRF token and resolve on their ack. */
-  function live(topics, handlers, params) {
+  function live(topics, handlers, params, path) {
     let ws = null, retry = 500, nextId = 1;
     const pending = new Map();
     const state = { params: Object.assign({}, params || {}) };
     function url() {
       const q = new URLSearchParams(Object.assign({ topics: topics.join(",") }, state.params));
-      return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws?" + q;
+      return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + (path || "/ws") + "?" + q;
     }
     function open() {
       ws = new WebSocket(url());
