@@ -141,6 +141,10 @@ CP_PASSWORD = PasswordOption(
 DUT_PASSWORD = PasswordOption(
     "dut-password", "BENCH_DUT_PASSWORD", "the device under test's Basic-auth password"
 )
+#: ``bench csms add-cp`` / ``set-password``: a chosen password for our CSMS's registry.
+CHOSEN_PASSWORD = PasswordOption(
+    "password", "BENCH_CSMS_CP_PASSWORD", "a chosen password (16-40 characters)"
+)
 #: Options whose value is a secret: masked wherever a command line is shown or stored.
 SECRET_FLAGS = (CP_PASSWORD.flag, DUT_PASSWORD.flag)
 
