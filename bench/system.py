@@ -58,7 +58,7 @@ class RemoteCsms:
 
     url: str
     cp_id: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
     ca_file: str | None = None
     profile: int | None = None  # None: 2 for wss://, 1 for ws://
     cert_file: str | None = None
@@ -77,7 +77,10 @@ class RemoteCsms:
         if profile <= 1 and scheme != "ws":
             raise SettingsError(f"security profile {profile} is plain ws://, not {scheme}://")
         if profile in (1, 2) and not self.password:
-            raise SettingsError(f"security profile {profile} needs --password (Basic auth)")
+            raise SettingsError(
+                f"security profile {profile} needs a Basic-auth password: "
+                "--password-file FILE or $BENCH_CP_PASSWORD"
+            )
         if profile == 3 and not (self.cert_file and self.key_file):
             raise SettingsError("security profile 3 needs --cert and --key (client certificate)")
         if not self.cp_id:

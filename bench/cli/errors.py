@@ -18,6 +18,7 @@ EXIT_USAGE = 2  # a bad command line (argparse uses 2 as well)
 EXIT_INCONCLUSIVE = 3  # bench run: nothing failed, but a case could not be judged (host too busy)
 EXIT_RIG_SYNTAX = 65  # the rig file is not TOML (EX_DATAERR)
 EXIT_RIG_MISSING = 66  # the rig file does not exist (EX_NOINPUT)
+EXIT_SECRET = 67  # a password file or variable gives no password (66 is taken by the rig file)
 EXIT_PORT_IN_USE = 69  # a port the bench must listen on is taken (EX_UNAVAILABLE)
 EXIT_INTERNAL = 70  # a bug in the bench (EX_SOFTWARE)
 EXIT_STATE_NOT_DIR = 73  # the state directory cannot be created (EX_CANTCREAT)
@@ -32,6 +33,7 @@ EXIT_STATUSES = {
     EXIT_INCONCLUSIVE: "a scenario was inconclusive: the host could not keep up",
     EXIT_RIG_SYNTAX: "rig file is not valid TOML",
     EXIT_RIG_MISSING: "rig file not found",
+    EXIT_SECRET: "password file missing, unreadable or empty (or its variable empty)",
     EXIT_PORT_IN_USE: "a port is in use",
     EXIT_INTERNAL: "internal error (-v shows the traceback)",
     EXIT_STATE_NOT_DIR: "state directory cannot be created",

@@ -13,6 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
+from bench.security.redact import CredentialFilter
+
 OUR_LOGGERS = ("bench", "web", "firmware_image", "charger")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -38,6 +40,7 @@ def setup(verbose: int, log_file: Path | None = None, quiet_level: int = logging
     detail = logging.DEBUG if verbose >= 2 else logging.INFO
     root.setLevel(detail)
     console = logging.StreamHandler(sys.stderr)
+    console.addFilter(CredentialFilter())  # first: the record is masked for every handler
     if verbose:
         console.setLevel(detail)
         console.setFormatter(logging.Formatter(FORMAT))
@@ -50,5 +53,6 @@ def setup(verbose: int, log_file: Path | None = None, quiet_level: int = logging
         to_file = logging.FileHandler(log_file, encoding="utf-8")
         to_file.setLevel(detail)
         to_file.setFormatter(logging.Formatter(FORMAT))
+        to_file.addFilter(CredentialFilter())
         root.addHandler(to_file)
     logging.captureWarnings(True)

@@ -10,6 +10,7 @@ import argparse
 
 from bench import __version__
 from bench.cli.errors import EXIT_STATUSES
+from bench.cli.password_options import CP_PASSWORD, DUT_PASSWORD
 from bench.ports import SPAN, add_port_arguments
 from bench.scenarios.registry import PROFILES, ROLES
 
@@ -70,7 +71,7 @@ def _up(sub: argparse._SubParsersAction) -> None:
     )
     other.add_argument("--csms", metavar="URL", help="ws(s)://host:port/path (id is appended)")
     other.add_argument("--cp-id", help="the charge point id to connect as")
-    other.add_argument("--password", help="Basic-auth password (security profiles 1, 2)")
+    CP_PASSWORD.add_arguments(other, "security profiles 1, 2")
     other.add_argument("--ca", help="CA certificate (PEM) to trust; default: the system store")
     other.add_argument("--profile", type=int, help="security profile 0-3 (default from URL)")
     other.add_argument("--cert", help="client certificate chain (PEM), profile 3")
@@ -114,10 +115,7 @@ def _run(sub: argparse._SubParsersAction) -> None:
         "--dut-cp-id",
         help="charge point id: the bench's at an external CSMS, or the external charge point's",
     )
-    run.add_argument(
-        "--dut-password",
-        help="its Basic-auth password (--dut external: default one made once per --state-dir)",
-    )
+    DUT_PASSWORD.add_arguments(run, "--dut external: default one made once per --state-dir")
     run.add_argument("--dut-ca", help="CA certificate to trust for an external CSMS")
     run.add_argument(
         "--operator-hook",

@@ -25,6 +25,7 @@ from bench.cli.errors import (
     explain,
 )
 from bench.cli.logs import setup as setup_logging
+from bench.cli.password_options import DUT_PASSWORD, shown_command
 from bench.cli.progress import Progress
 from bench.cli.up import check_port_free
 from bench.pics import SHIPPED, PicsError, load_pics
@@ -118,6 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cases = _select(args)
     check_pics(args.pics)
     params = parse_params(args.param)
+    password = DUT_PASSWORD.resolve(args)
     state = StateDir(Path(args.state_dir)).ensure()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report_dir = Path(args.report) if args.report else None
@@ -154,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         parallel=args.parallel if args.parallel is not None else (1 if external else 4),
         dut_url=args.dut if external and not cs_external else None,
         dut_cp_id=args.dut_cp_id,
-        dut_password=args.dut_password,
+        dut_password=password,
         dut_ca=args.dut_ca,
         operator_hook=args.operator_hook,
         params=params,
@@ -191,7 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if results:
         document = run_document(
-            results, started, "bench " + " ".join(sys.argv[1:]), options, cases[0].role
+            results, started, shown_command(sys.argv[1:]), options, cases[0].role
         )
         document["run"]["interrupted"] = interrupted
         if args.json:

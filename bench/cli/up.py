@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.errors import UserError, port_in_use
 from bench.cli.logs import setup as setup_logging
+from bench.cli.password_options import CP_PASSWORD
 from bench.ports import Ports, ports_from_args
 from bench.rigfile import RigFile
 from bench.security.pki import is_loopback, panel_ssl_context
@@ -49,11 +50,11 @@ def _remote(args: argparse.Namespace) -> RemoteCsms | None:
     """``--csms`` and its credentials, or None for the bench's own Central System."""
     from bench.system import RemoteCsms, SettingsError
 
-    given = [o for o in ("cp_id", "password", "ca", "profile", "cert", "key") if getattr(args, o)]
-    if args.csms is None:
+    given = [o for o in ("cp_id", "ca", "profile", "cert", "key") if getattr(args, o)]
+    given = ["--" + o.replace("_", "-") for o in given] + CP_PASSWORD.given(args)
+    if args.csms is None:  # $BENCH_CP_PASSWORD alone is no mistake: the environment is ambient
         if given:
-            option = "--" + given[0].replace("_", "-")
-            raise UserError(f"{option} goes with --csms URL", "give --csms or leave it out")
+            raise UserError(f"{given[0]} goes with --csms URL", "give --csms or leave it out")
         return None
     for option in ("ca", "cert", "key"):
         path = getattr(args, option)
@@ -62,7 +63,7 @@ def _remote(args: argparse.Namespace) -> RemoteCsms | None:
     remote = RemoteCsms(
         url=args.csms,
         cp_id=args.cp_id or "",
-        password=args.password,
+        password=CP_PASSWORD.resolve(args),
         ca_file=str(Path(args.ca).resolve()) if args.ca else None,
         profile=args.profile,
         cert_file=str(Path(args.cert).resolve()) if args.cert else None,

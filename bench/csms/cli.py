@@ -11,7 +11,7 @@ ACTION is an OCPP action (``ReserveNow``, or ``reserve_now``), a read: ``status`
 ``charge-points``, ``transactions``, ``meter-values``, ``reservations``,
 ``firmware-rollout``, ``firmware``, ``diagnostics``, ``security`` (``--cp``),
 ``openapi``, ``actions``; or a registry command: ``add-cp ID [--profile N]
-[--password P]`` (prints a generated password once), ``set-password ID``,
+[--password-file F]`` (prints a generated password once), ``set-password ID``,
 ``set-profile ID --profile N``, ``remove-cp ID``, ``import-cps FILE.csv [--out
 creds.csv]``, ``registry``, ``add-tag TAG [--status S] [--expiry T] [--parent P]``,
 ``remove-tag TAG``, ``tags``, ``add-firmware FILE``.

@@ -1,7 +1,7 @@
 """``bench csms`` registry commands: charge points, passwords, idTags, firmware.
 
-    bench csms add-cp CP-0001 [--profile 2] [--password P]   prints a generated password once
-    bench csms set-password CP-0001 [--password P]            a new one (generated: printed once)
+    bench csms add-cp CP-0001 [--profile 2] [--password-file F]   a generated password: printed once
+    bench csms set-password CP-0001 [--password-file F]        a new one (generated: printed once)
     bench csms set-profile CP-0001 --profile 3               the profile it must connect with
     bench csms remove-cp CP-0001
     bench csms import-cps chargers.csv [--out creds.csv]      header id[,profile][,password]
@@ -11,7 +11,9 @@
     bench csms tags
     bench csms add-firmware fw-2.0.bin [--name NAME]         into the FTP store
 
-They call the running CSMS's HTTP API like every ``bench csms`` command.
+They call the running CSMS's HTTP API like every ``bench csms`` command. A chosen
+password comes from ``--password-file F`` or ``$BENCH_CSMS_CP_PASSWORD`` (``--password P``
+still works, with a warning: other users see it in ``ps``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from bench.cli.password_options import CHOSEN_PASSWORD
 
 COMMANDS = (
     "add-cp",
@@ -50,7 +54,7 @@ ONE_ARGUMENT = {
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", type=int, choices=(1, 2, 3), help="security profile")
-    parser.add_argument("--password", help="a chosen password (16-40 characters)")
+    CHOSEN_PASSWORD.add_arguments(parser, "add-cp, set-password")
     parser.add_argument("--out", help="import-cps: write the generated passwords here (0600)")
     parser.add_argument("--status", help="add-tag: Accepted (default), Blocked, Expired, Invalid")
     parser.add_argument("--expiry", help="add-tag: expiry date-time")
@@ -79,10 +83,11 @@ def run(args: argparse.Namespace, base: str, token: str | None, http: Any) -> tu
 
     cp = f"/api/charge-points/{quote(arg, safe='')}"
     if args.action == "add-cp":
-        body = {"id": arg, "profile": args.profile, "password": args.password}
+        body = {"id": arg, "profile": args.profile, "password": CHOSEN_PASSWORD.resolve(args)}
         return call("POST", "/api/charge-points", {k: v for k, v in body.items() if v})
     if args.action == "set-password":
-        return call("POST", f"{cp}/password", {"password": args.password} if args.password else {})
+        password = CHOSEN_PASSWORD.resolve(args)
+        return call("POST", f"{cp}/password", {"password": password} if password else {})
     if args.action == "set-profile":
         if args.profile is None:
             raise ValueError("bench csms set-profile ID --profile N")

@@ -12,6 +12,8 @@ freezes mid-session until its SECC's sequence timeout (60 s) gives the session u
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from bench.rig.sim import SECC_SEQUENCE_TIMEOUT_S
@@ -35,6 +37,20 @@ async def _charge(t: Handle, connector: int) -> dict[str, Any]:
     return start
 
 
+@asynccontextmanager
+async def _mid_session(t: Handle, connector: int) -> AsyncIterator[int]:
+    """Charge on ``connector``; the body breaks something and checks the reaction from the
+    mark it is given; then the EV is unplugged."""
+    await _charge(t, connector)
+    yield t.mark()
+    t.unplug(connector)
+
+
+def _never_faulted(t: Handle, connector: int, since: int) -> None:
+    statuses = t.statuses(connector, since)
+    t.check("Faulted" not in statuses, f"connector {connector} went Faulted ({statuses})")
+
+
 async def _reaction(
     t: Handle,
     connector: int,
@@ -53,8 +69,7 @@ async def _reaction(
         f"StopTransaction reason {stop.get('reason')!r}, not {reason!r}",
     )
     if error_code is None:
-        statuses = t.statuses(connector, since)
-        t.check("Faulted" not in statuses, f"connector {connector} went Faulted ({statuses})")
+        _never_faulted(t, connector, since)
     else:
         faulted = await t.expect(
             "StatusNotification",
@@ -83,12 +98,10 @@ async def _reaction(
     profile="bench",
 )
 async def ev_diode_fault(t: Handle) -> None:
-    await _charge(t, 1)
-    mark = t.mark()
-    t.cp_fault(1, "diode_fault")
-    await _reaction(t, 1, mark, error_code="EVCommunicationError", reason="Other")
-    t.cp_fault(1, None)
-    t.unplug(1)
+    async with _mid_session(t, 1) as mark:
+        t.cp_fault(1, "diode_fault")
+        await _reaction(t, 1, mark, error_code="EVCommunicationError", reason="Other")
+        t.cp_fault(1, None)
 
 
 @scenario(
@@ -97,12 +110,10 @@ async def ev_diode_fault(t: Handle) -> None:
     profile="bench",
 )
 async def ev_cp_pe_short(t: Handle) -> None:
-    await _charge(t, 1)
-    mark = t.mark()
-    t.cp_fault(1, "E")
-    await _reaction(t, 1, mark, error_code="GroundFailure", reason="Other")
-    t.cp_fault(1, None)
-    t.unplug(1)
+    async with _mid_session(t, 1) as mark:
+        t.cp_fault(1, "E")
+        await _reaction(t, 1, mark, error_code="GroundFailure", reason="Other")
+        t.cp_fault(1, None)
 
 
 @scenario(
@@ -111,12 +122,10 @@ async def ev_cp_pe_short(t: Handle) -> None:
     profile="bench",
 )
 async def ev_pp_out_of_range(t: Handle) -> None:
-    await _charge(t, 1)
-    mark = t.mark()
-    t.pp_fault(1, PP_OUT_OF_RANGE_OHMS)
-    await _reaction(t, 1, mark, error_code="OtherError", reason="Other", info="proximity pilot")
-    t.pp_fault(1, None)
-    t.unplug(1)
+    async with _mid_session(t, 1) as mark:
+        t.pp_fault(1, PP_OUT_OF_RANGE_OHMS)
+        await _reaction(t, 1, mark, error_code="OtherError", reason="Other", info="proximity pilot")
+        t.pp_fault(1, None)
 
 
 @scenario(
@@ -125,12 +134,10 @@ async def ev_pp_out_of_range(t: Handle) -> None:
     profile="bench",
 )
 async def ev_latch_pressed(t: Handle) -> None:
-    await _charge(t, 2)
-    mark = t.mark()
-    t.press_latch(2)
-    await _reaction(t, 2, mark, error_code=None, reason="Local")
-    t.release_latch(2)
-    t.unplug(2)
+    async with _mid_session(t, 2) as mark:
+        t.press_latch(2)
+        await _reaction(t, 2, mark, error_code=None, reason="Local")
+        t.release_latch(2)
 
 
 @scenario(
@@ -140,24 +147,22 @@ async def ev_latch_pressed(t: Handle) -> None:
     profile="bench",
 )
 async def ev_stops_answering(t: Handle) -> None:
-    await _charge(t, 1)
-    mark = t.mark()
-    t.ev_silent(1)
-    await t.sleep(SECC_SEQUENCE_TIMEOUT_S / 2)
-    t.check(
-        not t.from_dut(mark, "StopTransaction"),
-        "the transaction ended before the SECC's sequence timeout",
-        timing=True,
-    )
-    await _reaction(
-        t,
-        1,
-        mark,
-        error_code="EVCommunicationError",
-        reason="Other",
-        within=SECC_SEQUENCE_TIMEOUT_S + 20,
-    )
-    t.unplug(1)
+    async with _mid_session(t, 1) as mark:
+        t.ev_silent(1)
+        await t.sleep(SECC_SEQUENCE_TIMEOUT_S / 2)
+        t.check(
+            not t.from_dut(mark, "StopTransaction"),
+            "the transaction ended before the SECC's sequence timeout",
+            timing=True,
+        )
+        await _reaction(
+            t,
+            1,
+            mark,
+            error_code="EVCommunicationError",
+            reason="Other",
+            within=SECC_SEQUENCE_TIMEOUT_S + 20,
+        )
 
 
 @scenario(
@@ -185,8 +190,7 @@ async def ev_overdemand(t: Handle) -> None:
     )
     t.check(delivered > 0.5 * spec.max_current_a, f"only {delivered:.0f} A delivered")
     t.check(not t.from_dut(mark, "StopTransaction"), "the charger ended the transaction")
-    statuses = t.statuses(1, mark)
-    t.check("Faulted" not in statuses, f"connector 1 went Faulted ({statuses})")
+    _never_faulted(t, 1, mark)
     t.unplug(1)
 
 

@@ -296,7 +296,9 @@ class ExternalChargePoint:
     ) -> None:
         self.state = state
         self.cp_id = cp_id
-        self.password = password or secrets.token_urlsafe(15)
+        #: None: one made once per state directory, in its ``password`` file.
+        self.password_given = password is not None
+        self.password = password if password is not None else dut_password(state)
         self.clock = clock or Clock.start()
         self.ports = ports or Ports()
         self.say = say or (lambda text: print(text, flush=True))
@@ -325,7 +327,7 @@ class ExternalChargePoint:
             f"  through the bench's link proxy (link cuts without an operator):\n"
             f"      wss://127.0.0.1:{self.proxy.port}/ocpp/{self.cp_id}\n"
             f"  or directly:  {self.csms.url(self.cp_id)}\n"
-            f"  Basic auth:   {self.cp_id} / {self.password}\n"
+            f"  Basic auth:   user {self.cp_id}, {self._password_hint()}\n"
             f"  server CA:    {pki.ca_cert}"
         )
         deadline = time.monotonic() + wait_s
@@ -340,6 +342,13 @@ class ExternalChargePoint:
         self.rig = OperatorRig(self.operator, await self._connector_ids(), self.clock)
         self.baseline = await self.configuration()
         await self.rig.start_measuring()
+
+    def _password_hint(self) -> str:
+        """Where the operator finds the password: never the password itself, which would
+        end up in terminal scroll-back and CI logs."""
+        if self.password_given:
+            return "the password given to bench run"
+        return f"the password in {self.state.root / 'password'}"
 
     async def call(self, payload: Any, within: float = 10.0) -> Any:
         """A request to the charger; None when it fails (the tidy-up is best effort)."""

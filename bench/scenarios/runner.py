@@ -52,7 +52,7 @@ class RunOptions:
     parallel: int = 1
     dut_url: str | None = None  # an external Central System under test (csms role)
     dut_cp_id: str | None = None
-    dut_password: str | None = None
+    dut_password: str | None = field(default=None, repr=False)  # never in a log line
     dut_ca: str | None = None  # CA file to trust for an external CSMS (else the system store)
     operator_hook: str | None = None  # command run as `HOOK ACTION JSON` for operator actions
     # where failed cases keep their state, one sub-directory per case; one per run
@@ -400,7 +400,6 @@ async def _run_external_cs(
     from bench.scenarios.external_cs import (
         ExternalChargePoint,
         ExternalHandle,
-        dut_password,
         interactive_operator,
     )
 
@@ -420,7 +419,7 @@ async def _run_external_cs(
         state,
         cp_id,
         hook,
-        password=options.dut_password or dut_password(state),
+        password=options.dut_password,
         clock=Clock.start(1.0),  # the charger keeps its own time
         ports=options.rig_ports(0),
     )

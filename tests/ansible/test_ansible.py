@@ -35,8 +35,21 @@ ANSIBLE = REPO / "ansible"
 INVENTORY = ANSIBLE / "inventory" / "example"
 VAULT_PASSWORD = INVENTORY / "example-vault-password.txt"
 RIG = "rig-a"
+CSMS_PASSWORD = "ci-csms-password-0451"
+CSMS_URL = "wss://csms.example.net/ocpp"
 CONFIG_TXT = "# Raspberry Pi OS\ndtparam=audio=on\n\n[cm4]\notg_mode=1\n\n[all]\n"
 CMDLINE_TXT = "console=serial0,115200 console=tty1 root=PARTUUID=0c7-02 rootwait\n"
+
+
+class _VaultedLoader(yaml.SafeLoader):
+    """YAML as the inventory has it: encrypt_string values (``!vault``) stay ciphertext."""
+
+
+_VaultedLoader.add_constructor("!vault", lambda loader, node: loader.construct_scalar(node))
+
+
+def host_vars(rig: str) -> dict[str, Any]:
+    return yaml.load((INVENTORY / "host_vars" / f"{rig}.yml").read_text(), Loader=_VaultedLoader)
 
 
 def tool(name: str) -> str:
@@ -134,6 +147,13 @@ def provisioned(tmp_path_factory) -> dict[str, Any]:
         "bench_app_wheel_args": ["--no-build-isolation"],
     }
     (tmp / "settings.json").write_text(json.dumps(settings))
+    # the rig's charge point password at a CSMS, vaulted as the README says
+    vaulted = run(
+        [tool("ansible-vault"), "encrypt_string", "--name", "bench_csms_password", CSMS_PASSWORD],
+        tmp,
+    )
+    assert vaulted.returncode == 0, vaulted.stderr
+    (tmp / "secrets.yml").write_text(vaulted.stdout + f"bench_service_csms_url: {CSMS_URL}\n")
     runs = []
     for _ in range(2):
         result = run(playbook(tmp, "provision.yml"), tmp)
@@ -145,7 +165,7 @@ def provisioned(tmp_path_factory) -> dict[str, Any]:
 
 def playbook(tmp: Path, name: str, *extra: str) -> list[str]:
     """ansible-playbook NAME on rig-a, this machine, with the fixture's settings."""
-    settings = ["-e", f"@{tmp / 'settings.json'}"]
+    settings = ["-e", f"@{tmp / 'settings.json'}", "-e", f"@{tmp / 'secrets.yml'}"]
     return [tool("ansible-playbook"), "-i", str(INVENTORY), "--limit", RIG, *settings, *extra, name]
 
 
@@ -164,7 +184,7 @@ def test_the_reboot_handler_runs_only_when_the_boot_files_changed(provisioned) -
 
 
 def test_boot_configuration_turns_on_spi_uart_and_the_can_hat(provisioned) -> None:
-    host = yaml.safe_load((INVENTORY / "host_vars" / f"{RIG}.yml").read_text())
+    host = host_vars(RIG)
     boot = provisioned["root"] / "boot" / "firmware"
     config = (boot / "config.txt").read_text()
     assert config.startswith(CONFIG_TXT)  # the rest of the file is kept
@@ -185,7 +205,7 @@ def test_boot_configuration_turns_on_spi_uart_and_the_can_hat(provisioned) -> No
 
 
 def test_can_bitrate_and_device_names(provisioned) -> None:
-    host = yaml.safe_load((INVENTORY / "host_vars" / f"{RIG}.yml").read_text())
+    host = host_vars(RIG)
     network = provisioned["root"] / "etc" / "systemd" / "network"
     bitrate = f"BitRate={host['bench_can_bitrate']}"
     assert bitrate in (network / "80-ocpp-bench-can0.network").read_text().splitlines()
@@ -201,7 +221,7 @@ def test_can_bitrate_and_device_names(provisioned) -> None:
 
 
 def test_rig_file_is_the_host_vars_and_loads_in_the_bench(provisioned) -> None:
-    host = yaml.safe_load((INVENTORY / "host_vars" / f"{RIG}.yml").read_text())
+    host = host_vars(RIG)
     path = provisioned["root"] / "etc" / "ocpp-bench" / "rig.toml"
     with path.open("rb") as handle:
         data = tomllib.load(handle)
@@ -247,7 +267,7 @@ def test_every_example_rig_has_a_rig_file_the_bench_accepts(tmp_path) -> None:
     rigs = yaml.safe_load((INVENTORY / "hosts.yml").read_text())["rigs"]["hosts"]
     assert sorted(p.stem for p in tmp_path.glob("*.toml")) == sorted(rigs) == ["rig-a", "rig-b"]
     for name in rigs:
-        host = yaml.safe_load((INVENTORY / "host_vars" / f"{name}.yml").read_text())
+        host = host_vars(name)
         rig = RigFile.load(tmp_path / f"{name}.toml")
         assert rig.mode == "real" and rig.hardware is not None
         assert rig.hardware.can.oscillator_hz == host["bench_boot_can_oscillator"]
@@ -274,6 +294,24 @@ def test_panel_users_get_their_vault_passwords(provisioned) -> None:
     assert store.verify("wall", "example-viewer-pw") == {"name": "wall", "role": "viewer"}
     assert store.verify("wall", "example-operator-pw") is None
     assert "example-operator-pw" not in provisioned["first"]  # no_log
+
+
+def test_the_csms_password_is_a_private_file_never_on_a_command_line(provisioned) -> None:
+    config = provisioned["root"] / "etc" / "ocpp-bench"
+    secret = config / "csms-password"
+    assert secret.read_text() == CSMS_PASSWORD + "\n"
+    assert secret.stat().st_mode & 0o777 == 0o600 and secret.stat().st_uid == os.getuid()
+    assert CSMS_PASSWORD not in provisioned["first"] + provisioned["second"]  # no_log
+    unit = (provisioned["root"] / "etc" / "systemd" / "system" / "ocpp-bench.service").read_text()
+    assert f"--csms {CSMS_URL} --cp-id {RIG} \\\n    --password-file {secret} \\\n" in unit
+    assert CSMS_PASSWORD not in unit
+    # what the unit runs reads it: bench up's own parser and password resolution
+    from bench.cli.parser import build_parser
+    from bench.cli.up import _remote
+
+    command = unit.split("ExecStart=", 1)[1].split("\nRestart", 1)[0].replace("\\\n", " ")
+    remote = _remote(build_parser().parse_args(command.split()[1:]))
+    assert remote is not None and remote.password == CSMS_PASSWORD and remote.cp_id == RIG
 
 
 def test_the_bench_runs_from_its_venv(provisioned) -> None:

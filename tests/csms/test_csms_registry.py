@@ -23,8 +23,9 @@ def cli(state):
     return bench
 
 
-def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys):
+def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys, monkeypatch):
     bench = cli(tmp_path)
+    monkeypatch.delenv("BENCH_CSMS_CP_PASSWORD", raising=False)
 
     async def main():
         async with running(tmp_path, connect=False) as (cs, _):
@@ -45,15 +46,17 @@ def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys):
             assert await handshake(cs, "CP-NEW-1", password) == 401
             assert await handshake(cs, "CP-NEW-1", new) == 101
             chosen = "a-person-chose-this-one"
-            code = await asyncio.to_thread(bench, "set-password", "CP-NEW-1", "--password", chosen)
-            assert code == 0
+            (tmp_path / "chosen").write_text(chosen + "\n")  # from a file: not in `ps`
+            code = await asyncio.to_thread(
+                bench, "set-password", "CP-NEW-1", "--password-file", str(tmp_path / "chosen")
+            )
+            assert code == 0 and capsys.readouterr().err == ""
             assert cs.store.charge_point("CP-NEW-1")["password_hash"].startswith("scrypt$")
             assert await handshake(cs, "CP-NEW-1", chosen) == 101
-            assert (
-                await asyncio.to_thread(bench, "set-password", "CP-NEW-1", "--password", "short")
-                == 1
-            )
+            monkeypatch.setenv("BENCH_CSMS_CP_PASSWORD", "short")  # or from the environment
+            assert await asyncio.to_thread(bench, "set-password", "CP-NEW-1") == 1
             assert "16-40" in capsys.readouterr().err
+            monkeypatch.delenv("BENCH_CSMS_CP_PASSWORD")
 
             # Moved to profile 2: this plain (profile 1) port refuses it now.
             code = await asyncio.to_thread(bench, "set-profile", "CP-NEW-1", "--profile", "2")

@@ -152,12 +152,15 @@ def test_bench_up_with_a_bad_csms_url_says_so_in_one_line(tmp_path):
 def test_our_charger_boots_charges_and_answers_remote_operations_at_another_csms(tmp_path):
     pki = ensure_pki(tmp_path / "their-pki")  # their server certificate, their CA
     state = tmp_path / "state"
+    password_file = tmp_path / "cp-password"  # as the fleet's Ansible role writes it
+    password_file.write_text(PASSWORD + "\n")
+    password_file.chmod(0o600)
 
     async def main() -> None:
         context = server_ssl_context(pki.server_cert, pki.server_key)
         async with MinimalCsms(CP_ID, PASSWORD, context) as csms:
             args = [
-                "--csms", csms.url, "--cp-id", CP_ID, "--password", PASSWORD,
+                "--csms", csms.url, "--cp-id", CP_ID, "--password-file", str(password_file),
                 "--ca", str(pki.ca_cert), "--port-base", str(_free_base()),
             ]  # fmt: skip
             proc, text = await asyncio.to_thread(_start_bench_up, args, state)
@@ -168,6 +171,9 @@ def test_our_charger_boots_charges_and_answers_remote_operations_at_another_csms
             finally:
                 rest = await asyncio.to_thread(_stop, proc)
             assert proc.returncode == 0, rest
+            # the password went from the file to the wire only
+            assert "warning" not in text and PASSWORD not in text + rest
+            assert PASSWORD not in (state / "logs" / "bench.log").read_text()
 
     asyncio.run(main())
 

@@ -25,6 +25,7 @@ from bench.cli.errors import (
     EXIT_RIG_INVALID,
     EXIT_RIG_MISSING,
     EXIT_RIG_SYNTAX,
+    EXIT_SECRET,
     EXIT_STATE_NO_PERMISSION,
     EXIT_STATE_NOT_DIR,
     EXIT_STATE_READ_ONLY,
@@ -250,6 +251,15 @@ def test_an_unwritable_state_directory(tmp_path):
 def test_a_param_without_equals(tmp_path):
     proc = bench("run", "soak", "--param", "faults", cwd=tmp_path)
     one_line(proc, EXIT_USAGE, "faults", "KEY=VALUE")
+
+
+def test_a_password_file_that_gives_no_password(tmp_path):
+    up = ["up", "--csms", "wss://csms.example.net/ocpp", "--cp-id", "A"]
+    proc = bench(*up, "--password-file", "missing.pw", cwd=tmp_path)
+    one_line(proc, EXIT_SECRET, "--password-file missing.pw: no such file")
+    (tmp_path / "empty.pw").write_text("\n")
+    proc = bench("run", "TC_001_CS", "--dut-password-file", "empty.pw", cwd=tmp_path)
+    one_line(proc, EXIT_SECRET, "--dut-password-file empty.pw: its first line is empty")
 
 
 def test_an_unknown_pics(tmp_path):

@@ -105,10 +105,14 @@ def _run_against_our_charger(
         hook = f"{sys.executable} -m bench.rig.panel_hook --panel {rig_panel} --user {OPERATOR[0]}"
         operator = ["--operator-hook", hook]
     results = tmp_path / "results.json"
+    password_file = tmp_path / "dut-password"
+    password_file.write_text(PASSWORD + "\n")
+    password_file.chmod(0o600)
     env = {**os.environ, "BENCH_PANEL_PASSWORD": OPERATOR[1]}
+    env.pop("BENCH_DUT_PASSWORD", None)
     run = subprocess.Popen(
         [*BENCH, "run", *cases, "--dut", "external", "--dut-cp-id", CP_ID]
-        + ["--dut-password", PASSWORD, *operator, "--dut-wait", "90"]
+        + ["--dut-password-file", str(password_file), *operator, "--dut-wait", "90"]
         + ["--port-base", str(run_base), "--state-dir", str(lab_state)]
         + ["--json", str(results)],
         stdin=subprocess.DEVNULL,
@@ -136,10 +140,11 @@ def _run_against_our_charger(
             extra = ["--double", str(quirks)]
         up = subprocess.Popen(
             [*BENCH, "up", "--csms", proxy_url.rsplit("/", 1)[0], "--cp-id", CP_ID]
-            + ["--password", PASSWORD, "--ca", ca, "--port-base", str(up_base)]
+            + ["--ca", ca, "--port-base", str(up_base)]
             + ["--state-dir", str(up_state), *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "BENCH_CP_PASSWORD": PASSWORD},  # not in its argv
         )
         out, _ = run.communicate(timeout=900)
     finally:
@@ -158,6 +163,9 @@ def _run_against_our_charger(
                 up.wait()
     document = json.loads(results.read_text())
     document["console"] = banner + out
+    # given by file to one end and by the environment to the other, shown nowhere
+    assert PASSWORD not in document["console"] and PASSWORD not in results.read_text()
+    assert f"Basic auth:   user {CP_ID}, the password given" in banner, banner
     if answerer is not None:
         document["answered"] = answerer.answered
         # the run's panel closes with the run, maybe under a poll: shown if a case failed

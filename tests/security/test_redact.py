@@ -1,8 +1,15 @@
 """Credentials never reach what the bench shows or stores: the panel's trace (and its
-JSON-lines download), reports, the CSMS's operations log."""
+JSON-lines download), reports, the CSMS's operations log, the debug log of a handshake."""
 
+import asyncio
+import base64
 import json
+import logging
 
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
+
+from bench.cli.logs import setup
 from bench.csms.trace import FrameTrace
 from bench.security.redact import redact
 from bench.statedir import StateDir
@@ -49,3 +56,28 @@ def test_the_bench_trace_the_panel_serves_has_no_ftp_password(tmp_path):
     on_disk = "".join(f.read_text() for f in files)
     assert len(files) == 2 and on_disk.count("UpdateFirmware") == 4  # both logs, on disk
     assert SECRET not in on_disk
+
+
+def test_a_basic_auth_handshake_logged_at_debug_level_keeps_no_password(tmp_path):
+    """``-vv``: websockets logs both ends' handshake headers; the Authorization value is
+    masked in the log file and on the console."""
+    password = "vaulted-cp-pass-7781"
+    token = base64.b64encode(f"CP-1:{password}".encode()).decode()
+    log_file = tmp_path / "bench.log"
+    setup(2, log_file)
+
+    async def handshake() -> None:
+        async with serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            headers = {"Authorization": f"Basic {token}"}
+            async with connect(f"ws://127.0.0.1:{port}/CP-1", additional_headers=headers):
+                pass
+
+    try:
+        asyncio.run(handshake())
+    finally:
+        setup(0)  # the file handler closed, the console as a test run has it
+        logging.getLogger().setLevel(logging.WARNING)
+    text = log_file.read_text()
+    assert "> Authorization: ***" in text and "< Authorization: ***" in text, text
+    assert token not in text and password not in text

@@ -7,6 +7,8 @@ bench's default.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.scenarios.cs_security.steps import (
     CS_ROOT,
     PROFILE,
@@ -38,6 +40,31 @@ FALLBACK_WITHIN = 180.0
 async def profile_is(t: Handle, want: str, when: str) -> None:
     value = await security_profile(t)
     t.check(value == want, f"{when} GetConfiguration reports SecurityProfile {value!r}, not {want}")
+
+
+async def connected_at(t: Handle, profile: int) -> None:
+    """Booted over ``profile``'s port, and GetConfiguration reports that profile."""
+    await ready(t)
+    check_handshake(t, current_connection(t), profile, "at power-up")
+    await profile_is(t, str(profile), f"at profile {profile}")
+
+
+async def after_reset(t: Handle, profile: int, what: str, kind: str = "Soft") -> dict[str, Any]:
+    """Reset ``kind``: the connection the charge point came back on, with ``profile``."""
+    seen = await reboot(t, kind)
+    c = await seen.next(why="after a hard reset" if kind == "Hard" else "after a reset")
+    check_handshake(t, c, profile, what)
+    return c
+
+
+async def after_power_loss(t: Handle, profile: int) -> None:
+    """Power lost and back: the charge point boots and connects with ``profile`` again."""
+    seen = Connections(t)
+    mark = t.mark()
+    t.power_loss()
+    t.power_restore()
+    await t.expect("BootNotification", within=60, since=mark)
+    check_handshake(t, await seen.next(why="after a power loss"), profile, "after a power loss")
 
 
 @scenario(
@@ -88,8 +115,7 @@ async def tc_083(t: Handle) -> None:
     c = await seen.next(why="with security profile 2 after accepting it")
     check_handshake(t, c, 2, "after the upgrade")
     await profile_is(t, "2", "after the upgrade")
-    seen = await reboot(t)
-    check_handshake(t, await seen.next(why="after a reset"), 2, "after the upgrade and a reset")
+    await after_reset(t, 2, "after the upgrade and a reset")
 
 
 @scenario(
@@ -111,8 +137,7 @@ async def tc_084(t: Handle) -> None:
         await change_configuration(t, "SecurityProfile", lower, "Rejected", raw=True)
     await seen.none(10, "again after rejecting a lower security profile")
     await profile_is(t, "2", "after the refused downgrade")
-    seen = await reboot(t)
-    check_handshake(t, await seen.next(why="after a reset"), 2, "after the refused downgrade")
+    await after_reset(t, 2, "after the refused downgrade")
 
 
 @scenario(
@@ -128,16 +153,9 @@ async def tc_085(t: Handle) -> None:
     its charge point id and password its AuthorizationKey (the CSMS checks both), and
     boots; GetConfiguration reports SecurityProfile 1 and does not reveal the key; after a
     power loss it connects the same way. Whitepaper 1.3.2 (profile 1)."""
-    await ready(t)
-    check_handshake(t, current_connection(t), 1, "at power-up")
-    await profile_is(t, "1", "at profile 1")
+    await connected_at(t, 1)
     await key_not_disclosed(t, t.system.password)
-    seen = Connections(t)
-    mark = t.mark()
-    t.power_loss()
-    t.power_restore()
-    await t.expect("BootNotification", within=60, since=mark)
-    check_handshake(t, await seen.next(why="after a power loss"), 1, "after a power loss")
+    await after_power_loss(t, 1)
 
 
 @scenario(
@@ -152,15 +170,8 @@ async def tc_086(t: Handle) -> None:
     the whitepaper allows, verifying the CSMS's certificate (issued by the installed CPO
     root for 127.0.0.1), and with Basic auth; GetConfiguration reports SecurityProfile 2;
     after a power loss it connects the same way. Whitepaper 1.3.3 (profile 2)."""
-    await ready(t)
-    check_handshake(t, current_connection(t), 2, "at power-up")
-    await profile_is(t, "2", "at profile 2")
-    seen = Connections(t)
-    mark = t.mark()
-    t.power_loss()
-    t.power_restore()
-    await t.expect("BootNotification", within=60, since=mark)
-    check_handshake(t, await seen.next(why="after a power loss"), 2, "after a power loss")
+    await connected_at(t, 2)
+    await after_power_loss(t, 2)
 
 
 @scenario(
@@ -180,7 +191,5 @@ async def tc_087(t: Handle) -> None:
     chain = await renew_certificate(t)
     await upgrade_to_profile_3(t, chain)
     await profile_is(t, "3", "at profile 3")
-    seen = await reboot(t, "Hard")
-    c = await seen.next(why="after a hard reset")
-    check_handshake(t, c, 3, "after a hard reset")
+    c = await after_reset(t, 3, "after a hard reset", "Hard")
     check_client_certificate(t, c, chain)
