@@ -79,7 +79,7 @@ class OperatorPrompts:
     """The pending operator steps of a run; answered by whichever front end is first."""
 
     def __init__(self) -> None:
-        self._changed = threading.Condition()
+        self._lock = threading.RLock()
         self._pending: dict[int, Step] = {}
         self._last_id = 0
         self._listeners: list[Listener] = []
@@ -102,7 +102,7 @@ class OperatorPrompts:
         "Cannot do it" and the time limit raise :class:`OperatorFailed`. ``action`` and
         ``params`` (the hook's) are shown beside the text, for scripts."""
         loop = asyncio.get_running_loop()
-        with self._changed:
+        with self._lock:
             if self.closed:
                 raise OperatorFailed("the run is over: no operator to ask")
             self._last_id += 1
@@ -130,7 +130,7 @@ class OperatorPrompts:
 
     def answer(self, step_id: int, done: bool, by: str) -> Step:
         """Complete a pending step; :class:`StepGone` if it is not pending any more."""
-        with self._changed:
+        with self._lock:
             step = self._pending.get(step_id)
             if step is None or not self._settle(step, (bool(done), by)):
                 asked = 0 < step_id <= self._last_id
@@ -140,31 +140,25 @@ class OperatorPrompts:
         return step
 
     def oldest(self) -> Step | None:
-        with self._changed:
+        with self._lock:
             return min(self._pending.values(), key=lambda s: s.id, default=None)
 
     def pending(self) -> list[dict[str, Any]]:
-        with self._changed:
+        with self._lock:
             return [s.to_json() for s in sorted(self._pending.values(), key=lambda s: s.id)]
-
-    def wait_change(self, version: int, timeout: float) -> int:
-        """Block until the steps changed since ``version`` (or ``timeout``); the new one."""
-        with self._changed:
-            self._changed.wait_for(lambda: self.version != version or self.closed, timeout)
-            return self.version
 
     def listen(self, listener: Listener) -> None:
         """``listener(event, step)`` on "asked", "answered" and "timed out"."""
         self._listeners.append(listener)
 
     def set_case(self, label: str) -> None:
-        with self._changed:
+        with self._lock:
             self.case = label
             self._bump()
 
     def close(self) -> None:
         """The run is over: no more steps; one still pending fails."""
-        with self._changed:
+        with self._lock:
             self.closed = True
             for step in list(self._pending.values()):
                 self._settle(step, (False, "nobody: the run ended"))
@@ -174,7 +168,7 @@ class OperatorPrompts:
 
     def _settle(self, step: Step, answer: tuple[bool, str]) -> bool:
         """Give ``step`` its answer unless it has one; True if this was the first."""
-        with self._changed:
+        with self._lock:
             if step.answer is not None:
                 return False
             step.answer = answer
@@ -187,8 +181,7 @@ class OperatorPrompts:
         return True
 
     def _bump(self) -> None:
-        self.version += 1
-        self._changed.notify_all()
+        self.version += 1  # what the panel's WebSockets look for
 
     def _tell(self, event: str, step: Step) -> None:
         for listener in list(self._listeners):
