@@ -39,6 +39,9 @@ STOP_GRACE_S = 3.0
 FAULT_OPEN_S = 0.5  # a fault opens the contactors once the current is down, or after this
 PP_FAULT_S = 0.3  # a PP out of range this long is a fault (CP and PP are read apart)
 PP_OPEN_V = 4.20  # at or above: no cable (the open PP line), not a PP out of range
+#: Consecutive readings without a plug before the plug counts as gone: one stray
+#: conversion must not end a session (a real pilot front end debounces the same way).
+UNPLUG_READINGS = 2
 EMERGENCY_FAULTS = ("GroundFailure",)  # open at once, whatever the current
 
 ENERGY_STAGES = (HlcStage.CABLE_CHECK, HlcStage.PRE_CHARGE, HlcStage.CURRENT_DEMAND)
@@ -108,6 +111,7 @@ class ConnectorLogic:
     stop_on_ev_disconnect: bool = True  # StopTransactionOnEVSideDisconnect
     pending_operative: bool | None = None  # ChangeAvailability "Scheduled" for after the tx
     evse_suspended: bool = False  # the EVSE offers no energy (invalid id, energy cap)
+    unplugged_readings: int = 0  # consecutive readings without a plug while plugged
     reservation: dict | None = None  # {reservation_id, id_tag, parent} while Reserved
     limit_a: float | None = None  # the smart-charging limit in force (None: none)
     station_reservation: dict | None = None  # connector 0's, held here: the last free one
@@ -181,7 +185,11 @@ class ConnectorLogic:
         if self.duty_cmd != 0.0 and not (i.cp is not None and i.cp.state == "E"):
             # While this charger drives state F itself the pilot cannot show a plug; a
             # CP shorted to PE (state E) is a fault on a cable still there, not an unplug.
-            self.plugged = i.cp is not None and i.cp.state in ("B", "C", "D")
+            seen = i.cp is not None and i.cp.state in ("B", "C", "D")
+            self.unplugged_readings = 0 if seen or not self.plugged else self.unplugged_readings + 1
+            if seen or self.unplugged_readings >= UNPLUG_READINGS:
+                self.plugged = seen
+                self.unplugged_readings = 0
 
         self._check_faults(i)
 

@@ -265,6 +265,12 @@ class Charger:
                 )
                 was_plugged = logic.plugged
                 actions = logic.tick(inputs, timeout)
+                if logic.unplugged_readings == 1:
+                    log.info(
+                        "connector %s: one pilot reading without the plug (CP %s); read again",
+                        cid,
+                        "unreadable" if cp is None else f"{cp.state} {cp.high_v:+.1f} V",
+                    )
                 if logic.plugged != was_plugged:
                     # what the pilot read when the plug came or went: a lab's first question
                     log.info(

@@ -95,7 +95,8 @@ def test_remote_stop_brings_current_down_before_stop_transaction():
     out = c.tick(sample(2.5, PLUGGED, HlcStage.POWER_DELIVERY_STOP, closed=True, current=0.2))
     assert of(out, act.StopTransaction) == [act.StopTransaction(1, "Remote", None)]
     assert statuses(out) == ["Finishing"]
-    assert statuses(c.tick(sample(3, UNPLUGGED))) == ["Available"]
+    assert statuses(c.tick(sample(3, UNPLUGGED))) == []  # one reading is not yet an unplug
+    assert statuses(c.tick(sample(3.1, UNPLUGGED))) == ["Available"]
 
 
 def test_unplug_during_transaction_stops_with_ev_disconnected():
@@ -103,9 +104,24 @@ def test_unplug_during_transaction_stops_with_ev_disconnected():
     c.tick(sample(0, PLUGGED))
     c.authorize("T", 0)
     c.tick(sample(0.1, PLUGGED))
-    out = c.tick(sample(1, UNPLUGGED))
+    assert not of(c.tick(sample(1, UNPLUGGED)), act.StopTransaction)
+    out = c.tick(sample(1.1, UNPLUGGED))
     assert of(out, act.StopTransaction)[0].reason == "EVDisconnected"
     assert not of(out, act.SetContactors)[0].closed
+
+
+def test_one_stray_pilot_reading_does_not_end_the_session():
+    """A single conversion without the plug (noise on the CP line) is read again; only a
+    second one in a row is an unplug."""
+    c = ConnectorLogic(1)
+    c.tick(sample(0, PLUGGED))
+    c.authorize("T", 0)
+    c.tick(sample(0.1, PLUGGED))
+    for t in (1.0, 1.2, 1.4):
+        assert not of(c.tick(sample(t, UNPLUGGED)), act.StopTransaction)
+        assert c.plugged and c.tx_active
+        c.tick(sample(t + 0.1, PLUGGED))
+    assert c.tx_active and c.unplugged_readings == 0
 
 
 def test_dead_meter_faults_the_connector_and_stops_charging():
