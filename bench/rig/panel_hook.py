@@ -2,7 +2,7 @@
 
 ``bench run --role cs --dut external --operator-hook HOOK`` runs ``HOOK ACTION JSON``
 whenever a case needs hands on the charger (plug an EV, present a card, cut the
-power ...; the actions are listed in ``bench/scenarios/operator_cs.py``). When the
+power ...; the actions are listed in ``bench/scenarios/external_cs.py``). When the
 charger under test is our own, run by ``bench up --csms URL`` on its (simulated) rig,
 this module is that hook: it logs in to the panel as an operator and presses the
 same buttons a person would::

@@ -198,13 +198,14 @@ def agent_command(
     """argv and environment additions to start the agent from the active slot.
 
     Call once per start: it counts trial boots and may roll back. ``-P`` keeps the
-    working directory (the source tree) off sys.path, so ``charger`` comes from the slot.
+    working directory off sys.path, so ``charger`` comes from the slot (or the installed
+    package), never from a folder that happens to be named so where the user stands.
     ``module`` is what runs it: the firmware, or a test double wrapping it.
     """
     state_dir = json.loads(Path(settings_file).read_text())["state_dir"]
     slot = SlotStore(state_dir).begin_boot()
     if slot is None:
-        return [python, "-m", module, str(settings_file)], {}
+        return [python, "-P", "-m", module, str(settings_file)], {}
     path = str(SlotStore(state_dir).slot_dir(slot).resolve())
     inherited = os.environ.get("PYTHONPATH")
     env = {"PYTHONPATH": path + (os.pathsep + inherited if inherited else "")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -26,7 +27,19 @@ def test_without_a_slot_the_agent_runs_the_source_tree_at_the_settings_version(t
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"state_dir": str(tmp_path)}))
     argv, env = agent_command(settings)
-    assert argv[1:] == ["-m", "charger", str(settings)] and env == {}
+    assert argv[1:] == ["-P", "-m", "charger", str(settings)] and env == {}
+
+
+def test_a_folder_named_charger_where_the_user_stands_is_not_the_firmware(tmp_path):
+    """``bench up --state-dir charger`` makes such a folder in the working directory."""
+    (tmp_path / "charger").mkdir()
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"state_dir": str(tmp_path / "state")}))
+    argv, _ = agent_command(settings)
+    argv[-1] = str(tmp_path / "missing.json")  # the firmware says so and exits
+    proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "No module named" not in proc.stderr, proc.stderr
+    assert "python -m charger: " in proc.stderr and "missing.json" in proc.stderr, proc.stderr
 
 
 def test_install_then_flip_makes_the_slot_the_running_version(tmp_path, checked):
