@@ -123,7 +123,8 @@ def shots() -> Path:
     return path
 
 
-def log_in(context, url: str, name: str):  # type: ignore[no-untyped-def]
+def log_in(context, url: str, name: str, ready: str = "#connectors .connector"):  # type: ignore[no-untyped-def]
+    """A logged-in page of ``name``, once ``ready`` shows (the bench panel's connectors)."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -133,7 +134,7 @@ def log_in(context, url: str, name: str):  # type: ignore[no-untyped-def]
     page.fill("#username", name)
     page.fill("#password", USERS[name][1])
     page.click("#login-submit")
-    page.wait_for_selector("#connectors .connector")
+    page.wait_for_selector(ready)
     return page
 
 

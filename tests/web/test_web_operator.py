@@ -12,6 +12,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from bench.scenarios.operator_prompt import OperatorFailed, OperatorPrompts
+from tests.web.test_web_live import _until as until_message
 from web import create_operator_app
 from web.serve import start_operator_panel
 from web.users import add_user
@@ -184,15 +185,6 @@ def _browser_login(url: str, name: str, helpers) -> tuple[str, str]:  # type: ig
     return cookie, panel.csrf
 
 
-def _until(ws, kind, predicate=lambda m: True):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        message = json.loads(ws.recv(timeout=deadline - time.monotonic()))
-        if message["type"] == kind and predicate(message):
-            return message
-    raise AssertionError(f"no {kind} message")
-
-
 def test_one_browser_stays_logged_in_to_the_bench_panel_and_the_operator_panel(
     app, prompts, tmp_path, helpers
 ):
@@ -219,3 +211,7 @@ def test_one_browser_stays_logged_in_to_the_bench_panel_and_the_operator_panel(
         app.extensions["bench_api"].close()
         server.shutdown()
         server.server_close()
+
+
+def _until(ws, kind, predicate=lambda m: True):  # type: ignore[no-untyped-def]
+    return until_message(ws, kind, predicate, timeout=DEADLINE_S)

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from bench.scenarios.operator_prompt import OperatorFailed, OperatorPrompts
-from tests.web.test_web_browser import CHROMIUM, USERS
+from tests.web.test_web_browser import CHROMIUM, USERS, log_in
 from web.serve import start_operator_panel
 from web.users import add_user
 
@@ -67,25 +67,12 @@ def chromium(tmp_path):  # type: ignore[no-untyped-def]
             context.close()
 
 
-def _log_in(context, url: str, name: str):  # type: ignore[no-untyped-def]
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    page.goto(url)
-    page.fill("#username", name)
-    page.fill("#password", USERS[name][1])
-    page.click("#login-submit")
-    page.wait_for_selector("#op-idle")
-    return page
-
-
 def test_an_operator_answers_steps_on_the_page_and_a_viewer_watches(run, chromium):
     from playwright.sync_api import expect
 
     url, prompts, ask = run
-    page = _log_in(chromium(), url, "olga")
-    viewer = _log_in(chromium(), url, "victor")
+    page = log_in(chromium(), url, "olga", ready="#op-idle")
+    viewer = log_in(chromium(), url, "victor", ready="#op-idle")
     expect(page.locator("#op-idle")).to_be_visible()
     prompts.set_case("#1/2 TC_012_CS: Remote Stop Charging Session")
     first = ask("plug an EV into connector 1")
