@@ -9,6 +9,7 @@ close) and reloads it on construction: a simulated charger power cut keeps the c
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -211,7 +212,7 @@ class MeterTwin:
         self._server = ModbusTcpServer(
             self.device(), address=(self.host, self._want_port), trace_packet=self._trace_packet
         )
-        await self._server.serve_forever(background=True)
+        await _listen(self._server, self.host, self._want_port)
         log.info("meter twin %s listening on %s:%d", self.map.model, self.host, self.port)
 
     @property
@@ -291,7 +292,7 @@ class MeterLineTwin:
                 trace_packet=self._trace_packet,
                 trace_connect=self._trace_connect,
             )
-        await self._server.serve_forever(background=True)
+        await _listen(self._server, self.host, self._want_port)
 
     @property
     def device_path(self) -> str:
@@ -314,3 +315,16 @@ class MeterLineTwin:
             self.line.close()
         for meter in self.meters:
             meter.save()
+
+
+async def _listen(server: ModbusTcpServer | ModbusSerialServer, host: str, port: int) -> None:
+    """Start ``server``; a TCP port someone took meanwhile is EADDRINUSE naming the port
+    (pymodbus says only "Could not start listen"), which the CLI reports in one line."""
+    try:
+        await server.serve_forever(background=True)
+    except RuntimeError as exc:
+        if isinstance(server, ModbusSerialServer):
+            raise
+        raise OSError(
+            errno.EADDRINUSE, f"the meter twin cannot listen on {host}:{port} ({exc})"
+        ) from exc

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from bench.ports import SPAN
 from bench.rig.panel_hook import Panel, perform
 from bench.security.pki import ensure_pki, server_ssl_context
 from tests.e2e.minimal_csms import MinimalCsms
+from tests.ports import free_block
 
 pytestmark = pytest.mark.e2e
 BENCH = [sys.executable, "-m", "bench.cli"]
@@ -30,27 +30,6 @@ CP_ID = "OUR-DC-7"
 PASSWORD = "elsewhere-pass-0123"
 TAG = "0A00B1C2D3"
 OPERATOR = ("olga", "operator-pass-1")
-
-
-def _free_base() -> int:
-    """A base with SPAN free ports above it (the test checks that nothing else is used)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + SPAN > 65535:
-            continue
-        free = True
-        for port in range(base, base + SPAN):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    free = False
-                    break
-        if free:
-            return base
-    raise RuntimeError("no free port range")
 
 
 def _listening_ports(pid: int) -> set[int]:
@@ -116,7 +95,7 @@ def _stop(proc: subprocess.Popen) -> str:
 
 
 def test_bench_up_port_base_uses_only_its_range_and_lists_every_listener(tmp_path):
-    base = _free_base()
+    base = free_block(SPAN)
     proc, text = _start_bench_up(["--port-base", str(base)], tmp_path / "state")
     try:
         listening = _listening_ports(proc.pid)
@@ -161,7 +140,7 @@ def test_our_charger_boots_charges_and_answers_remote_operations_at_another_csms
         async with MinimalCsms(CP_ID, PASSWORD, context) as csms:
             args = [
                 "--csms", csms.url, "--cp-id", CP_ID, "--password-file", str(password_file),
-                "--ca", str(pki.ca_cert), "--port-base", str(_free_base()),
+                "--ca", str(pki.ca_cert), "--port-base", str(free_block(SPAN)),
             ]  # fmt: skip
             proc, text = await asyncio.to_thread(_start_bench_up, args, state)
             try:

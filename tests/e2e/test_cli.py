@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -16,6 +15,9 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+
+from bench.ports import SPAN
+from tests.ports import free_block, free_port
 
 pytestmark = pytest.mark.e2e
 BENCH = [sys.executable, "-m", "bench.cli"]
@@ -65,21 +67,15 @@ def test_unknown_scenario_is_refused_and_the_list_names_the_four():
         assert case in listing.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_bench_up_prints_where_things_run_refuses_a_wrong_password_and_stops_on_ctrl_c(
     tmp_path,
 ):
-    port = _free_port()
+    port = free_block(SPAN)  # --port derives the other listeners from it
     state = tmp_path / "state"
     proc = subprocess.Popen(
         # a free panel port, not the default 8080: other tests run bench up at the same time
         [*BENCH, "up", "--state-dir", str(state), "--port", str(port)]
-        + ["--panel-port", str(_free_port())],
+        + ["--panel-port", str(free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

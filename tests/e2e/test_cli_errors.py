@@ -11,7 +11,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from bench.cli.errors import (
     EXIT_STATE_READ_ONLY,
     EXIT_USAGE,
 )
+from tests.ports import listening
 
 pytestmark = pytest.mark.e2e
 BENCH = [sys.executable, "-m", "bench.cli"]
@@ -115,15 +115,8 @@ def test_verbose_brings_the_traceback_back(tmp_path, rig):
     assert "Traceback" in proc.stderr and proc.stderr.strip().endswith('mode = "real"')
 
 
-def _listening() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    return sock
-
-
 def test_the_csms_port_in_use_is_said_before_any_csms_detail(tmp_path):
-    with _listening() as taken, _listening() as panel:
+    with listening() as taken, listening() as panel:
         port = taken.getsockname()[1]
         free = panel.getsockname()[1]  # not the default 8080: other tests run bench up too
         panel.close()
@@ -141,7 +134,7 @@ def test_the_csms_port_in_use_is_said_before_any_csms_detail(tmp_path):
 
 
 def test_the_panel_port_in_use_is_said_before_any_csms_detail(tmp_path):
-    with _listening() as taken, _listening() as csms:
+    with listening() as taken, listening() as csms:
         port = taken.getsockname()[1]
         free = csms.getsockname()[1]
         csms.close()
@@ -159,7 +152,7 @@ def test_the_panel_port_in_use_is_said_before_any_csms_detail(tmp_path):
 
 
 def test_the_operator_panel_port_in_use_is_said_before_the_run_starts(tmp_path):
-    with _listening() as taken:
+    with listening() as taken:
         port = taken.getsockname()[1]
         proc = bench(
             "run",

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.ports import SPAN
 from bench.rig.panel_hook import Panel, perform
-from tests.e2e.test_charger_elsewhere import OPERATOR, _free_base
+from tests.e2e.test_charger_elsewhere import OPERATOR
+from tests.ports import free_block
 
 pytestmark = pytest.mark.e2e
 BENCH = [sys.executable, "-m", "bench.cli"]
@@ -94,9 +96,9 @@ def _run_against_our_charger(
 ) -> dict:
     """``by_panel``: ``--interactive``, the steps answered in the run's panel by
     :class:`PanelOperator`; else the operator hook."""
-    run_base, up_base = _free_base(), _free_base()
+    run_base, up_base = free_block(SPAN), free_block(SPAN)
     while abs(run_base - up_base) < 40:
-        up_base = _free_base()
+        up_base = free_block(SPAN)
     up_state, lab_state = tmp_path / "charger", tmp_path / "lab"
     _add_operator(up_state)
     rig_panel = f"http://127.0.0.1:{up_base + 4}"

@@ -4,7 +4,6 @@ with its fix within seconds, the connectors go Faulted, nothing crash-loops."""
 from __future__ import annotations
 
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,15 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.ports import SPAN
+from tests.ports import free_block, free_port
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = [sys.executable, "-m", "bench.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_missing_parts_are_named_on_the_console_and_fault_their_connectors(tmp_path):
@@ -34,7 +30,7 @@ def test_missing_parts_are_named_on_the_console_and_fault_their_connectors(tmp_p
         .replace("/dev/ttyAMA0", str(tmp_path / "ttyAMA0"))
     )
     state = tmp_path / "state"
-    port = _free_port()
+    port = free_block(SPAN)  # --port derives the other listeners from it
     proc = subprocess.Popen(
         [
             *BENCH,
@@ -46,7 +42,7 @@ def test_missing_parts_are_named_on_the_console_and_fault_their_connectors(tmp_p
             "--port",
             str(port),
             "--panel-port",
-            str(_free_port()),
+            str(free_port()),
         ],  # fmt: skip
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

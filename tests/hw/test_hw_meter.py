@@ -1,6 +1,8 @@
 import asyncio
 import dataclasses
+import errno
 import json
+import socket
 
 import pytest
 
@@ -228,3 +230,16 @@ def test_energy_going_backwards_is_implausible(tmp_path):
             await twin.close()
 
     run(main())
+
+
+def test_a_taken_port_is_eaddrinuse_naming_the_port(tmp_path):
+    """bench up checks its ports first; one taken in between is still said in one line."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        twin = MeterTwin(tmp_path / "meter.json", port=port)
+        with pytest.raises(OSError) as caught:
+            asyncio.run(twin.start())
+    assert caught.value.errno == errno.EADDRINUSE
+    assert f"127.0.0.1:{port}" in caught.value.strerror
