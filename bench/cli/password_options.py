@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,7 +94,10 @@ class PasswordOption:
         if not sources:
             return None
         if sources[0] == self.file_flag:
-            return self._read_file(getattr(args, self.file_dest))
+            path = getattr(args, self.file_dest)
+            password = self._read_file(path)
+            _warn_if_others_read(path, self.file_flag, warn)
+            return password
         if sources[0] == self.flag:
             print(
                 f"bench: warning: {self.flag} shows the password to every user of this machine "
@@ -130,6 +134,22 @@ class PasswordOption:
             f"{self.file_flag} {path}: {problem}",
             f"write {self.what} on the first line of a file only you can read",
             EXIT_SECRET,
+        )
+
+
+def _warn_if_others_read(path: str, flag: str, warn: TextIO | None) -> None:
+    """A password file the group or everyone may read is used, with a one-line warning
+    (as ssh says of a private key), so a lab sees it before another user does."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        print(
+            f"bench: warning: {flag} {path} can be read by other users "
+            f"(mode {stat.S_IMODE(mode):04o}); chmod 600 {path}",
+            file=warn or sys.stderr,
+            flush=True,
         )
 
 

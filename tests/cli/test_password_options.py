@@ -39,6 +39,18 @@ def test_bench_up_reads_the_first_line_of_the_password_file(tmp_path, capsys):
     assert SECRET not in repr(remote)  # a log line of the settings would not show it
 
 
+def test_a_password_file_others_can_read_is_used_with_a_one_line_warning(tmp_path, capsys):
+    path = secret_file(tmp_path, SECRET + "\n")
+    Path(path).chmod(0o644)
+    remote = _remote(build_parser().parse_args([*CSMS, "--password-file", path]))
+    assert remote is not None and remote.password == SECRET
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"bench: warning: --password-file {path} can be read by other users (mode 0644); "
+        f"chmod 600 {path}"
+    ]
+
+
 def test_bench_up_takes_the_password_from_the_environment(monkeypatch, capsys):
     monkeypatch.setenv("BENCH_CP_PASSWORD", f"{SECRET}\n")
     remote = _remote(build_parser().parse_args(CSMS))

@@ -47,6 +47,7 @@ def test_add_rekey_remove_a_charge_point_from_the_cli(tmp_path, capsys, monkeypa
             assert await handshake(cs, "CP-NEW-1", new) == 101
             chosen = "a-person-chose-this-one"
             (tmp_path / "chosen").write_text(chosen + "\n")  # from a file: not in `ps`
+            (tmp_path / "chosen").chmod(0o600)  # readable by others: a warning
             code = await asyncio.to_thread(
                 bench, "set-password", "CP-NEW-1", "--password-file", str(tmp_path / "chosen")
             )
