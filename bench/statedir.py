@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.security.passwords import generate_password
+from bench.security.private import kept_secret
 
 
 class StateDirError(OSError):
@@ -84,13 +85,9 @@ class StateDir:
 
     def credentials(self, default_id: str = "BENCH-CP-001") -> tuple[str, str]:
         """The charge point id and password, generated on first use."""
-        path = self.root / "charge-point.json"
-        if path.exists():
-            data = json.loads(path.read_text())
-            return data["charge_point_id"], data["password"]
-        self.root.mkdir(parents=True, exist_ok=True)
-        data = {"charge_point_id": default_id, "password": generate_password()}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
+
+        def made() -> str:
+            return json.dumps({"charge_point_id": default_id, "password": generate_password()})
+
+        data = json.loads(kept_secret(self.root / "charge-point.json", made))
         return data["charge_point_id"], data["password"]

@@ -10,12 +10,13 @@ store hang off the app.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+from bench.security.private import kept_secret
 
 __all__ = ["create_app", "create_operator_app"]
 
@@ -35,15 +36,9 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _secret_key(state_dir: Path) -> str:
-    path = state_dir / "web" / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    return kept_secret(
+        state_dir / "web" / "secret.key", lambda: secrets.token_hex(32) + "\n"
+    ).strip()
 
 
 def _base_app(config: dict[str, Any] | None) -> Flask:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from bench.cli.password_options import CHOSEN_PASSWORD
+from bench.security.private import write_private
 
 COMMANDS = (
     "add-cp",
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace, base: str, token: str | None, http: Any) -> tu
             "POST", "/api/charge-points/import", {"csv": text, "profile": args.profile}
         )
         if status < 400 and args.out:
-            _write_private(Path(args.out), body.pop("credentials_csv"))
+            write_private(Path(args.out), body.pop("credentials_csv"))
             body["credentials"] = args.out
         return status, body
     if args.action == "add-tag":
@@ -138,10 +138,3 @@ def show(action: str, body: Any) -> None:
         print(f"{body['added']} charge points registered", file=sys.stderr)
         return
     print(json.dumps(body, indent=2))
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)

@@ -70,6 +70,7 @@ from bench.csms.trace import Entry, FrameTrace, Predicate
 from bench.security.backoff import Backoff
 from bench.security.ca import CertificateAuthority, cpo_ca, manufacturer_ca
 from bench.security.passwords import hash_password
+from bench.security.private import write_private
 from charger.clock import Clock, iso
 from charger.protocol.errors import CallErrorReceived, NotConnected
 from charger.protocol.frames import CALL
@@ -322,11 +323,8 @@ class CentralSystem(Handshake, ChargePointRegistry, SecurityOperations, Operatio
         )
         self._api_thread.start()
         if self.state_dir is not None:
-            path = self.state_dir / "api.json"
-            path.unlink(missing_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"url": self.api_url, "token": token}, handle, indent=2)
+            api = {"url": self.api_url, "token": token}
+            write_private(self.state_dir / "api.json", json.dumps(api, indent=2))
         LOG.info("CSMS API on %s", self.api_url)
         return self.api_url
 

@@ -40,6 +40,8 @@ from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
+from bench.security.private import kept_secret
+
 LOG = logging.getLogger(__name__)
 logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
 
@@ -234,15 +236,12 @@ class FtpServer:
 
     def _credentials(self) -> tuple[str, str]:
         """This rig's FTP user and password, generated on first use (file mode 0600)."""
-        path = self.credentials_file
-        if path.exists():
-            data = json.loads(path.read_text())
-            return data["user"], data["password"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"user": f"bench-{secrets.token_hex(3)}", "password": secrets.token_urlsafe(18)}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
+
+        def made() -> str:
+            user = f"bench-{secrets.token_hex(3)}"
+            return json.dumps({"user": user, "password": secrets.token_urlsafe(18)})
+
+        data = json.loads(kept_secret(self.credentials_file, made))
         return data["user"], data["password"]
 
     # -- the two areas ------------------------------------------------------------------------

@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -46,6 +45,7 @@ from bench.ports import Ports
 from bench.scenarios.handle import Handle, ScenarioFailed
 from bench.scenarios.operator_prompt import OperatorFailed, OperatorPrompts
 from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
+from bench.security.private import kept_secret
 from bench.security.redact import redact
 from bench.statedir import StateDir
 from charger.clock import Clock
@@ -78,15 +78,7 @@ Hook = Callable[[str, dict[str, Any]], Awaitable[Any]]
 def dut_password(state: StateDir) -> str:
     """The Basic-auth password the external charge point is given: made once per state
     directory (``password``, mode 0600), so the charger is configured only once."""
-    path = state.root / "password"
-    if path.exists():
-        return path.read_text().strip()
-    state.root.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(15)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password + "\n")
-    return password
+    return kept_secret(state.root / "password", lambda: secrets.token_urlsafe(15) + "\n").strip()
 
 
 def interactive_operator(prompts: OperatorPrompts, timeout_s: float) -> Hook:
