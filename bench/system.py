@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,11 +20,11 @@ from bench.agent_process import AgentProcess
 from bench.csms.frame_log import FrameFile, FrameRing
 from bench.csms.server import CentralSystem
 from bench.doubles.charger import write_quirks
+from bench.dut_trace import DutTrace
 from bench.linkproxy import LinkProxy
 from bench.ports import Ports
 from bench.rig.sim import SimRig
 from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
-from bench.security.redact import redact
 from bench.statedir import StateDir
 from charger.agent.settings import AgentSettings
 from charger.clock import Clock
@@ -164,6 +163,7 @@ class BenchSystem:
         #: Every frame across CSMS restarts: the newest in memory (indexed by position among
         #: all), every one on disk in the state directory's ``logs/ocpp-trace*.jsonl``.
         self.trace = FrameRing(file=FrameFile(state.logs, "ocpp-trace"))
+        self.dut_trace = DutTrace(self.trace)
         self.agent_crashes = 0
         self.csms_running = False  # started and not stopped by stop_csms()
         # The agent's part statuses (its health file) and who wants to hear of changes.
@@ -171,7 +171,6 @@ class BenchSystem:
         self.health_listeners: list[Callable[[PartStatus], None]] = []
         self._health_mtime = 0.0
         self._watchdog: asyncio.Task | None = None
-        self._trace_event = asyncio.Event()
 
     async def start(self) -> Endpoints:
         # Key generation takes a second or more on a Pi: off the loop, where it would
@@ -331,7 +330,7 @@ class BenchSystem:
             ftp_port=self.ftp_port,
             ftp_passive_ports=self.ports.ftp_passive,
         )
-        self.csms.frames.add_listener(self._record)
+        self.csms.frames.add_listener(self.dut_trace.csms_entry)
         await self.csms.start()
         self.csms_running = True
         self.csms_port = self.csms.port
@@ -348,30 +347,9 @@ class BenchSystem:
         for tag, status in DEMO_TAGS.items():
             self.csms.add_id_tag(tag, status)
 
-    def _record(self, entry: dict[str, Any]) -> None:
-        """Keep the trace as the DUT saw it: who sent each frame, when (ms)."""
-        self.trace.append(
-            {
-                "ts": entry["ts"],
-                "cp_id": entry["cp_id"],  # the CSMS serves any number of charge points
-                "wall": time.time(),  # the report's timings: real seconds at any speed
-                "sender": "dut" if entry["direction"] == "in" else "bench",
-                "message_type": entry["message_type"],
-                "unique_id": entry["unique_id"],
-                "action": entry["action"],
-                # What the panel shows and reports keep: no FTP or Basic-auth passwords.
-                "payload": redact(entry["payload"]),
-            }
-        )
-        self._trace_event.set()
-
     async def trace_changed(self, timeout: float) -> None:
         """Wait (wall seconds) until a frame is added to the trace."""
-        self._trace_event.clear()
-        try:
-            await asyncio.wait_for(self._trace_event.wait(), max(0.0, timeout))
-        except TimeoutError:
-            pass
+        await self.dut_trace.changed(timeout)
 
     async def stop_csms(self) -> None:
         """The Central System goes away; the agent must queue and reconnect."""

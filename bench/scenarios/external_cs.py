@@ -40,13 +40,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.csms.server import CentralSystem
+from bench.dut_trace import DutTrace
 from bench.linkproxy import LinkProxy
 from bench.ports import Ports
 from bench.scenarios.handle import Handle, ScenarioFailed
 from bench.scenarios.operator_prompt import OperatorFailed, OperatorPrompts
 from bench.security.pki import client_cert_server_context, ensure_pki, server_ssl_context
 from bench.security.private import kept_secret
-from bench.security.redact import redact
 from bench.statedir import StateDir
 from charger.clock import Clock
 
@@ -298,10 +298,10 @@ class ExternalChargePoint:
         self.csms: CentralSystem | None = None
         self.proxy: LinkProxy | None = None
         self.rig: OperatorRig | None = None
-        self.trace: list[dict[str, Any]] = []
+        self.dut_trace = DutTrace()
+        self.trace = self.dut_trace.frames
         self.agent_crashes = 0  # the charger is not ours to watch
         self.hardware = None
-        self._trace_event = asyncio.Event()
         self._csms_port = self.ports.csms
         #: The writable configuration as the charger came: what tidy() puts back.
         self.baseline: dict[str, str] = {}
@@ -427,7 +427,7 @@ class ExternalChargePoint:
             ftp_port=self.ports.ftp,
             ftp_passive_ports=self.ports.ftp_passive,
         )
-        self.csms.frames.add_listener(self._record)
+        self.csms.frames.add_listener(self.dut_trace.csms_entry)
         await self.csms.start()
         self._csms_port = self.csms.port
         if self.csms.store.charge_point(self.cp_id) is None:
@@ -439,25 +439,8 @@ class ExternalChargePoint:
         if self.csms is not None:
             await self.csms.stop()
 
-    def _record(self, entry: dict[str, Any]) -> None:
-        self.trace.append(
-            {
-                "ts": entry["ts"],
-                "cp_id": entry["cp_id"],
-                "wall": time.time(),  # the report's timings, as BenchSystem's trace has
-                "sender": "dut" if entry["direction"] == "in" else "bench",
-                "message_type": entry["message_type"],
-                "unique_id": entry["unique_id"],
-                "action": entry["action"],
-                "payload": redact(entry["payload"]),
-            }
-        )
-        self._trace_event.set()
-
     async def trace_changed(self, timeout: float) -> None:
-        self._trace_event.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._trace_event.wait(), max(0.0, timeout))
+        await self.dut_trace.changed(timeout)
 
     # --- what needs hands on the charger -----------------------------------------------
 

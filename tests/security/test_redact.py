@@ -37,7 +37,7 @@ def test_redact_masks_url_passwords_and_the_authorization_key():
 def test_the_bench_trace_the_panel_serves_has_no_ftp_password(tmp_path):
     system = BenchSystem(StateDir(tmp_path))
     frames = FrameTrace(Clock.start(), tmp_path / "csms")
-    frames.add_listener(system._record)  # what start_csms wires up
+    frames.add_listener(system.dut_trace.csms_entry)  # what start_csms wires up
     for action, payload in (
         ("UpdateFirmware", {"location": LOCATION, "retrieveDate": "2030-01-01T00:00:00Z"}),
         ("GetDiagnostics", {"location": LOCATION}),

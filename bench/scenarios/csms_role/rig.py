@@ -11,7 +11,6 @@ import os
 import secrets
 import shutil
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from bench.scenarios.csms_role.handle import CsmsHandle
     from bench.scenarios.runner import RunOptions
 
+from bench.dut_trace import DutTrace
 from bench.scenarios.csms_role.charge_point import (
     RESPONSE_TIMEOUT_S,
     IdTags,
@@ -76,7 +76,8 @@ class CsmsBench:
         self.options = options
         self.ports = ports or Ports()  # our CSMS's listeners when it is the DUT
         self.clock = clock or Clock.start(options.speed)
-        self.trace: list[dict[str, Any]] = []
+        self.dut_trace = DutTrace()
+        self.trace = self.dut_trace.frames
         self.tags = IdTags()
         self.connectors = connectors or 2
         self.cp_id = options.dut_cp_id or "BENCH-CP-001"
@@ -87,7 +88,6 @@ class CsmsBench:
         self.operator: Operator | None = None
         self._hook = operator_hook or options.operator_hook
         self._root: Path | None = None
-        self._changed = asyncio.Event()
 
     async def start(self) -> None:
         if self.local:
@@ -108,7 +108,7 @@ class CsmsBench:
             url,
             self.password,
             self.clock,
-            self._record,
+            self.dut_trace.link_frame,
             ca_file=ca_file,
             connectors=self.connectors,
         )
@@ -208,33 +208,9 @@ class CsmsBench:
 
     # -- trace ----------------------------------------------------------------------------
 
-    def _record(
-        self,
-        direction: str,
-        action: str | None,
-        message_type: int,
-        unique_id: str,
-        payload: dict[str, Any],
-        ts: float,
-    ) -> None:
-        self.trace.append(
-            {
-                "ts": ts,
-                "wall": time.time(),  # the report's timings: real seconds at any speed
-                "sender": "dut" if direction == "in" else "bench",
-                "message_type": message_type,
-                "unique_id": unique_id,
-                "action": action,
-                "payload": payload,
-            }
-        )
-        self._changed.set()
-
     async def trace_changed(self, timeout: float) -> None:
         """Wait (wall seconds) until a frame is added to the trace."""
-        self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), max(0.0, timeout))
+        await self.dut_trace.changed(timeout)
 
 
 def _cp_url(base: str, cp_id: str) -> str:
