@@ -262,6 +262,15 @@ def _record_lag(result: CaseResult, bench: Lag, agent: Lag | None) -> None:
         result.details["lag"]["agent"] = agent.to_json()
 
 
+def applicable(case: Scenario, pics: dict[str, Any], result: CaseResult) -> bool:
+    """Whether the device's PICS has what ``case`` needs; if not, ``result`` says n/a."""
+    missing = case.missing(pics)
+    if missing:
+        result.verdict = "n/a"
+        result.details["message"] = f"not applicable: PICS lacks {', '.join(missing)}"
+    return not missing
+
+
 def worst_lag_s(result: CaseResult) -> float:
     """The latest wake-up of any process of the case's rig, in wall seconds."""
     lag = result.details.get("lag") or {}
@@ -334,10 +343,7 @@ async def _attempt(case: Scenario, options: RunOptions, speed: float) -> CaseRes
         speed=speed,
     )
     pics = options.pics_for(case.role)
-    missing = case.missing(pics)
-    if missing:
-        result.verdict = "n/a"
-        result.details["message"] = f"not applicable: PICS lacks {', '.join(missing)}"
+    if not applicable(case, pics, result):
         return result
     started = time.monotonic()
     try:
@@ -459,10 +465,7 @@ async def _external_case(
         case.id, "error", 0.0, title=case.title, role=case.role, profile=case.profile, speed=1.0
     )
     pics = options.pics_for(case.role)
-    missing = case.missing(pics)
-    if missing:
-        result.verdict = "n/a"
-        result.details["message"] = f"not applicable: PICS lacks {', '.join(missing)}"
+    if not applicable(case, pics, result):
         return result
     if failure is not None or case.role != "cs":
         result.details["message"] = failure or "a Central-System case needs --dut URL"
